@@ -104,6 +104,23 @@ describe('perfwatch report --for with --metrics', () => {
   });
 });
 
+describe('perfwatch report --metrics with several unknown names', () => {
+  it('names every unknown name at once, with the nearest known of each, not the first alone', async () => {
+    const failed = await report(['--for', '1', '--metrics', 'foo_x,rss,bar_y', '--config', quietConfig()]);
+    expect(failed).toMatchObject({ code: 2, stdout: '' });
+    expect(failed.stderr).toMatch(/^perfwatch: --metrics: 2 names are not known metrics: "foo_x" \(the nearest known: [^)]+\), "bar_y" \(the nearest known: [^)]+\)\n$/);
+    // On a hub, the notice before the wait names each, and the end refuses each still unknown.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-hub-'));
+    try {
+      const hub = await report(['--for', '1', '--metrics', 'late_metric,never_metric', '--config', quietConfig({ hub: { listen: join(dir, 'hub.sock') } })]);
+      const [notice, , end] = hub.stderr.split('\n');
+      for (const line of [notice, end]) expect(line).toMatch(/--metrics: 2 names are not known metrics: "late_metric" .*, "never_metric" /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

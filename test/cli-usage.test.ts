@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
@@ -52,6 +53,9 @@ describe('perfwatch CLI usage errors', () => {
       [['report', '--for', '0x2'], '--for must be an integer number of seconds from 1 to 3600, got "0x2"'],
       [['report', '--url', url, '--offset', '1.0'], '--offset must be an integer from 0 to 9007199254740991, got "1.0"'],
       [['bench', '--samples', '1e6'], '--samples must be an integer from 100000 to 100000000, got "1e6"'],
+      // Spaces around the digits are no decimal digits alone either.
+      [['report', '--for', ' 2'], '--for must be an integer number of seconds from 1 to 3600, got " 2"'],
+      [['profile', '--url', url, '--top', '5 '], '--top must be an integer from 1 to 100, got "5 "'],
     ];
     for (const [args, said] of cases) await expect(cli(...args), args.join(' ')).rejects.toMatchObject({ code: 2, stdout: '', stderr: `perfwatch: ${said}\n` });
   });
@@ -75,5 +79,22 @@ describe('perfwatch CLI usage errors', () => {
       code: 2,
       stderr: expect.stringMatching(/^perfwatch: --hub must be at most 107 bytes \(the limit of a Unix socket path\), not \d+, got a string of \d+ characters\n$/),
     });
+  });
+
+  it('serve --hub on a socket path it cannot use fails before its storage starts: nothing made in the working directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'perfwatch-hub-cwd-'));
+    const file = join(cwd, 'not-a-socket');
+    writeFileSync(file, 'a file of the user');
+    const missing = join(tmpdir(), 'perfwatch-no-such-dir', 'hub.sock');
+    const cases: [string, string][] = [
+      [missing, `--hub ${missing}: its folder ${dirname(missing)} does not exist: create it or choose another path`],
+      [file, `--hub ${file} exists and is not a socket: not replaced; choose another path or remove it`],
+      [join(file, 'hub.sock'), `--hub ${join(file, 'hub.sock')}: ${file} is not a folder: choose another path`],
+    ];
+    for (const [path, said] of cases) {
+      // No --config: the default storage, sqlite in ./perfwatch-data, which a start would make.
+      await expect(run(process.execPath, [CLI, 'serve', '--hub', path], { cwd, timeout: 60_000 }), path).rejects.toMatchObject({ code: 2, stderr: `perfwatch: ${said}\n` });
+      expect(readdirSync(cwd), path).toEqual(['not-a-socket']);
+    }
   });
 });

@@ -54,7 +54,8 @@ function strayArgument(command: string, value: string): InvalidArgumentError {
 
 /** An integer flag's value, or a usage error naming the flag, the range and what was given. */
 export function intFlag(value: string, flag: string, min: number, max: number, unit = ''): number {
-  const n = /^[+-]?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  // Not trimmed: `--for " 2"` is no number of the form the reference gives (decimal digits alone, a sign allowed).
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new InvalidArgumentError(flag, `must be an integer${unit ? ` number of ${unit}` : ''} from ${min} to ${max}`, { value });
   }

@@ -9,6 +9,7 @@ import { COMMANDS } from './commands.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../errors.js';
 import { closeName } from '../suggest.js';
+import { withoutToken } from './token.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -76,7 +77,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     // Ours (a usage error, a refused option) are one line and exit 2; anything else is a bug: its stack, exit 1.
     const e = error as { code?: string; message?: string };
-    process.stderr.write(`perfwatch: ${e.code?.startsWith('PW_ERR') ? e.message : String((error as Error)?.stack ?? error)}\n`);
+    // Never the token of --url, whatever the error quotes (cli/token.ts).
+    process.stderr.write(`perfwatch: ${withoutToken(e.code?.startsWith('PW_ERR') ? String(e.message) : String((error as Error)?.stack ?? error))}\n`);
     process.exitCode = e.code?.startsWith('PW_ERR') ? 2 : 1;
   },
 );

@@ -5,9 +5,9 @@
  * id at once; this command then asks for it by id until it is done.
  */
 import { Client } from '@modelcontextprotocol/client';
-import { TOKEN_ENV } from '../mcp/token.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/limits.js';
 import { intFlag } from './args.js';
+import { remoteToken, withoutToken } from './token.js';
 import { connectRemote, goneLine, remoteUrl, timeoutFlag } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 
@@ -29,7 +29,7 @@ interface ToolResult {
 }
 
 function fail(message: string): number {
-  process.stderr.write(`perfwatch: ${message}\n`);
+  process.stderr.write(`perfwatch: ${withoutToken(message)}\n`);
   return 2;
 }
 
@@ -45,9 +45,10 @@ export async function profile(args: ProfileArgs): Promise<number> {
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
 
   const timeoutMs = timeoutFlag(args.timeout);
+  const token = remoteToken(args.token);
 
   const client = new Client({ name: 'perfwatch-profile', version: '1.0.0' });
-  const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
+  const remote = await connectRemote(client, url, token, timeoutMs);
   if (typeof remote === 'string') return fail(remote);
   // A capture's answer comes once it is done (or at the tool's deadline, saying it runs on):
   // its wait covers the capture's seconds too.

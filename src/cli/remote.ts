@@ -16,6 +16,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { intFlag } from './args.js';
 import { unreachable } from './unreachable.js';
+import { withoutToken } from './token.js';
 import { describeValue } from '../errors.js';
 import { TOKEN_ENV } from '../mcp/token.js';
 
@@ -101,7 +102,7 @@ export async function connectRemote(client: Client, url: URL, token: string | un
     await client.connect(transport, { timeout: timeoutMs });
   } catch (error) {
     await client.close().catch(() => {});
-    return unreachable(url, error);
+    return withoutToken(unreachable(url, error));
   }
   connected = true;
   const end = async (): Promise<void> => {

@@ -9,12 +9,12 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
-import { TOKEN_ENV } from '../mcp/token.js';
 import { loadConfig } from '../config/load.js';
 import { connectRemote, goneLine, remoteUrl, timeoutFlag, type Remote } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { intFlag } from './args.js';
+import { remoteToken, withoutToken } from './token.js';
 
 
 export interface ReportArgs {
@@ -104,22 +104,35 @@ async function namesWithoutSeries(client: Client, metricTypes: string[], metrics
 }
 
 function fail(message: string): number {
-  process.stderr.write(`perfwatch: ${message}\n`);
+  process.stderr.write(`perfwatch: ${withoutToken(message)}\n`);
   return 2;
 }
 
 /**
- * get_performance_metrics' answer, or, for a name of --metrics the monitor does not know, the
- * line that says so the CLI's way (`--metrics: "x" is not a known metric; the nearest known: …`).
+ * get_performance_metrics' answer, or, for the names of --metrics the monitor does not know,
+ * the line that says so the CLI's way (`--metrics: "x" is not a known metric; the nearest
+ * known: …`), naming every one: the tool stops at the first, and `--metrics foo_x,bar_y` named
+ * foo_x alone, so that the user learnt of bar_y only at the next run (on a hub, after the
+ * whole wait). Each unknown name costs one call more, asked without it.
  */
 async function readMetrics(client: Client, args: Record<string, unknown>, timeoutMs?: number): Promise<ToolResult | { unknown: string }> {
-  try {
-    return await callTool(client, 'get_performance_metrics', args, timeoutMs);
-  } catch (error) {
-    const known = /metric_types\[\d+\] (".*" is not a known metric.*)$/.exec((error as Error).message);
-    if (known) return { unknown: `--metrics: ${known[1]}` };
-    throw error;
+  const unknown: { name: string; near: string | undefined }[] = [];
+  let names = args.metric_types as string[] | undefined;
+  for (;;) {
+    try {
+      const answer = await callTool(client, 'get_performance_metrics', { ...args, ...(names ? { metric_types: names } : {}) }, timeoutMs);
+      if (unknown.length === 0) return answer;
+      break;
+    } catch (error) {
+      const known = /metric_types\[(\d+)\] "(.*)" is not a known metric(?:; the nearest known: (.*))?$/.exec((error as Error).message);
+      if (!known || !names) throw error;
+      unknown.push({ name: known[2]!, near: known[3] });
+      names = names.filter((_, i) => i !== Number(known[1]));
+      if (names.length === 0) break;
+    }
   }
+  if (unknown.length === 1) return { unknown: `--metrics: "${unknown[0]!.name}" is not a known metric${unknown[0]!.near ? `; the nearest known: ${unknown[0]!.near}` : ''}` };
+  return { unknown: `--metrics: ${unknown.length} names are not known metrics: ${unknown.map((u) => `"${u.name}"${u.near ? ` (the nearest known: ${u.near})` : ''}`).join(', ')}` };
 }
 
 export async function report(args: ReportArgs): Promise<number> {
@@ -147,8 +160,9 @@ export async function report(args: ReportArgs): Promise<number> {
     const url = remoteUrl(args.url);
     if (typeof url === 'string') return fail(url);
     const timeoutMs = timeoutFlag(args.timeout);
+    const token = remoteToken(args.token);
     remoteAt = { url, timeoutMs };
-    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
+    const remote = await connectRemote(client, url, token, timeoutMs);
     if (typeof remote === 'string') return fail(remote);
     remoteAt.remote = remote;
     end = () => remote.end();

@@ -16,6 +16,7 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvalidArgumentError, PerfwatchError, unknownKeyRule } from '../errors.js';
 import { MonitorOptionsSchema, resolveOptions, type MonitorOptions } from '../monitor/options.js';
+import { jsonFault, lineColumn } from './json-syntax.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
@@ -80,11 +81,14 @@ async function readOptions(file: FileHandle, field: string, notAFile: () => Perf
   } finally {
     await file.close().catch(() => {});
   }
+  // A byte order mark, as Windows editors and PowerShell write one, is no part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new InvalidArgumentError(field, 'is not valid JSON');
+    // Where it breaks only in the operator's own file: a remote caller learns no more of a file than that it is not JSON.
+    throw new InvalidArgumentError(field, operators ? notJson(text) : 'is not valid JSON');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(field, 'must hold a JSON object of monitor options');
   try {
@@ -93,6 +97,14 @@ async function readOptions(file: FileHandle, field: string, notAFile: () => Perf
     throw sanitize(error, field, operators);
   }
   return parsed as MonitorOptions;
+}
+
+/** The rule of a file that is not JSON: where it breaks and what JSON takes there, without a character of the file. */
+function notJson(text: string): string {
+  const fault = jsonFault(text);
+  if (!fault) return 'is not valid JSON';
+  const { line, column } = lineColumn(text, fault.at);
+  return `is not valid JSON: at line ${line}, column ${column}, JSON takes ${fault.at >= text.length && fault.expected !== 'nothing after the value' ? `${fault.expected}, but the file ends` : fault.expected}`;
 }
 
 const KNOWN = new Set(Object.keys(MonitorOptionsSchema.shape));

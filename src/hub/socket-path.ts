@@ -25,7 +25,7 @@
  * `perfwatch-hub-<pid>-<random>.sock`; a primary killed leaves it behind. Each primary that
  * starts removes those of dead pids that pass the same proof (sweepStale).
  */
-import { lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { accessSync, constants, lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
@@ -172,8 +172,13 @@ function removeOwned(path: string): void {
   }
 }
 
-/** Makes `path` free for a hub to listen on, or throws an error naming it (and the field) with what is there. */
-export async function claimPath(path: string, field: string): Promise<'free' | 'reclaimed'> {
+/**
+ * What a hub would meet at `path`, looked at without changing anything: nothing there ('free'),
+ * or a stale socket of ours that it will reclaim; anything else throws the error naming the path
+ * (and the field) with what is there. The monitor asks this before its storage starts
+ * (checkListenPath), so that a path it cannot use leaves no dataDir made for nothing.
+ */
+async function lookAtPath(path: string, field: string): Promise<'free' | 'ours'> {
   const stat = lstatOrNone(path);
   if (!stat) return 'free';
   if (!stat.isSocket()) throw new InvalidArgumentError(field, `${path} exists and is not a socket: not replaced; choose another path or remove it`);
@@ -183,8 +188,43 @@ export async function claimPath(path: string, field: string): Promise<'free' | '
   if (!recorded(path, stat)) {
     throw new InvalidArgumentError(field, `${path} is a socket nobody listens on, but no perfwatch hub's record (${ownerPath(path)}) says it made it: not removed; remove it if it is stale, or choose another path`);
   }
+  return 'ours';
+}
+
+/** Makes `path` free for a hub to listen on, or throws an error naming it (and the field) with what is there. */
+export async function claimPath(path: string, field: string): Promise<'free' | 'reclaimed'> {
+  if ((await lookAtPath(path, field)) === 'free') return 'free';
   removeOwned(path);
   return 'reclaimed';
+}
+
+/**
+ * Throws the error a hub's listen on `path` would end with, found before anything is made: its
+ * folder missing, not a folder, or not writable by this process, or something at the path that
+ * is not a stale socket of ours. Changes nothing; the listen itself still claims the path and
+ * says what happened meanwhile. Until 2026-12-06 a monitor learnt of a bad path only once its
+ * storage had started: `perfwatch serve --hub /nonexistent/dir/hub.sock` failed with the right
+ * words and left ./perfwatch-data/perfwatch.db behind.
+ */
+export async function checkListenPath(path: string, field: string): Promise<void> {
+  const folderFault = folderError(path, field);
+  if (folderFault) throw folderFault;
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
+    throw new InvalidArgumentError(field, `${path}: this process may not make a socket in ${dirname(resolve(path))} (${code}): choose another path`);
+  }
+  await lookAtPath(path, field);
+}
+
+/** The error for a socket path whose folder does not exist or is not a folder; undefined when it is one. */
+function folderError(path: string, field: string): InvalidArgumentError | undefined {
+  const dir = dirname(resolve(path));
+  const folder = lstatOrNone(dir);
+  if (!folder) return new InvalidArgumentError(field, `${path}: its folder ${dir} does not exist: create it or choose another path`);
+  if (!folder.isDirectory()) return new InvalidArgumentError(field, `${path}: ${dir} is not a folder: choose another path`);
+  return undefined;
 }
 
 /**
@@ -194,9 +234,8 @@ export async function claimPath(path: string, field: string): Promise<'free' | '
  */
 export function listenError(path: string, field: string, error: unknown): InvalidArgumentError {
   const dir = dirname(resolve(path));
-  const folder = lstatOrNone(dir);
-  if (!folder) return new InvalidArgumentError(field, `${path}: its folder ${dir} does not exist: create it or choose another path`);
-  if (!folder.isDirectory()) return new InvalidArgumentError(field, `${path}: ${dir} is not a folder: choose another path`);
+  const folderFault = folderError(path, field);
+  if (folderFault) return folderFault;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EACCES' || code === 'EPERM') return new InvalidArgumentError(field, `${path}: this process may not make a socket in ${dir} (${code}): choose another path`);
   return new InvalidArgumentError(field, `${path}: cannot listen on it (${code ?? (error as Error | undefined)?.message ?? String(error)}): choose another path`);

@@ -39,17 +39,28 @@ export function num(v: number | null | undefined): string {
 }
 
 /**
- * A quantile beside the min and max it lies within: as num() gives it, but never read past them.
- * Rounded to 3 digits a p99 read above the max printed in full (`p99 91.3 max 91.2956`); past
- * a bound it is the bound, in full (the quantile lies within the rounding of it).
+ * A figure of a series' line (metricLine): its value, mean or rate, quantiles and max, all to
+ * MEASURED_DIGITS (6) significant digits, the precision answers carry derived statistics in
+ * (stat()), so the text says what the structured answer says. One rule for the whole line: the
+ * mean went through num() (3 digits) and the max through exact() (every binary digit), so a
+ * mean of 997.5 read `998` beside `max 998`, while a single sample of 0.1 + 0.2 read
+ * `p50 0.30000000000000004 … max 0.30000000000000004` beside its mean `0.3`. Six digits keep
+ * a figure a sample had as it was recorded (999.5 stays 999.5, never 1000) and drop only the
+ * float noise past them. Lines elsewhere that show a figure against a threshold (alerts, a
+ * history's first/last/min/max) keep exact().
+ */
+export function figure(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '-' : exact(measured(v));
+}
+
+/**
+ * A quantile beside the min and max it lies within: as figure() gives it, a sketch's estimate
+ * past a bound taken as the bound. Rounding is monotone, so the quantile shown never reads
+ * past the max shown (`p99 91.3 max 91.2956` once did, at 3 digits against the max in full).
  */
 export function quantile(v: number | null | undefined, min: number | null, max: number | null): string {
-  const text = num(v);
-  if (text === '-') return text;
-  const shown = Number(text);
-  if (max !== null && shown > max) return exact(max);
-  if (min !== null && shown < min) return exact(min);
-  return text;
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  return figure(max !== null && v > max ? max : min !== null && v < min ? min : v);
 }
 
 export function seriesLabel(name: string, tags: Record<string, string>): string {
@@ -92,9 +103,9 @@ export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
 /** `response_time{endpoint=/a} 12.5 ms  p50 11 p99 40 n=120` */
 export function metricLine(m: MetricSummaryOut): string {
   const unit = m.unit && m.unit !== 'count' ? ` ${m.unit}` : '';
-  // A gauge's value is its last sample; a counter's a rate and a distribution's a mean, rounded.
-  let line = `${seriesLabel(m.name, m.tags)} ${m.kind === 'gauge' ? exact(m.value) : num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
-  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${quantile(m.p50, m.min, m.max)} p90 ${quantile(m.p90, m.min, m.max)} p99 ${quantile(m.p99, m.min, m.max)} max ${exact(m.max)}`;
+  // A gauge's value is its last sample; a counter's a rate and a distribution's a mean: every figure by one rule (figure()).
+  let line = `${seriesLabel(m.name, m.tags)} ${figure(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
+  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${quantile(m.p50, m.min, m.max)} p90 ${quantile(m.p90, m.min, m.max)} p99 ${quantile(m.p99, m.min, m.max)} max ${figure(m.max)}`;
   if (m.quantile_count !== undefined) line += ` (quantiles of ${m.quantile_count})`;
   line += `  n=${m.count}`;
   return line;

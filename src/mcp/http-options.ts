@@ -20,7 +20,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
-import { MIN_TOKEN_LENGTH, TOKEN_ENV } from './token.js';
+import { TOKEN_ENV, TOKEN_RULE, tokenKeepsRule } from './token.js';
 import type { SessionStats } from './sessions.js';
 import { MAX_BATCH, MAX_TIME_LENGTH, intRange } from './schemas.js';
 
@@ -145,9 +145,7 @@ export function resolveServeOptions(options: ServeMcpOptions, env: NodeJS.Proces
   const fromEnv = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   const token = given ?? fromEnv;
   const field = given !== undefined ? 'token' : TOKEN_ENV;
-  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || token.length > 4096 || /[\s\x00-\x1f\x7f]/.test(token))) {
-    throw new InvalidArgumentError(field, `must be ${MIN_TOKEN_LENGTH} to 4096 characters without spaces or control characters (for example: openssl rand -hex 32)`);
-  }
+  if (token !== undefined && !tokenKeepsRule(token)) throw new InvalidArgumentError(field, TOKEN_RULE);
   const loopback = isLoopback(o.host);
   if (!loopback && token === undefined) {
     throw new InvalidArgumentError('token', `is required to listen on ${o.host}, which is not a loopback address: set the token option or ${TOKEN_ENV}`);

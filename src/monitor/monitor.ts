@@ -69,6 +69,7 @@ import { ControlState, deleteDatabase, type StoredData } from './control-state.j
 import { Tick } from './tick.js';
 import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
+import { checkListenPath } from '../hub/socket-path.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
@@ -394,6 +395,9 @@ export class PerformanceMonitor extends EventEmitter {
     // as a reset.
     let beginning = this.firstStartedAt;
     try {
+      // A hub's socket path that cannot be used fails start() before storage makes its dataDir
+      // (the listen itself comes after the collector, below).
+      if (this.options.hub?.listen !== undefined) await checkListenPath(this.options.hub.listen, 'hub.listen');
       // Storage first: a dataDir that cannot be used fails start() before anything runs (a
       // disk with no room does not: the database is attached once there is, openControl then).
       await this.storage?.start();
