@@ -6495,6 +6495,13 @@ export const BREAKS = [
     mustFail: ['refuses a number flag in another form than decimal digits (hex, exponent, fraction), naming the flag, the form and the range'],
   },
   {
+    name: 'a hub socket folder reached through a link refused as no folder',
+    what: "the up-front check of a hub's socket path (before storage starts) read its folder with lstat: a folder reached through a symbolic link (macOS's /var) was 'not a folder', and the hub never started",
+    edits: [{ file: 'src/hub/socket-path.ts', find: '  const folder = statOrNone(dir);', replace: '  const folder = lstatOrNone(dir);' }],
+    tests: ['hub-listen.test.ts'],
+    mustFail: ['in a folder reached through a symbolic link: listens (the folder is one, though lstat says link)'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

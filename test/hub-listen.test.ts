@@ -4,7 +4,7 @@
  * does not exist too.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +37,20 @@ describe('a hub that cannot listen', () => {
     writeFileSync(join(dir, 'plain'), '');
     const under = await startError(join(dir, 'plain', 'hub.sock'));
     expect(under.error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${join(dir, 'plain', 'hub.sock')}: ${join(dir, 'plain')} is not a folder: choose another path` });
+  });
+
+  it('in a folder reached through a symbolic link: listens (the folder is one, though lstat says link)', async () => {
+    const dir = dirname(nodes.socketPath());
+    mkdirSync(join(dir, 'real'), { recursive: true });
+    symlinkSync(join(dir, 'real'), join(dir, 'linked'));
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, hub: { listen: join(dir, 'linked', 'hub.sock') } });
+    await m.start();
+    try {
+      expect(m.status().state).toBe('running');
+      expect(existsSync(join(dir, 'real', 'hub.sock'))).toBe(true);
+    } finally {
+      await m.stop();
+    }
   });
 
   it('whose path a killed hub left, two hubs started at once: one takes it, the other stops with an error naming the path and the field, and members reach the one that took it', async () => {

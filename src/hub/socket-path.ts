@@ -25,7 +25,7 @@
  * `perfwatch-hub-<pid>-<random>.sock`; a primary killed leaves it behind. Each primary that
  * starts removes those of dead pids that pass the same proof (sweepStale).
  */
-import { accessSync, constants, lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { accessSync, constants, lstatSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
@@ -144,6 +144,15 @@ function connectError(path: string): Promise<string | undefined> {
   });
 }
 
+/** The folder or file at `path`, symbolic links followed; undefined when there is none. */
+function statOrNone(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function lstatOrNone(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
@@ -221,7 +230,8 @@ export async function checkListenPath(path: string, field: string): Promise<void
 /** The error for a socket path whose folder does not exist or is not a folder; undefined when it is one. */
 function folderError(path: string, field: string): InvalidArgumentError | undefined {
   const dir = dirname(resolve(path));
-  const folder = lstatOrNone(dir);
+  // stat, not lstat: a folder reached through a symbolic link (macOS's /var, a mounted volume's link) is a folder.
+  const folder = statOrNone(dir);
   if (!folder) return new InvalidArgumentError(field, `${path}: its folder ${dir} does not exist: create it or choose another path`);
   if (!folder.isDirectory()) return new InvalidArgumentError(field, `${path}: ${dir} is not a folder: choose another path`);
   return undefined;
