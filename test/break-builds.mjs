@@ -6320,6 +6320,13 @@ export const BREAKS = [
     mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
   },
   {
+    name: "a monitor built on perfwatch's own thread starts threads",
+    what: "with threadPreloads: 'inherit', a host's preload that starts perfwatch ran on each of our threads and started a monitor there, whose threads ran it again: 71 threads and 1.37 GB in 21 s, no start() resolved and the host's code never ran (a trial)",
+    edits: [{ file: 'src/actors/own-thread.ts', find: 'return !isMainThread && process.env[OWN_THREAD_ENV] === String(process.pid);', replace: 'return !isMainThread && false;' }],
+    tests: ['thread-preload-monitor.test.ts'],
+    mustFail: ["with threadPreloads: 'inherit', the host's code runs with one monitor running and no more threads than without: on our threads the preload's monitor is inert"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
