@@ -4407,7 +4407,7 @@ export const BREAKS = [
     name: 'fronts and report pool not checked in a bundle',
     what: "serveHttp() and serveMcp() of a bundled perfwatch throw Node's bare Cannot find module '../http/index.js', and its reports fail with piscina's __dirname is not defined, saying nothing of what to do",
     edits: [
-      { find: "if (missing !== undefined) throw new Error(`${call}: the ${front} front's file ${missing}`);", replace: "if (missing === 'never') throw new Error(`${call}: the ${front} front's file ${missing}`);" },
+      { find: "if (missing !== undefined) throw new ActorError(call, `the ${front} front's file ${missing}`);", replace: "if (missing === 'never') throw new ActorError(call, `the ${front} front's file ${missing}`);" },
       { find: "if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);", replace: "if (missing === 'never') throw new ReportFailedError(`the report thread's file ${missing}`);" },
     ],
     tests: ['bundled.test.ts'],
@@ -6325,6 +6325,13 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/own-thread.ts', find: 'return !isMainThread && process.env[OWN_THREAD_ENV] === String(process.pid);', replace: 'return !isMainThread && false;' }],
     tests: ['thread-preload-monitor.test.ts'],
     mustFail: ["with threadPreloads: 'inherit', the host's code runs with one monitor running and no more threads than without: on our threads the preload's monitor is inert"],
+  },
+  {
+    name: 'a bundled front missing thrown as a plain Error',
+    what: "serveHttp() and serveMcp() of a bundled copy, whose front's file is missing, threw a plain Error with no code, where start() throws an ActorError (PW_ERR_ACTOR) for a missing thread file (a trial)",
+    edits: [{ file: 'src/monitor/fronts.ts', find: "throw new ActorError(call, `the ${front} front's file ${missing}`);", replace: "throw new Error(`${call}: the ${front} front's file ${missing}`);" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['fails serveHttp() and serveMcp() of an ES module bundle with an ActorError (PW_ERR_ACTOR), as start() fails'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
