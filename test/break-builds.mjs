@@ -3454,7 +3454,7 @@ export const BREAKS = [
   {
     name: 'a watchdog thread not made thrown on',
     what: "new Worker() for the watchdog throws at once at the limit on threads or under the permission model: start() fails with Node's bare error instead of an ActorError",
-    edits: [{ find: '      this.unmade = true;\n      this.onFault(error as Error);', replace: '      throw error;' }],
+    edits: [{ find: '      this.unmade = true;\n      const refused = threadsRefused(error as Error);', replace: '      if (error) throw error;\n      this.unmade = true;\n      const refused = threadsRefused(error as Error);' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['where no thread can be made: a second start() fails too'],
   },
@@ -6332,6 +6332,13 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/fronts.ts', find: "throw new ActorError(call, `the ${front} front's file ${missing}`);", replace: "throw new Error(`${call}: the ${front} front's file ${missing}`);" }],
     tests: ['bundled.test.ts'],
     mustFail: ['fails serveHttp() and serveMcp() of an ES module bundle with an ActorError (PW_ERR_ACTOR), as start() fails'],
+  },
+  {
+    name: 'a thread refused by the permission model tried again',
+    what: "under Node's permission model without --allow-worker, start() tried 3 times a thread that can never be made, warned each as a fault, and failed with Node's bare ERR_ACCESS_DENIED, never naming --allow-worker (a trial)",
+    edits: [{ file: 'src/actors/supervisor.ts', find: '      if (refused !== undefined) {\n', replace: "      if (refused === 'never') {\n" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['fails start() at once under the permission model without --allow-worker, with one ActorError that names the flag, no retries and no warning; a second start() fails the same'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
