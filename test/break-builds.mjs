@@ -6341,6 +6341,13 @@ export const BREAKS = [
     mustFail: ['fails start() at once under the permission model without --allow-worker, with one ActorError that names the flag, no retries and no warning; a second start() fails the same'],
   },
   {
+    name: "a worker thread's unclean end called a crashed process",
+    what: "the storage-unclean warning for a lock a terminated worker thread of this process left named the process's own pid and said \"killed, or its process crashed\" of the process that read it (a trial)",
+    edits: [{ file: 'src/storage/lock.ts', find: '      leftHere = owner.pid === process.pid && !reused(owner);\n', replace: '      leftHere = false;\n' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['takes over the lock of a monitor whose worker thread ended without stop() (terminated), which a live thread still holds'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
