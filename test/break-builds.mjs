@@ -3454,7 +3454,7 @@ export const BREAKS = [
   {
     name: 'a watchdog thread not made thrown on',
     what: "new Worker() for the watchdog throws at once at the limit on threads or under the permission model: start() fails with Node's bare error instead of an ActorError",
-    edits: [{ find: '      this.unmade = true;\n      this.onFault(error as Error);', replace: '      throw error;' }],
+    edits: [{ find: '      this.unmade = true;\n      const refused = threadsRefused(error as Error);', replace: '      if (error) throw error;\n      this.unmade = true;\n      const refused = threadsRefused(error as Error);' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['where no thread can be made: a second start() fails too'],
   },
@@ -4407,7 +4407,7 @@ export const BREAKS = [
     name: 'fronts and report pool not checked in a bundle',
     what: "serveHttp() and serveMcp() of a bundled perfwatch throw Node's bare Cannot find module '../http/index.js', and its reports fail with piscina's __dirname is not defined, saying nothing of what to do",
     edits: [
-      { find: "if (missing !== undefined) throw new Error(`${call}: the ${front} front's file ${missing}`);", replace: "if (missing === 'never') throw new Error(`${call}: the ${front} front's file ${missing}`);" },
+      { find: "if (missing !== undefined) throw new ActorError(call, `the ${front} front's file ${missing}`);", replace: "if (missing === 'never') throw new ActorError(call, `the ${front} front's file ${missing}`);" },
       { find: "if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);", replace: "if (missing === 'never') throw new ReportFailedError(`the report thread's file ${missing}`);" },
     ],
     tests: ['bundled.test.ts'],
@@ -6500,6 +6500,34 @@ export const BREAKS = [
     edits: [{ file: 'src/hub/socket-path.ts', find: '  const folder = statOrNone(dir);', replace: '  const folder = lstatOrNone(dir);' }],
     tests: ['hub-listen.test.ts'],
     mustFail: ['in a folder reached through a symbolic link: listens (the folder is one, though lstat says link)'],
+  },
+  {
+    name: "a monitor built on perfwatch's own thread starts threads",
+    what: "with threadPreloads: 'inherit', a host's preload that starts perfwatch ran on each of our threads and started a monitor there, whose threads ran it again: 71 threads and 1.37 GB in 21 s, no start() resolved and the host's code never ran (a trial)",
+    edits: [{ file: 'src/actors/own-thread.ts', find: 'return !isMainThread && process.env[OWN_THREAD_ENV] === String(process.pid);', replace: 'return !isMainThread && false;' }],
+    tests: ['thread-preload-monitor.test.ts'],
+    mustFail: ["with threadPreloads: 'inherit', the host's code runs with one monitor running and no more threads than without: on our threads the preload's monitor is inert"],
+  },
+  {
+    name: 'a bundled front missing thrown as a plain Error',
+    what: "serveHttp() and serveMcp() of a bundled copy, whose front's file is missing, threw a plain Error with no code, where start() throws an ActorError (PW_ERR_ACTOR) for a missing thread file (a trial)",
+    edits: [{ file: 'src/monitor/fronts.ts', find: "throw new ActorError(call, `the ${front} front's file ${missing}`);", replace: "throw new Error(`${call}: the ${front} front's file ${missing}`);" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['fails serveHttp() and serveMcp() of an ES module bundle with an ActorError (PW_ERR_ACTOR), as start() fails'],
+  },
+  {
+    name: 'a thread refused by the permission model tried again',
+    what: "under Node's permission model without --allow-worker, start() tried 3 times a thread that can never be made, warned each as a fault, and failed with Node's bare ERR_ACCESS_DENIED, never naming --allow-worker (a trial)",
+    edits: [{ file: 'src/actors/supervisor.ts', find: '      if (refused !== undefined) {\n', replace: "      if (refused === 'never') {\n" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['fails start() at once under the permission model without --allow-worker, with one ActorError that names the flag, no retries and no warning; a second start() fails the same'],
+  },
+  {
+    name: "a worker thread's unclean end called a crashed process",
+    what: "the storage-unclean warning for a lock a terminated worker thread of this process left named the process's own pid and said \"killed, or its process crashed\" of the process that read it (a trial)",
+    edits: [{ file: 'src/storage/lock.ts', find: '      leftHere = owner.pid === process.pid && !reused(owner);\n', replace: '      leftHere = false;\n' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['takes over the lock of a monitor whose worker thread ended without stop() (terminated), which a live thread still holds'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -96,6 +96,28 @@ for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 }
     expect(lines[2]).toMatch(new RegExp(`^the report task failed: the report thread's file ${escape(join(root, 'workers', 'reports-entry.cjs'))} is missing: .*esbuild --external:perfwatch`));
   });
 
+  it('fails serveHttp() and serveMcp() of an ES module bundle with an ActorError (PW_ERR_ACTOR), as start() fails', async () => {
+    // The fronts' error was a plain Error with no code: a host that branches on err.code, as
+    // start()'s ActorError invites, could not tell it.
+    const dir = join(root, 'esm-front-codes');
+    const out = await bundle(
+      dir,
+      `
+import { PerformanceMonitor, ActorError } from ${JSON.stringify(entry)};
+const m = new PerformanceMonitor({ storage: 'memory' });
+for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 })]) {
+  await call().then(() => console.log('served'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, actor: e.actor, isActorError: e instanceof ActorError })));
+}
+`,
+      { format: 'esm' },
+    );
+    const { stdout } = await node(out, dir);
+    expect(stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { name: 'ActorError', code: 'PW_ERR_ACTOR', actor: 'serveHttp', isActorError: true },
+      { name: 'ActorError', code: 'PW_ERR_ACTOR', actor: 'serveMcp', isActorError: true },
+    ]);
+  });
+
   it("fails a CommonJS bundle's require at once, saying why and what to do", async () => {
     const dir = join(root, 'cjs');
     const out = await bundle(dir, `const { PerformanceMonitor } = require(${JSON.stringify(entry)}); console.log(typeof PerformanceMonitor);`, { format: 'cjs' });

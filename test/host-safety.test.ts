@@ -301,7 +301,6 @@ describe('the host is never harmed by the monitor', () => {
 
   it.each([
     ['at its limit on threads (ulimit -u, pids.max)', ['--import', new URL(fixture('no-thread-for.mjs')).pathname], { PERFWATCH_NO_THREAD_FOR: 'workers/watchdog.js' }, /\(ERR_WORKER_INIT_FAILED: EAGAIN\)/],
-    ['under the permission model without --allow-worker', [permission, '--allow-fs-read=*', '--allow-fs-write=*'], {}, /\(ERR_ACCESS_DENIED: Access to this API has been restricted\)/],
   ])('fails start() with an ActorError and stays stopped in a host %s, where no thread can be made: a second start() fails too, not resolving with nothing running', async (_, flags, env, cause) => {
     // new Worker() throws there, with no 'error' event: start() failed with Node's bare error,
     // its clean-up made another thread to stop the actors and threw again, the monitor stayed
@@ -323,6 +322,27 @@ describe('the host is never harmed by the monitor', () => {
       expect(answer).toMatch(/^PW_ERR_ACTOR: watchdog: its thread could not be made 3 times in a row \(/);
       expect(answer).toMatch(cause);
     }
+  }, 60_000);
+
+  it('fails start() at once under the permission model without --allow-worker, with one ActorError that names the flag, no retries and no warning; a second start() fails the same', async () => {
+    // The refusal cannot pass, yet it was tried 3 times, each a PERFWATCH_FAULT warning, and
+    // the error ("its thread could not be made 3 times in a row (ERR_ACCESS_DENIED: Access
+    // to this API has been restricted)") never named the flag that lifts it.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const first = await m.start().then(() => 'started', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      'const state = m.state;',
+      "const second = await m.start().then(() => 'started', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      'console.log(JSON.stringify({ first, state, second, after: m.state, faults: m.status().faults.total }));',
+    );
+    const out = await runNode([permission, '--allow-fs-read=*', '--allow-fs-write=*', '--input-type=module', '-e', code], 30_000);
+    expect(out.killed, 'the host was still running after 30 s').toBe(false);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    const said =
+      "ActorError PW_ERR_ACTOR: watchdog: no thread can be made in this process (ERR_ACCESS_DENIED: Access to this API has been restricted): it runs under Node's permission model without --allow-worker, and perfwatch does its work on threads of its own; run node with --allow-worker";
+    expect(r).toEqual({ first: said, state: 'stopped', second: said, after: 'stopped', faults: 0 });
+    expect(out.stderr).not.toContain('PERFWATCH_FAULT');
   }, 60_000);
 
   it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {

@@ -511,6 +511,10 @@ describe('storage: sqlite', () => {
     const m = monitor(dir);
     await m.start();
     expect(m.running).toBe(true);
+    // Said as what it was, a thread of this process: it named this process's own pid and said "its process crashed".
+    expect(m.status().faults.byKind['storage-unclean']?.lastMessage).toMatch(
+      new RegExp(`^${dir}: the monitor before this one, of this same process \\(pid ${process.pid}\\), ended without stop\\(\\) in a worker thread \\(the thread was terminated, or ended before its monitor stopped\\): what it recorded after its last write`),
+    );
     expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
     await m.stop();
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
@@ -995,7 +999,7 @@ describe('storage: sqlite', () => {
     expect([{ count: a!.count, sum: a!.sum }, { count: a!.count + b!.count, sum: a!.sum + b!.sum }]).toContainEqual(got);
     // And it says so: what the killed monitor recorded after its last write is gone, and when that write was.
     const said = m.status().faults.byKind['storage-unclean'];
-    expect(said?.lastMessage).toMatch(new RegExp(`^${dir}: the monitor before this one \\(pid ${child.pid}\\) ended without stop\\(\\) \\(killed, or its process crashed\\): what it recorded after its last write to this database, at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, is lost \\(at most its storageFlushMs of samples\\); everything before is here$`));
+    expect(said?.lastMessage).toMatch(new RegExp(`^${dir}: the monitor before this one \\(pid ${child.pid}\\) ended without stop\\(\\) \\(its process was killed, crashed, or ended by process.exit\\(\\)\\): what it recorded after its last write to this database, at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, is lost \\(at most its storageFlushMs of samples\\); everything before is here$`));
     // A monitor stopped as it should be leaves nothing to say.
     await m.stop();
     const next = monitor(dir);

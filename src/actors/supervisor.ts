@@ -18,7 +18,7 @@ import { ExitRace } from './exit-race.js';
 import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
-import { describeError } from './thread-error.js';
+import { describeError, threadsRefused } from './thread-error.js';
 import { checkWorkerFile } from './package-files.js';
 import { ensureRoomForThread } from './thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
@@ -203,6 +203,15 @@ export class WatchdogLink {
       worker = new Worker(this.url, hostThreadOptions(this.preloads));
     } catch (error) {
       this.unmade = true;
+      const refused = threadsRefused(error as Error);
+      if (refused !== undefined) {
+        // Not tried again, and no fault: it cannot pass, and start()'s error says it once.
+        setImmediate(() => {
+          this.unmade = false;
+          this.refused(refused);
+        });
+        return undefined;
+      }
       this.onFault(error as Error);
       // Counted once this call has returned: the other actors' starts posted meanwhile find
       // `unmade` and go nowhere, and the next try (lost, then watchdogLost) posts them all again.
@@ -233,6 +242,21 @@ export class WatchdogLink {
     });
     this.worker = worker;
     return worker;
+  }
+
+  /**
+   * No thread can be made in this process, for good (`why`: thread-error.ts, threadsRefused):
+   * the actors start() waits for fail with it at once. One that ran before cannot be here (the
+   * permissions are the process's for its life); were it, it stays down, said by a fault.
+   */
+  private refused(why: string): void {
+    const error = new ActorError('watchdog', why);
+    const down: string[] = [];
+    for (const s of this.supervisors.values()) {
+      if (s.state === 'starting') s.watchdogFailed(error);
+      else if (s.state !== 'stopped') down.push(s.name);
+    }
+    if (down.length > 0) this.onFault(new ActorError('watchdog', `${why}: ${down.join(', ')} down`));
   }
 
   /**

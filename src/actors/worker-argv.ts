@@ -30,10 +30,14 @@
  * printed a copy into the host's stderr, each replacement one more. Nothing of ours speaks
  * through a warning on those threads: a fault is said by the main thread (src/monitor/faults.ts).
  *
+ * And they carry the mark of our threads (own-thread.ts), which a monitor built there by a
+ * preload of the host's (threadPreloads: 'inherit') reads to make no thread of its own.
+ *
  * Only the host's thread decides (hostThreadOptions): a thread of ours that makes others (the
  * watchdog makes the actors) passes on what it was given (ownThreadOptions).
  */
 import { Worker } from 'node:worker_threads';
+import { ownThreadMark } from './own-thread.js';
 import { roomForThread } from './thread-room.js';
 
 /** Whether our threads run the host's `--require` / `--import` preloads (MonitorOptions.threadPreloads). */
@@ -118,6 +122,8 @@ export function hostThreadOptions(preloads: ThreadPreloads): ThreadOptions {
   if (options === undefined) {
     const skip = preloads === 'skip';
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };
+    // Marked as ours (own-thread.ts): a monitor a preload builds there makes no thread.
+    Object.assign(env, ownThreadMark());
     const nodeOptions = process.env.NODE_OPTIONS;
     const split = skip && nodeOptions !== undefined ? splitNodeOptions(nodeOptions) : undefined;
     if (split !== undefined) {

@@ -28,6 +28,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { missingFile } from '../actors/package-files.js';
 import { loadInSteps, markLoaded, timedOwn } from './front-stages.js';
+import { ActorError } from '../errors.js';
 import type * as HttpFront from '../http/index.js';
 import type * as McpFront from '../mcp/index.js';
 import type { Faults } from './faults.js';
@@ -42,10 +43,15 @@ export function httpFront(faults: Faults, own: (ms: number) => void): Promise<ty
   return load(faults, own, 'HTTP', 'serveHttp', new URL('../http/index.js', import.meta.url), () => require('../http/index.js') as typeof HttpFront, () => import('../http/index.js'));
 }
 
-/** Loads a front from `file`; one that is not there (a bundled service: actors/package-files.ts) is an error that says what to do, and no fault. */
+/**
+ * Loads a front from `file`; one that is not there (a bundled service: actors/package-files.ts)
+ * is an error that says what to do, and no fault: an ActorError (PW_ERR_ACTOR), as start()'s
+ * for a missing thread file, so that a host that branches on `code` meets one case, not a
+ * plain Error with none.
+ */
 async function load<T>(faults: Faults, own: (ms: number) => void, front: 'MCP' | 'HTTP', call: string, file: URL, read: () => T, imported: () => Promise<T>): Promise<T> {
   const missing = missingFile(file);
-  if (missing !== undefined) throw new Error(`${call}: the ${front} front's file ${missing}`);
+  if (missing !== undefined) throw new ActorError(call, `the ${front} front's file ${missing}`);
   try {
     try {
       await loadInSteps(front, fileURLToPath(file), own);

@@ -32,6 +32,7 @@ import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched, WatchedSpan } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import { INERT_RULE, inOwnThread } from '../actors/own-thread.js';
 import { checkKeys } from '../known-keys.js';
 import { checkEvent, type EmitterEvent, type MonitorEvents } from './events.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
@@ -131,6 +132,14 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly exporter: ExportLink;
   /** The memory limit the buffers were sized and checked against (memory-fit.ts; status().memory.limit). */
   private readonly memoryFit: MemoryFit;
+  /**
+   * Why this monitor never runs (status().inert): it was built on one of perfwatch's own
+   * threads, by a preload of the host's (threadPreloads: 'inherit'). Started, it would make
+   * threads that run the preload again, each building one more (src/actors/own-thread.ts);
+   * so it makes none, and its records are dropped as after the host's exit, not thrown at
+   * the preload, whose error would end our thread.
+   */
+  private readonly inert: string | undefined = inOwnThread() ? INERT_RULE : undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -154,6 +163,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
+    if (this.inert !== undefined) closeRing(this.mainRing, true, true);
     this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error), o.threadPreloads);
     this.collector = new Supervisor<CollectorApi>(
       'collector',
@@ -372,6 +382,11 @@ export class PerformanceMonitor extends EventEmitter {
     });
   }
 
+  /** An inert monitor (see `inert`) serves nothing: a front would make threads, and bind the port of the host's monitor. */
+  private refuseInert(call: string): void {
+    if (this.inert !== undefined) throw new MonitorStoppedError(`${call}: ${this.inert}`);
+  }
+
   /** Runs a lifecycle step after the ones called before it, whatever became of them. */
   private serially(step: () => Promise<void>): Promise<void> {
     const run = this.lifecycle.then(step, step);
@@ -381,6 +396,8 @@ export class PerformanceMonitor extends EventEmitter {
 
   private async startNow(): Promise<void> {
     if (this.closed) throw new MonitorStoppedError(CLOSED_RULE);
+    // Resolved with nothing started: the preload that awaits it goes on, and our thread with it.
+    if (this.inert !== undefined) return;
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
     this.profiler.monitorStopping(false);
@@ -663,7 +680,7 @@ export class PerformanceMonitor extends EventEmitter {
     // Its rings would never open (start() refuses): said now, as instrument() says it.
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: producer() would never record; build a new one to monitor again');
     const rings = allocateRings(this.options, this.memoryFit);
-    for (const sab of rings) closeRing(sab, !this.running);
+    for (const sab of rings) closeRing(sab, !this.running, this.inert !== undefined);
     this.handleRings.push(...rings);
     // Collectors started from now on get them with their data; the running one by a call.
     this.collector.updateData();
@@ -899,6 +916,7 @@ export class PerformanceMonitor extends EventEmitter {
   status(): MonitorStatus {
     const live = {
       state: this.currentState,
+      inert: this.inert ?? null,
       paused: this.paused,
       startedAt: this.startedAt,
       rings: this.rings(),
@@ -920,6 +938,7 @@ export class PerformanceMonitor extends EventEmitter {
    * ServeMcpOptions for the limits. Close the returned server to stop serving.
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
+    this.refuseInert('serveMcp');
     const front = await mcpFront(this.faults, this.frontWork);
     return timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options));
   }
@@ -932,6 +951,7 @@ export class PerformanceMonitor extends EventEmitter {
    * server to stop serving.
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
+    this.refuseInert('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
     return timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options));
   }
@@ -954,6 +974,7 @@ export class PerformanceMonitor extends EventEmitter {
   generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
+    if (this.inert !== undefined) return Promise.reject(new MonitorStoppedError(`generateReport: ${this.inert}`));
     return this.reports.generate(options);
   }
 

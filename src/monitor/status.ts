@@ -40,6 +40,12 @@ export interface MonitorStatus {
   /** Profile captures: the one running, taken, refused (busy, rate-limited), failed with the last error, and the files against their bounds. */
   profiling: ProfilerStatus;
   state: MonitorState;
+  /**
+   * Why this monitor never runs, or null: one built on a thread of perfwatch's own (a preload of
+   * the host's run there by threadPreloads: 'inherit') makes no thread, its start() resolves
+   * with the monitor stopped and its records are dropped (src/actors/own-thread.ts).
+   */
+  inert: string | null;
   running: boolean;
   /** Running with its own sampling paused (pause()). */
   paused: boolean;
@@ -190,6 +196,7 @@ export interface StatusParts {
 /** What changes as the monitor runs. */
 export interface LiveState {
   state: MonitorState;
+  inert: string | null;
   paused: boolean;
   startedAt: number | null;
   /** The main thread's ring first, then those of producer() handles. */
@@ -230,6 +237,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     instrument: live.instrument,
     profiling: live.profiling,
     state: live.state,
+    inert: live.inert,
     running,
     paused: live.paused,
     startedAt: live.startedAt,

@@ -338,7 +338,11 @@ export class StorageLink {
       // The lock of a monitor that never stopped: what it recorded after its last write is
       // gone, and a restart that said nothing of it read as one that lost nothing.
       if (this.lock.leftBy !== undefined && lastWrite !== undefined) {
-        this.deps.faults.report('storage-unclean', new Error(`${this.dir}: the monitor before this one (pid ${this.lock.leftBy}) ended without stop() (killed, or its process crashed): what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`));
+        // Said as far as it is known: a thread of this process that ended, or a process that did (how, the lock cannot tell).
+        const before = this.lock.leftHere
+          ? `the monitor before this one, of this same process (pid ${this.lock.leftBy}), ended without stop() in a worker thread (the thread was terminated, or ended before its monitor stopped):`
+          : `the monitor before this one (pid ${this.lock.leftBy}) ended without stop() (its process was killed, crashed, or ended by process.exit()):`;
+        this.deps.faults.report('storage-unclean', new Error(`${this.dir}: ${before} what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`));
       }
       if (!catalog) return;
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):

@@ -30,7 +30,7 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import { missingFile } from '../actors/package-files.js';
-import { describeError } from '../actors/thread-error.js';
+import { describeError, threadsRefused } from '../actors/thread-error.js';
 import { ensureRoomForThread, roomForThread } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
@@ -377,6 +377,8 @@ export class ReportService {
    */
   private threadNotMade(pool: Piscina<ReportTask, ReportTaskResult>, error: Error): ReportFailedError {
     if (this.pool === pool) this.pool = undefined;
+    const refused = threadsRefused(error);
+    if (refused !== undefined) return new ReportFailedError(`a report thread could not start: ${refused}`);
     this.deps.fault?.(error);
     const limit = (error as { code?: unknown }).code === 'EAGAIN' || error.message === 'EAGAIN' ? ': the process is at its limit on threads (ulimit -u, RLIMIT_NPROC, a container\'s pids.max) or out of memory' : '';
     return new ReportFailedError(`a report thread could not start (${describeError(error)}${limit}); the next report tries again`);

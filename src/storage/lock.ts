@@ -27,8 +27,14 @@ export const LOCK_FILE = 'perfwatch.lock';
 
 export interface DirLock {
   readonly dir: string;
-  /** The pid of the process whose lock this one took over: it ended without stop() (killed, crashed). */
+  /** The pid of the process whose lock this one took over: it ended without stop() (killed, crashed, process.exit()). */
   readonly leftBy?: number;
+  /**
+   * Whether that lock was this very process's (its pid and start time): a monitor of one of its
+   * worker threads that ended (terminated) without stop(). The warning named the process's own
+   * pid and said "its process crashed" of the process that read it.
+   */
+  readonly leftHere?: boolean;
   release(): Promise<void>;
 }
 
@@ -56,6 +62,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   const file = join(dir, LOCK_FILE);
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
   let leftBy: number | undefined;
+  let leftHere = false;
   for (;;) {
     let handle: FileHandle | undefined;
     try {
@@ -69,13 +76,16 @@ export async function acquireLock(dir: string): Promise<DirLock> {
       throw error;
     }
     // Open until release(): what tells this lock from one a dead thread of this process left.
-    if (handle) return { dir, ...(leftBy !== undefined ? { leftBy } : {}), release: () => release(file, handle) };
+    if (handle) return { dir, ...(leftBy !== undefined ? { leftBy, leftHere } : {}), release: () => release(file, handle) };
     // Something that is no file was never a lock: it is no one's to take over.
     const strange = notALockFile(dir, file);
     if (strange) throw strange;
     const owner = await ownerOf(file);
     if (owner !== undefined && holds(owner, file)) throw new StorageLockedError(dir, owner.pid);
-    leftBy = owner?.pid ?? leftBy;
+    if (owner !== undefined) {
+      leftBy = owner.pid;
+      leftHere = owner.pid === process.pid && !reused(owner);
+    }
     // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
     const taker = await removeDead(dir, file);
     if (taker !== undefined && Date.now() > deadline) {
