@@ -6530,6 +6530,13 @@ export const BREAKS = [
     mustFail: ['takes over the lock of a monitor whose worker thread ended without stop() (terminated), which a live thread still holds'],
   },
   {
+    name: 'the dashboard blank past the series the server ranks',
+    what: "a metric with more than 10,000 matching series: /api/history's order=busiest is a 400 naming order, and every per-endpoint chart showed that error instead of the first series registered",
+    edits: [{ file: 'dashboard/js/api.js', find: "    if (error.status !== 400 || error.field !== 'order') throw error;", replace: '    throw error;' }],
+    tests: ['dashboard-rates.test.ts'],
+    mustFail: ['charts the first registered, and says so, when more series match than the server ranks (its 400 naming order)'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -176,4 +176,20 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     }
     expect((await drawn(page, 'response-time'))!.labels[0]).toBe('response_time{endpoint="/busy"} samples');
   });
+
+  it('charts the first registered, and says so, when more series match than the server ranks (its 400 naming order)', async () => {
+    const { monitor, page, url } = await serve();
+    for (let i = 0; i < 25; i++) monitor.recordRequest({ endpoint: `/e${i}`, responseTimeMs: 5, statusCode: 200 });
+    for (let i = 0; i < 30; i++) monitor.recordRequest({ endpoint: '/busy', responseTimeMs: 7, statusCode: 200 });
+    await monitor.flush();
+    // The server's refusal of a ranking past MAX_RANKED_SERIES (10,000 matching series), as it answers it.
+    await page.route(/\/api\/history\?.*order=busiest/, (route) =>
+      route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ error: { code: 'PW_ERR_INVALID_ARG', field: 'order', message: "order 'busiest' ranks at most 10000 series, and 10001 match" } }) }),
+    );
+    await page.goto(url);
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="throughput"]')?.dataset.series) >= 20, null, { timeout: GUARD_MS });
+    const view = (await drawn(page, 'throughput'))!;
+    expect(view.labels[0]).toBe('throughput{endpoint="/e0"}');
+    expect(view.note).toBe('throughput: 20 of 26 series shown, the first registered (too many to rank by activity) (choose others by tags below)');
+  });
 });

@@ -143,7 +143,10 @@ export class Chart {
       if (answer instanceof Error) return problems.push(`${query.metric}: ${answer.message}`);
       if (!this.spec.unit) this.unit = answer.unit;
       // The page asked is the busiest series in the range (order=busiest): say which, and how to see others.
-      if (answer.totalSeries > answer.series.length) problems.push(`${query.metric}: ${answer.series.length} of ${answer.totalSeries} series shown, the busiest in this range (choose others by tags below)`);
+      if (answer.totalSeries > answer.series.length) {
+        const which = answer.unranked ? 'the first registered (too many to rank by activity)' : 'the busiest in this range';
+        problems.push(`${query.metric}: ${answer.series.length} of ${answer.totalSeries} series shown, ${which} (choose others by tags below)`);
+      }
       if (answer.hint) problems.push(`${query.metric}: ${answer.hint}`);
       for (const s of answer.series) {
         // Raw points are single samples, with no quantiles of their own: one line of them.
