@@ -4669,7 +4669,7 @@ export const BREAKS = [
   {
     name: 'dashboard history at the root',
     what: "the page asks /api/history: behind a reverse proxy at /perfwatch/ the charts read the proxy's root and stay empty",
-    edits: [{ find: "return getJson('api/history', params);", replace: "return getJson('/api/history', params);" }],
+    edits: [{ find: "    return await getJson('api/history', params);", replace: "    return await getJson('/api/history', params);" }],
     tests: ['dashboard.test.ts'],
     mustFail: ['works behind a reverse proxy that serves it under a path prefix'],
   },
