@@ -329,7 +329,7 @@ describe('bad input', () => {
     // Past a Date's range a bound names no time at all.
     await expect(m.getMetricHistory({ metric: 'response_time', from: 1e17 })).rejects.toThrow(/^from must be within ±8.64e15 ms of the epoch \(the range of a Date\), got 100000000000000000$/);
     expect(caught(() => m.getAlertHistory({ to: -1e16 })).field).toBe('to');
-    await expect(m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).rejects.toThrow(/^resolution must be one of auto, raw, bucket, rollup, got "minute"$/);
+    await expect(m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).rejects.toThrow(/^resolution must be one of auto, raw, bucket, rollup, bucketed, got "minute"$/);
     await expect(m.getMetricHistory({ metric: 'response_time', maxPoints: 0 })).rejects.toMatchObject({ field: 'maxPoints' });
     await expect(m.getMetricHistory({ metric: 'bad name' })).rejects.toMatchObject({ field: 'metric' });
     expect(caught(() => m.getMetrics({ windowSeconds: 0 })).field).toBe('windowSeconds');
@@ -358,7 +358,7 @@ describe('bad input', () => {
     expect(caught(() => m.suggestTags({ tag: { route: '/ko' } } as never)).field).toBe('tag');
     await expect(m.getMetricHistory({ metric: 'response_time', maxpoints: 3 } as never)).rejects.toMatchObject({
       field: 'maxpoints',
-      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit, offset)',
+      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit, offset, order, zeroFill)',
     });
     expect(caught(() => m.getAlerts({ states: 'firing' } as never)).message).toBe('states is not a known query field; did you mean state? (the fields: state, severity)');
     expect(caught(() => m.getAlertHistory({ ruleId: 'x' } as never)).message).toBe('ruleId is not a known filter field; did you mean rule? (the fields: from, to, rule)');
