@@ -6320,6 +6320,13 @@ export const BREAKS = [
     mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
   },
   {
+    name: 'a late attach of storage not holding the host',
+    what: "the attach of a database that a start() on a full disk left waiting waited on the storage actor's start alone, whose thread does not keep the host alive: a host that awaited flushStorage() reached 'beforeExit', which stopped the monitor, and nothing recorded after the attach reached the disk (a trial: 300 of 350 samples, flushes stuck at 2)",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'this.attaching ??= holding((async () => {', replace: 'this.attaching ??= ((async () => {' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['keeps flushing after a late attach in a host that awaits flushStorage() and nothing else: every sample recorded before and after it reaches the disk'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
