@@ -6327,6 +6327,13 @@ export const BREAKS = [
     mustFail: ['keeps flushing after a late attach in a host that awaits flushStorage() and nothing else: every sample recorded before and after it reaches the disk'],
   },
   {
+    name: 'MCP status silent on faults and storage',
+    what: "get_monitoring_status said nothing of the monitor's faults or its storage: with every flush failing on a full disk, its answer read as healthy (a trial)",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: "    ...faultsLines(s.faults, s.state === 'running'),\n", replace: '' }],
+    tests: ['mcp-status-faults.test.ts', 'storage-disk.test.ts'],
+    mustFail: ['says there are none, and with storage memory no storage line', 'counts the faults by kind, names the newest with its age, and stays bounded however many kinds and however long their messages', 'says over MCP, in get_monitoring_status, that flushes fail on a full disk: the storage line with its last error, and the storage faults'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -12,6 +12,7 @@ import { PerformanceMonitor, StorageError, StorageLockedError } from '../dist/sr
 import { acquireLock, type DirLock } from '../dist/src/storage/lock.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { waitFor, historyTotals } from './helpers.js';
+import { connectInMemory } from './mcp-helpers.js';
 
 const root = process.getuid?.() === 0;
 const reason = 'mounting a tmpfs needs root';
@@ -398,6 +399,46 @@ if (!root && process.env.CI === 'true') {
         expect(await historyTotals(again, 'disk_rt')).toEqual({ count: 301, sum: 601 });
       } finally {
         await again.stop();
+      }
+    });
+
+    it('says over MCP, in get_monitoring_status, that flushes fail on a full disk: the storage line with its last error, and the storage faults', async () => {
+      // The status answer read as healthy while every flush failed (a trial): no storage line, no fault.
+      const dir = join(mnt, 'mcp-status');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, storageFlushMs: 5_000, system: { enabled: false }, runtime: { enabled: false } });
+      const client = await connectInMemory(m, 'full-disk-status');
+      type Answer = { content: { text: string }[]; structuredContent: { faults: { total: number; by_kind: Record<string, number>; newest: { kind: string; message: string } | null; storage: { attached: boolean; failures: number; last_error: string | null } } } };
+      const status = async (): Promise<Answer> => (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as Answer;
+      const line = (a: Answer, start: string): string | undefined => a.content[0]!.text.split('\n').find((l) => l.startsWith(start));
+      await m.start();
+      let filler: string | undefined;
+      try {
+        m.record('mcp_rt', 1);
+        await m.flush();
+        expect(await m.flushStorage()).toBe(true);
+        const healthy = await status();
+        expect(line(healthy, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures 0$/);
+        expect(line(healthy, 'faults: ')).toBe('faults: none since the monitor was created');
+
+        filler = fill(mnt);
+        for (let i = 0; i < 300; i++) m.record('mcp_rt', 2, { shard: `s${i}` });
+        await m.flush();
+        expect(await m.flushStorage()).toBe(false);
+        const full = await status();
+        expect(line(full, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, but its last flush FAILED: what was recorded since waits in memory, retried at each flush, flushes \d+, failures 1; last error: .*perfwatch\.db: database or disk is full$/);
+        expect(line(full, 'faults: ')).toMatch(/^faults: 1 since the monitor was created \(storage 1\); newest storage, \d+ s ago: .*a write failed and is retried at the next flush: /);
+        expect(full.structuredContent.faults).toMatchObject({ newest: { kind: 'storage' }, storage: { attached: true, last_error: expect.stringMatching(/full/) } });
+
+        rmSync(filler);
+        filler = undefined;
+        expect(await m.flushStorage()).toBe(true);
+        const healed = await status();
+        expect(line(healed, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures 1$/);
+        expect(healed.structuredContent.faults.storage.last_error).toBeNull();
+      } finally {
+        if (filler) rmSync(filler);
+        await client.close();
+        await m.stop();
       }
     });
 

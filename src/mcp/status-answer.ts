@@ -14,6 +14,7 @@ import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
 import { baselinesOut, baselinesText, baselinesWanted } from './report-answer.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
+import { faultsLines, faultsOut, type FaultsOut } from './status-faults.js';
 import type { EndpointStatus } from './http-options.js';
 import type { Front } from './front.js';
 
@@ -48,6 +49,8 @@ export const StatusOutput = z.object({
     limit_source: z.string().describe("os.totalmem() or the cgroup file"),
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
+  // Its shape is FaultsOut's, not spelt here: tools/list has no room for it (20 KB).
+  faults: z.record(z.string(), z.unknown()),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
   metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
   metrics_total: z.number().optional(),
@@ -60,7 +63,7 @@ export const StatusOutput = z.object({
   baselines_truncated: z.boolean().optional(),
 });
 
-type Out = z.output<typeof StatusOutput>;
+type Out = Omit<z.output<typeof StatusOutput>, 'faults'> & { faults: FaultsOut };
 
 export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
   return {
@@ -80,6 +83,7 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: Math.round(s.collector.lagMs), heartbeat_age_ms: s.collector.heartbeatAgeMs },
     memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes, limit_bytes: s.memory.limit.bytes, limit_source: s.memory.limit.source },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
+    faults: faultsOut(s),
     ...(endpoint ? { http: endpointOut(endpoint) } : {}),
   };
 }
@@ -175,6 +179,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
+    ...faultsLines(s.faults, s.state === 'running'),
     ...catalogLines(status.storage),
     profilingLine(status.profiling),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
