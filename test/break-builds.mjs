@@ -6334,6 +6334,17 @@ export const BREAKS = [
     mustFail: ['says there are none, and with storage memory no storage line', 'counts the faults by kind, names the newest with its age, and stays bounded however many kinds and however long their messages', 'says over MCP, in get_monitoring_status, that flushes fail on a full disk: the storage line with its last error, and the storage faults'],
   },
   {
+    name: 'series refused at maxSeries counted nowhere',
+    what: 'a new series refused at maxSeries was a CardinalityError to its caller alone: status, faults, reports and the MCP status said nothing of it (a trial: 25 refused, faults empty)',
+    edits: [{ file: 'src/engine/registry.ts', find: '      if (refused !== undefined) this.onRefused?.(refused);\n', replace: '' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: [
+      'counts them in status().series.refused by metric name, with the tag whose values filled the registry, and as a fault of kind series-limit warned of once',
+      'says so in a report, with what to do',
+      'says so in get_monitoring_status',
+    ],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -23,7 +23,8 @@ import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alert
 import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, Registry, formatSeries, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { SeriesRefusals } from './series-refusals.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
@@ -94,6 +95,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly alerting: Alerting;
   private readonly watchdog: WatchdogLink;
   private readonly faults: Faults;
+  /** New series refused at maxSeries: status().series.refused, a fault of kind series-limit, a report's note. */
+  private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
   private currentState: MonitorState = 'stopped';
   private closed = false;
@@ -149,6 +152,13 @@ export class PerformanceMonitor extends EventEmitter {
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched(), o.hub !== undefined && isHubSide(o.hub));
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    // This thread's registrations (record(), batches, instrument(), a hub's members' series):
+    // a producer() thread's refusals reach its caller alone.
+    this.registry.onRefused = (refused) => {
+      this.refusals.note(refused.name, refused.pairs, this.now());
+      const total = this.refusals.status().total;
+      this.faults.report('series-limit', new Error(`maxSeries (${o.maxSeries}) reached: ${formatSeries(refused.name, Object.fromEntries(refused.pairs))} was refused, ${total} new series refused so far (status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+    };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
@@ -228,6 +238,7 @@ export class PerformanceMonitor extends EventEmitter {
       // The stored series the start left out are read by histories, not by reports: a report
       // over time before this monitor started says so (their rows are all from before it).
       ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
+      seriesRefused: () => this.refusals.reportNote(o.maxSeries),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -311,6 +322,7 @@ export class PerformanceMonitor extends EventEmitter {
       alerting: this.alerting,
       overhead: this.overhead,
       faults: this.faults,
+      refusals: this.refusals,
       drops: this.drops,
       storage: this.storage,
       controlState: this.controlState,
