@@ -1381,7 +1381,7 @@ export const BREAKS = [
   {
     name: 'option paths with dotted indices',
     what: "an option's path names an array's element as .0 (export.otlp.0.encodng) where recordBatch says samples[3].value",
-    edits: [{ find: "typeof key === 'number' || /^\\d+$/.test(String(key)) ? `[${String(key)}]` :", replace: "false ? '' :" }],
+    edits: [{ find: "typeof key === 'number' || /^\\d+$/.test(String(key)) ? `${out}[${String(key)}]` :", replace: "false ? '' :" }],
     tests: ['bad-input.test.ts', 'instrument.test.ts'],
     mustFail: ['says option errors in plain words', 'a pool that is not piscina'],
   },
@@ -6339,7 +6339,7 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/registry.ts', find: '      if (refused !== undefined) this.onRefused?.(refused);\n', replace: '' }],
     tests: ['series-refused.test.ts'],
     mustFail: [
-      'counts them in status().series.refused by metric name, with the tag whose values filled the registry, and as a fault of kind series-limit warned of once',
+      'counts them in status().series.refused by metric name, with the tag whose values filled the registry, and as one fault of kind series-limit, warned of once',
       'says so in a report, with what to do',
       'says so in get_monitoring_status',
     ],
@@ -6350,6 +6350,13 @@ export const BREAKS = [
     edits: [{ file: 'workers/alerts.ts', find: "    else if (fault === 'hang') {\n      setTimeout(() => {\n        const until", replace: "    else if (fault === ('none' as string)) {\n      setTimeout(() => {\n        const until" }],
     tests: ['alerting.test.ts'],
     mustFail: ['replaces an alert actor that hangs (injectFault hang), declared hung by the watchdog, its rules and alert states kept'],
+  },
+  {
+    name: 'tag name with a control character echoed raw',
+    what: "a tag name with a newline was written raw into the error's field and message (`tags.a b` and a newline), splitting a one-line log, where a metric name is quoted with JSON escapes (a trial)",
+    edits: [{ file: 'src/field-key.ts', find: '  if (!NEEDS_QUOTES.test(key)) return', replace: '  if (!NEEDS_QUOTES.test(key) || key.length >= 0) return' }],
+    tests: ['mcp-arg-errors.test.ts'],
+    mustFail: ['quote a tag name with a control character in JSON escapes, as a metric name is, in the library and over MCP'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -12,6 +12,7 @@
  * whole or not at all, and a batch of new series all or none (prepare, then commit), even
  * while other threads register series of their own.
  */
+import { keyField } from '../field-key.js';
 import {
   CapacityError,
   CardinalityError,
@@ -201,7 +202,7 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {
       // An empty name would read `tags. is not a valid tag name`: said of the tags instead.
       if (key === '') throw new InvalidArgumentError(field, 'must not have an empty tag name');
-      throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, TAG_NAME_RULE);
+      throw new InvalidArgumentError(keyField(field, key.slice(0, 40)), TAG_NAME_RULE);
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
       throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });

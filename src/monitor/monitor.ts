@@ -154,10 +154,12 @@ export class PerformanceMonitor extends EventEmitter {
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     // This thread's registrations (record(), batches, instrument(), a hub's members' series):
     // a producer() thread's refusals reach its caller alone.
+    // The fault once, at the first refusal: a fault a refusal was one a request under
+    // instrument() at the limit; status().series.refused counts them all.
     this.registry.onRefused = (refused) => {
+      const first = this.refusals.status().total === 0;
       this.refusals.note(refused.name, refused.pairs, this.now());
-      const total = this.refusals.status().total;
-      this.faults.report('series-limit', new Error(`maxSeries (${o.maxSeries}) reached: ${formatSeries(refused.name, Object.fromEntries(refused.pairs))} was refused, ${total} new series refused so far (status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+      if (first) this.faults.report('series-limit', new Error(`maxSeries (${o.maxSeries}) reached: ${formatSeries(refused.name, Object.fromEntries(refused.pairs))} was refused, and every new series after it is (counted in status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
     };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
