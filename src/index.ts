@@ -28,6 +28,7 @@ export type { CpuSource } from './engine/thread-cpu.js';
 export type { OverflowPolicy, RingStats } from './engine/ring.js';
 export type { DropReport } from './monitor/drops.js';
 export type { FaultStatus, FaultRecord } from './monitor/faults.js';
+export type { SeriesRefusalStatus } from './monitor/series-refusals.js';
 export type { ExportStatus, ExporterStatus } from './monitor/export-link.js';
 export type { ExporterKind } from './export/endpoint.js';
 export { attachProducer } from './engine/producer.js';

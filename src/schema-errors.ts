@@ -4,6 +4,7 @@
  * named with the known key it most likely meant. Apart from errors.ts, which imports nothing
  * (a second copy of the package loads it alone).
  */
+import { keyField } from './field-key.js';
 import type { z } from 'zod';
 import { InvalidArgumentError, unknownKeyRule, type Given } from './errors.js';
 import { knownKeys } from './schema-keys.js';
@@ -86,7 +87,7 @@ export function refusedKey(issue: z.core.$ZodIssue): { path: PropertyKey[]; rule
  */
 function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
-  for (const key of path) out += typeof key === 'number' || /^\d+$/.test(String(key)) ? `[${String(key)}]` : out === '' ? String(key) : `.${String(key)}`;
+  for (const key of path) out = typeof key === 'number' || /^\d+$/.test(String(key)) ? `${out}[${String(key)}]` : keyField(out, String(key));
   return out;
 }
 

@@ -192,7 +192,9 @@ describe('the host is never harmed by the monitor', () => {
     expect(growing(s.heapUsed, 2)).toBe(true);
     expect(s.gcSeries).toBeGreaterThan(0);
     expect(s.gcPauses.at(-1)!).toBeGreaterThan(s.gcPauses[0]!);
-    expect(s.faults.total).toBe(0);
+    // One fault: the application's limit reached (the refusals are counted in status().series.refused).
+    expect(s.faults.total).toBe(1);
+    expect(s.faults.byKind['series-limit']?.count).toBe(1);
   });
 
   it('counts an error in its own timer as a fault, logs it once, and keeps sampling', async () => {
@@ -203,8 +205,11 @@ describe('the host is never harmed by the monitor', () => {
     const s = run.summary!;
     expect(s.faults.byKind['runtime-sample']).toMatchObject({ lastMessage: 'rss is unreadable' });
     expect(s.faults.byKind['runtime-sample']!.count).toBeGreaterThanOrEqual(2);
-    expect(s.warnings).toHaveLength(1);
-    expect(s.warnings[0]).toMatch(/runtime-sample: rss is unreadable/);
+    // Once per kind: this one, and the host's application series at the limit (series-limit).
+    const runtime = s.warnings.filter((w: string) => w.includes('runtime-sample'));
+    expect(runtime).toHaveLength(1);
+    expect(runtime[0]).toMatch(/runtime-sample: rss is unreadable/);
+    expect(s.warnings.filter((w: string) => !w.includes('runtime-sample') && !w.includes('series-limit'))).toEqual([]);
     // The readings before rss still go in.
     expect(growing(s.heapUsed, 1)).toBe(true);
   });

@@ -821,7 +821,9 @@ describe('instrument(): outgoing http and fetch', () => {
     for (let i = 0; i < 30; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => get(`/route${i + j}`)));
     close();
     await m.flush();
-    expect(m.status().faults.total).toBe(0);
+    // One fault: the limit reached (status().series.refused counts each refusal).
+    expect(m.status().faults.total).toBe(1);
+    expect(m.status().faults.byKind['series-limit']?.count).toBe(1);
     const { httpServer, httpClient } = m.status().instrument!;
     expect(httpServer).toMatchObject({ notRecorded: 30, other: 0 });
     expect(httpClient).toMatchObject({ notRecorded: 30, other: 0 });

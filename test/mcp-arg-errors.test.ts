@@ -39,6 +39,26 @@ describe('argument errors', () => {
     expect(await fails(client, 'record_performance_metric', { metric_type: 'a', value: 1, tags: { '': 'x' } })).toBe('PW_ERR_INVALID_ARG: tags must not have an empty tag name');
   });
 
+  it('quote a tag name with a control character in JSON escapes, as a metric name is, in the library and over MCP', async () => {
+    // The raw newline was echoed in the field and the message (`tags.a b\n is not …`), splitting a one-line log.
+    const monitor = await started();
+    const e = (() => {
+      try {
+        monitor.record('x_ms', 1, { 'a b\n': 'v' });
+      } catch (error) {
+        return error as { field: string; message: string };
+      }
+      return undefined;
+    })();
+    expect(e?.field).toBe('tags["a b\\n"]');
+    expect(e?.message).toBe('tags["a b\\n"] is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most 100 characters');
+    expect(e?.message).not.toMatch(/\n/);
+    const client = (await connectInMemory(monitor, 'arg-errors')) as unknown as AnyClient;
+    const said = await fails(client, 'record_performance_metric', { metric_type: 'x_ms', value: 1, tags: { 'a\tb': 'v' } });
+    expect(said).toMatch(/^PW_ERR_INVALID_ARG: tags\["a\\tb"\] is not a valid tag name/);
+    expect(said).not.toMatch(/\t/);
+  });
+
   it('carry no zod wording for a wrong type or an empty value of any argument of any tool', async () => {
     const client = (await connectInMemory(await started(), 'arg-errors')) as unknown as AnyClient;
     const { tools } = await client.listTools();

@@ -3,7 +3,7 @@
  * dataDir on a read-only file system (root may write anywhere else). Mounting needs root; without it the suite is skipped with that reason, and under CI=true it fails
  * instead (CI must not pass by skipping).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -12,6 +12,7 @@ import { PerformanceMonitor, StorageError, StorageLockedError } from '../dist/sr
 import { acquireLock, type DirLock } from '../dist/src/storage/lock.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { waitFor, historyTotals } from './helpers.js';
+import { connectInMemory } from './mcp-helpers.js';
 
 const root = process.getuid?.() === 0;
 const reason = 'mounting a tmpfs needs root';
@@ -164,7 +165,7 @@ if (!root && process.env.CI === 'true') {
         expect(await b.flushStorage()).toBe(true);
         expect(events.at(-1)).toBe('recovered');
         const after = b.status().storage;
-        expect(after.mode === 'sqlite' && after.attached).toBeUndefined();
+        expect(after.mode === 'sqlite' && after.attached).toBe(true);
         expect(after.mode === 'sqlite' && after.lastError).toBeNull();
         // The stored state joins this monitor's: the stored rule (evaluated now), its alert, the history before this one's.
         expect(b.listAlertRules().map((r) => r.id).sort()).toEqual([stored.id, own.id].sort());
@@ -188,6 +189,49 @@ if (!root && process.env.CI === 'true') {
         await c.stop();
       }
     });
+
+    it('keeps flushing after a late attach in a host that awaits flushStorage() and nothing else: every sample recorded before and after it reaches the disk', async () => {
+      // The attach waited on the storage actor's start, whose thread does not keep the host
+      // alive: the host's event loop emptied while it awaited flushStorage(), 'beforeExit'
+      // stopped the monitor (host-exit.ts), and nothing was flushed again: flushes stayed at 2,
+      // flushStorage() said false with no error, and 300 of 350 samples were on disk (a trial).
+      const dir = join(mnt, 'late-attach');
+      const filler = fill(mnt);
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};`,
+        "import { rmSync } from 'node:fs';",
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, storageFlushMs: 200, system: { enabled: false }, runtime: { enabled: false } });`,
+        'await m.start();',
+        "const h = m.metric('late_ms');",
+        'for (let i = 1; i <= 300; i++) h.record(i);',
+        'await m.flush();',
+        "console.log('waiting', m.status().storage.attached);",
+        `rmSync(${JSON.stringify(filler)});`,
+        "console.log('attach', await m.flushStorage(), m.status().storage.attached);",
+        'for (let i = 1; i <= 50; i++) h.record(i);',
+        'await m.flush();',
+        'const flushes = m.status().storage.flushes;',
+        // Periodic flushes go on: storageFlushMs is 200.
+        'await new Promise((r) => setTimeout(r, 1_000));',
+        "console.log('periodic', m.status().storage.flushes > flushes, m.state);",
+        "console.log('flush', await m.flushStorage());",
+        'await m.stop();',
+        "console.log('stopped', m.status().storage.lastError);",
+      ].join('\n');
+      const out = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--no-warnings', '--input-type=module', '-e', code], { timeout: 30_000 }, (_error, stdout, stderr) => resolve({ stdout, stderr }));
+      });
+      rmSync(filler, { force: true });
+      expect(out.stderr).toBe('');
+      expect(out.stdout.trim().split('\n')).toEqual(['waiting false', 'attach true true', 'periodic true running', 'flush true', 'stopped null']);
+      const again = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'late_ms')).toEqual({ count: 350, sum: 45150 + 1275 });
+      } finally {
+        await again.stop();
+      }
+    }, 60_000);
 
     it('answers a history of a metric only the file holds, while the database waits for room, that its stored history is unread, not that the metric is unknown', async () => {
       // The stored catalog is restored once the file is attached: until then a metric of an
@@ -355,6 +399,46 @@ if (!root && process.env.CI === 'true') {
         expect(await historyTotals(again, 'disk_rt')).toEqual({ count: 301, sum: 601 });
       } finally {
         await again.stop();
+      }
+    });
+
+    it('says over MCP, in get_monitoring_status, that flushes fail on a full disk: the storage line with its last error, and the storage faults', async () => {
+      // The status answer read as healthy while every flush failed (a trial): no storage line, no fault.
+      const dir = join(mnt, 'mcp-status');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, storageFlushMs: 5_000, system: { enabled: false }, runtime: { enabled: false } });
+      const client = await connectInMemory(m, 'full-disk-status');
+      type Answer = { content: { text: string }[]; structuredContent: { faults: { total: number; by_kind: Record<string, number>; newest: { kind: string; message: string } | null; storage: { attached: boolean; failures: number; last_error: string | null } } } };
+      const status = async (): Promise<Answer> => (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as Answer;
+      const line = (a: Answer, start: string): string | undefined => a.content[0]!.text.split('\n').find((l) => l.startsWith(start));
+      await m.start();
+      let filler: string | undefined;
+      try {
+        m.record('mcp_rt', 1);
+        await m.flush();
+        expect(await m.flushStorage()).toBe(true);
+        const healthy = await status();
+        expect(line(healthy, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures 0$/);
+        expect(line(healthy, 'faults: ')).toBe('faults: none since the monitor was created');
+
+        filler = fill(mnt);
+        for (let i = 0; i < 300; i++) m.record('mcp_rt', 2, { shard: `s${i}` });
+        await m.flush();
+        expect(await m.flushStorage()).toBe(false);
+        const full = await status();
+        expect(line(full, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, but its last flush FAILED: what was recorded since waits in memory, retried at each flush, flushes \d+, failures 1; last error: .*perfwatch\.db: database or disk is full$/);
+        expect(line(full, 'faults: ')).toMatch(/^faults: 1 since the monitor was created \(storage 1\); newest storage, \d+ s ago: .*a write failed and is retried at the next flush: /);
+        expect(full.structuredContent.faults).toMatchObject({ newest: { kind: 'storage' }, storage: { attached: true, last_error: expect.stringMatching(/full/) } });
+
+        rmSync(filler);
+        filler = undefined;
+        expect(await m.flushStorage()).toBe(true);
+        const healed = await status();
+        expect(line(healed, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures 1$/);
+        expect(healed.structuredContent.faults.storage.last_error).toBeNull();
+      } finally {
+        if (filler) rmSync(filler);
+        await client.close();
+        await m.stop();
       }
     });
 

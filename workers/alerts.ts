@@ -160,8 +160,16 @@ const api: AlertActorApi = {
     wake();
   },
   injectFault(fault) {
+    // A few ms later, so that this call's reply reaches the coordinator first.
     if (fault === 'exit') setTimeout(() => process.exit(4), 5);
-    else
+    else if (fault === 'hang') {
+      setTimeout(() => {
+        const until = Date.now() + 60_000;
+        while (Date.now() < until) {
+          // a stuck actor: its beat stops, and the watchdog must notice and replace it
+        }
+      }, 5);
+    } else
       setTimeout(() => {
         throw new Error('injected alert actor fault');
       }, 5);

@@ -132,7 +132,8 @@ export interface AlertActorApi {
   /** When the monitor watched, as it is once records are accepted (AlertActorData's `watched` is handed before). */
   watch(watched: Watched): void;
   stop(): Promise<void>;
-  injectFault(fault: 'throw' | 'exit'): void;
+  /** 'hang': a busy loop of 60 s, its beat stopped, for the watchdog to declare it hung. */
+  injectFault(fault: Fault): void;
 }
 
 // The storage actor (workers/storage.ts over src/storage/service.ts).

@@ -12,6 +12,7 @@
  * whole or not at all, and a batch of new series all or none (prepare, then commit), even
  * while other threads register series of their own.
  */
+import { keyField } from '../field-key.js';
 import {
   CapacityError,
   CardinalityError,
@@ -201,7 +202,7 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {
       // An empty name would read `tags. is not a valid tag name`: said of the tags instead.
       if (key === '') throw new InvalidArgumentError(field, 'must not have an empty tag name');
-      throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, TAG_NAME_RULE);
+      throw new InvalidArgumentError(keyField(field, key.slice(0, 40)), TAG_NAME_RULE);
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
       throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });
@@ -241,6 +242,14 @@ export class Registry {
   private readonly names: SharedTable;
   private readonly series: SharedTable;
   private readonly infos: (SeriesInfo | undefined)[] = [];
+
+  /**
+   * Called with an application series refused at maxSeries (SeriesRefusals counts them), once
+   * the tables' locks are released: what it does may register a series of the monitor's own.
+   */
+  onRefused: ((refused: PendingSeries) => void) | undefined;
+  /** The series fullError refused, for onRefused after the locks. */
+  private refused: PendingSeries | undefined;
 
   constructor(buffers: RegistryBuffers, lockTag: number) {
     this.buffers = buffers;
@@ -331,16 +340,22 @@ export class Registry {
     if (pending.length === 0) return [];
     const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
     const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
-    return this.names.withLock(() =>
-      this.series.withLock(() => {
-        const namePlan = this.names.planLocked(newNames, false);
-        if ('full' in namePlan) throw new CardinalityError(`metric name limit reached: ${namePlan.free} more names fit and ${namePlan.fresh} are new; nothing was registered`);
-        const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
-        if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
-        this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
-        return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
-      }),
-    );
+    try {
+      return this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, kindOf, where)));
+    } finally {
+      const refused = this.refused;
+      this.refused = undefined;
+      if (refused !== undefined) this.onRefused?.(refused);
+    }
+  }
+
+  private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], kindOf: Map<string, MetricKind>, where?: (i: number) => string): number[] {
+    const namePlan = this.names.planLocked(newNames, false);
+    if ('full' in namePlan) throw new CardinalityError(`metric name limit reached: ${namePlan.free} more names fit and ${namePlan.fresh} are new; nothing was registered`);
+    const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
+    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
+    this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
+    return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
   }
 
   /** Series registered by the application (the ones maxSeries limits). */
@@ -406,6 +421,7 @@ export class Registry {
     }
     const p = pending[at]!;
     const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
+    if (!own) this.refused = p;
     if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
     // A series of no tags is one more by its name: a field of tags it never had named the wrong one.
     const part = p.pairs.length > 0 ? 'tags' : 'name';

@@ -14,6 +14,7 @@ import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
 import { baselinesOut, baselinesText, baselinesWanted } from './report-answer.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
+import { faultsLines, faultsOut, type FaultsOut } from './status-faults.js';
 import type { EndpointStatus } from './http-options.js';
 import type { Front } from './front.js';
 
@@ -32,7 +33,7 @@ export const StatusOutput = z.object({
   started_at: z.string().nullable(),
   uptime_seconds: z.number(),
   collection_interval: z.number(),
-  series: z.object({ count: z.number(), limit: z.number() }),
+  series: z.object({ count: z.number(), limit: z.number(), refused: z.number() }),
   ingestion: z.object({
     ingested: z.number(),
     rate_per_second: z.number().nullable().describe('null when stopped'),
@@ -48,6 +49,8 @@ export const StatusOutput = z.object({
     limit_source: z.string().describe("os.totalmem() or the cgroup file"),
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
+  // Its shape is FaultsOut's, not spelt here: tools/list has no room for it (20 KB).
+  faults: z.record(z.string(), z.unknown()),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
   metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
   metrics_total: z.number().optional(),
@@ -60,7 +63,7 @@ export const StatusOutput = z.object({
   baselines_truncated: z.boolean().optional(),
 });
 
-type Out = z.output<typeof StatusOutput>;
+type Out = Omit<z.output<typeof StatusOutput>, 'faults'> & { faults: FaultsOut };
 
 export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
   return {
@@ -69,7 +72,7 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
     started_at: iso(s.startedAt),
     uptime_seconds: Math.round(s.uptimeMs / 1000),
     collection_interval: s.collectionIntervalMs / 1000,
-    series: { count: s.series.count, limit: s.series.limit },
+    series: { count: s.series.count, limit: s.series.limit, refused: s.series.refused.total },
     ingestion: {
       ingested: s.ingestion.ingested,
       rate_per_second: s.ingestion.ratePerSecond === null ? null : Math.round(s.ingestion.ratePerSecond),
@@ -80,6 +83,7 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: Math.round(s.collector.lagMs), heartbeat_age_ms: s.collector.heartbeatAgeMs },
     memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes, limit_bytes: s.memory.limit.bytes, limit_source: s.memory.limit.source },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
+    faults: faultsOut(s),
     ...(endpoint ? { http: endpointOut(endpoint) } : {}),
   };
 }
@@ -171,14 +175,26 @@ export function statusText(s: Out, status: MonitorStatus): string {
     // The limit is the application's (maxSeries); the monitor's own series (runtime, system, monitor_*) are held
     // apart and listed by get_performance_metrics too, so a bare count read as most series missing.
     `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
+    ...refusedLines(status.series.refused),
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
+    ...faultsLines(s.faults, s.state === 'running'),
     ...catalogLines(status.storage),
     profilingLine(status.profiling),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
+}
+
+/**
+ * New series refused at maxSeries, by the most refused names: each was a CardinalityError to
+ * its caller alone, and `app series 16/16` said nothing of the 25 a trial's service lost.
+ */
+function refusedLines(r: MonitorStatus['series']['refused']): string[] {
+  if (r.total === 0) return [];
+  const names = r.byName.map((n) => `${n.name} ${n.count}${n.tag === null ? '' : ` (tag ${n.tag})`}`).join(', ');
+  return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values`];
 }
 
 /**

@@ -4,6 +4,7 @@
  * how a failure reads: the first problem, as `samples[3].value must be a finite number, got
  * "abc"`, instead of every issue of a 100,000-element array joined into one message.
  */
+import { keyField } from '../field-key.js';
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
+    else out = keyField(out, String(key));
   }
   return out;
 }

@@ -16,11 +16,14 @@ export interface FaultRecord {
 export interface FaultStatus {
   total: number;
   byKind: Record<string, FaultRecord>;
+  /** The kind reported last, or null: faults in the same millisecond have the same lastAt. */
+  newest: string | null;
 }
 
 export class Faults {
   private readonly kinds = new Map<string, FaultRecord>();
   private total = 0;
+  private newest: string | null = null;
   private readonly onFault: (kind: string) => void;
 
   /** `onFault` records the metric; it is guarded too, and its own failure is only counted. */
@@ -40,6 +43,7 @@ export class Faults {
     record.lastMessage = message;
     record.lastAt = Date.now();
     this.total++;
+    this.newest = kind;
     try {
       this.onFault(kind);
     } catch {
@@ -60,6 +64,6 @@ export class Faults {
   status(): FaultStatus {
     const byKind: Record<string, FaultRecord> = {};
     for (const [kind, record] of this.kinds) byKind[kind] = { ...record };
-    return { total: this.total, byKind };
+    return { total: this.total, byKind, newest: this.newest };
   }
 }

@@ -23,7 +23,8 @@ import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alert
 import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, Registry, formatSeries, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { SeriesRefusals } from './series-refusals.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
@@ -97,6 +98,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly alerting: Alerting;
   private readonly watchdog: WatchdogLink;
   private readonly faults: Faults;
+  /** New series refused at maxSeries: status().series.refused, a fault of kind series-limit, a report's note. */
+  private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
   private currentState: MonitorState = 'stopped';
   private closed = false;
@@ -160,6 +163,15 @@ export class PerformanceMonitor extends EventEmitter {
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched(), o.hub !== undefined && isHubSide(o.hub));
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    // This thread's registrations (record(), batches, instrument(), a hub's members' series):
+    // a producer() thread's refusals reach its caller alone.
+    // The fault once, at the first refusal: a fault a refusal was one a request under
+    // instrument() at the limit; status().series.refused counts them all.
+    this.registry.onRefused = (refused) => {
+      const first = this.refusals.status().total === 0;
+      this.refusals.note(refused.name, refused.pairs, this.now());
+      if (first) this.faults.report('series-limit', new Error(`maxSeries (${o.maxSeries}) reached: ${formatSeries(refused.name, Object.fromEntries(refused.pairs))} was refused, and every new series after it is (counted in status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+    };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
@@ -240,6 +252,7 @@ export class PerformanceMonitor extends EventEmitter {
       // The stored series the start left out are read by histories, not by reports: a report
       // over time before this monitor started says so (their rows are all from before it).
       ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
+      seriesRefused: () => this.refusals.reportNote(o.maxSeries),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -323,6 +336,7 @@ export class PerformanceMonitor extends EventEmitter {
       alerting: this.alerting,
       overhead: this.overhead,
       faults: this.faults,
+      refusals: this.refusals,
       drops: this.drops,
       storage: this.storage,
       controlState: this.controlState,
@@ -1093,7 +1107,9 @@ export class PerformanceMonitor extends EventEmitter {
    * ends it. 'storage' takes 'exit', 'hang' (it runs SQLite statements back to back and beats
    * no more: the watchdog replaces it storageFlushMs + 10 s on), 'stall' (one statement of
    * seconds) and 'kill' (its successor writes what the store holds);
-   * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval).
+   * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval);
+   * 'alerts' takes 'throw', 'exit', 'hang' (a busy loop: its beat stops, and the watchdog
+   * declares it hung as it does the collector) and 'kill'.
    */
   async injectFault(fault: Fault | 'kill' | 'stall', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
     if (actor === 'exporter') {
@@ -1123,7 +1139,6 @@ export class PerformanceMonitor extends EventEmitter {
     if (fault === 'stall') throw new InvalidArgumentError('fault', 'stall is a storage actor fault');
     let injected: Promise<void>;
     if (actor === 'alerts') {
-      if (fault === 'hang') throw new InvalidArgumentError('fault', 'hang is a collector fault');
       injected = this.alerting.actor.call((a) => a.injectFault(fault));
     } else injected = this.collector.call((c) => c.injectFault(fault));
     // The actor dies a few ms after it replies; on a loaded machine its exit can overtake the

@@ -21,6 +21,7 @@ import type { SourceCost } from '../engine/system.js';
 import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
 import type { FaultStatus, Faults } from './faults.js';
+import type { SeriesRefusalStatus, SeriesRefusals } from './series-refusals.js';
 import type { ResolvedOptions } from './options.js';
 import type { ControlLogStatus } from './control-log.js';
 import type { ControlState } from './control-state.js';
@@ -64,7 +65,8 @@ export interface MonitorStatus {
    * `lockTakeovers`: registry locks taken from a thread that ended holding one (a worker
    * terminated while it added a series), each after a 100 ms wait of the thread that took it.
    */
-  series: { count: number; limit: number; own: { count: number; limit: number }; lockTakeovers: number };
+  /** `refused`: new series refused at maxSeries on this thread (monitor/series-refusals.ts). */
+  series: { count: number; limit: number; own: { count: number; limit: number }; lockTakeovers: number; refused: SeriesRefusalStatus };
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
@@ -185,6 +187,7 @@ export interface StatusParts {
   alerting: Alerting;
   overhead: OverheadGovernor;
   faults: Faults;
+  refusals: SeriesRefusals;
   drops: DropWatch;
   storage: StorageLink | undefined;
   /** The control state's queue to the database: changes the disk has not taken yet (control.unsaved). */
@@ -244,7 +247,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     uptimeMs: live.startedAt && running ? now - live.startedAt : 0,
     collectionIntervalMs: p.options.collectionIntervalMs,
     clock: { aheadMs: p.ctl.f64[CLOCK_OFFSET]!, steps: p.ctl.f64[CLOCK_STEPS]!, lastStepAt: p.ctl.f64[CLOCK_STEPPED_AT]! > 0 ? p.ctl.f64[CLOCK_STEPPED_AT]! : null },
-    series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES }, lockTakeovers: p.registry.lockTakeovers() },
+    series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES }, lockTakeovers: p.registry.lockTakeovers(), refused: p.refusals.status() },
     ingestion: {
       ingested: p.ctl.f64[INGESTED]!,
       ratePerSecond: running ? live.ratePerSecond : null,

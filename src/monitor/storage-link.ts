@@ -24,6 +24,7 @@ import { sink } from '../actors/comlink-node.js';
 import type { ControlOp, HistoryRequest, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import type { WatchedSpan } from '../analysis/watched.js';
 import { closeFirstSync } from '../actors/close-first.js';
+import { holding } from '../actors/hold.js';
 import { openGateGen, sealGate } from '../actors/native-gate.js';
 import { Supervisor, type BeatMark, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
@@ -109,7 +110,19 @@ export interface CatalogView {
 /** What status() shows of storage. */
 export type StorageStatusView =
   | { mode: 'memory' }
-  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number }; /** false while a start() that found no room waits for some (lastError says why) */ attached?: false; catalog?: CatalogView } & Partial<StorageStatus>);
+  | ({
+      mode: 'sqlite';
+      dataDir: string;
+      actor: { state: string; restarts: number };
+      /**
+       * Whether the database is open for this monitor (from a start(), or the late attach of one
+       * that found no room, until stop()): false while a start() that found no room waits for
+       * some (lastError says why), and while stopped. Said only while waiting until 2026-12-06,
+       * so an attach that then never wrote again looked the same as one that did.
+       */
+      attached: boolean;
+      catalog?: CatalogView;
+    } & Partial<StorageStatus>);
 
 export class StorageLink {
   readonly dir: string;
@@ -552,8 +565,9 @@ export class StorageLink {
   }
 
   status(): StorageStatusView {
-    const view: StorageStatusView = { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.catalog ? { catalog: { ...this.catalog } } : {}), ...(this.last ?? {}) };
-    return this.room ? { ...view, attached: false, lastError: { ...this.room }, failures: (this.last?.failures ?? 0) + this.roomFailures } : view;
+    const attached = this.room === null && this.lock !== undefined && this.actor.state !== 'stopped';
+    const view: StorageStatusView = { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, attached, ...(this.catalog ? { catalog: { ...this.catalog } } : {}), ...(this.last ?? {}) };
+    return this.room ? { ...view, lastError: { ...this.room }, failures: (this.last?.failures ?? 0) + this.roomFailures } : view;
   }
 
   /** The start found no room: recording goes on in memory, and attaching is tried again every storageFlushMs until it succeeds or stop(). */
@@ -567,10 +581,17 @@ export class StorageLink {
     this.roomTimer.unref();
   }
 
-  /** Tries to attach now (one attempt at a time, none after stop()); resolves with whether the database is attached. */
+  /**
+   * Tries to attach now (one attempt at a time, none after stop()); resolves with whether the
+   * database is attached. Held (hold.ts) while it runs: it waits on the actor's start, whose
+   * thread does not keep the host alive, and a host that awaited flushStorage() and nothing
+   * else reached 'beforeExit', which stopped the monitor (host-exit.ts) as the attach
+   * answered; what it recorded from then on was dropped, and nothing flushed again (a trial:
+   * 300 of 350 samples on disk, flushes stuck at 2).
+   */
   private retryAttach(): Promise<boolean> {
     if (!this.retrying) return Promise.resolve(false);
-    this.attaching ??= (async () => {
+    this.attaching ??= holding((async () => {
       try {
         await this.attach();
       } catch (error) {
@@ -589,7 +610,7 @@ export class StorageLink {
       // monitor's, and what it kept in memory meanwhile is committed after them.
       await this.deps.attached?.().catch((error: unknown) => this.deps.faults.report('storage-control', error));
       return true;
-    })().finally(() => (this.attaching = undefined));
+    })()).finally(() => (this.attaching = undefined));
     return this.attaching;
   }
 

@@ -119,6 +119,8 @@ export interface ReportServiceDeps {
   hub?: boolean;
   /** What a report from `from` should say of the stored series it leaves out (not registered at start), if any. */
   leftOut?: (from: number) => string | undefined;
+  /** What a report says of the new series refused at maxSeries, if any were (monitor/series-refusals.ts). */
+  seriesRefused?: () => string | undefined;
   /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
   fault?: (error: Error) => void;
 }
@@ -227,7 +229,7 @@ export class ReportService {
     }
     const now = this.now();
     const history = this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
-    const leftOut = this.deps.leftOut?.(from ?? -Infinity);
+    const notes = [this.deps.leftOut?.(from ?? -Infinity), this.deps.seriesRefused?.()].filter((n): n is string => n !== undefined);
     const result = await this.run(
       {
         kind: 'report',
@@ -242,7 +244,7 @@ export class ReportService {
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
         ...(this.deps.hub ? { hub: true } : {}),
-        ...(leftOut ? { notes: [leftOut] } : {}),
+        ...(notes.length > 0 ? { notes } : {}),
       },
       o.signal,
       o.onProgress,

@@ -1,0 +1,94 @@
+/**
+ * New series refused at maxSeries, counted. Each refusal is a CardinalityError thrown to the
+ * caller; a service that swallowed it (as many wrappers of a metrics call do) lost the series
+ * without a trace: status, the faults, the reports and the MCP status said nothing, while
+ * series never expire in a running monitor, so every new one was refused until a restart (a
+ * trial: 25 refused, `faults` empty). Counted by metric name (the most refused few shown), with
+ * the tag whose values most likely filled the registry: the one with the most distinct values
+ * among a name's refused series. Bounded whatever is refused: at most TRACKED_NAMES names,
+ * TRACKED_TAGS tags a name and TRACKED_VALUES values a tag are kept.
+ */
+const TRACKED_NAMES = 32;
+const TRACKED_TAGS = 16;
+const TRACKED_VALUES = 16;
+/** Names shown in status and notes, the most refused first. */
+export const REFUSED_NAMES_SHOWN = 5;
+
+export interface SeriesRefusalStatus {
+  /** Records (or batches) refused for a new series past maxSeries since the monitor was created. */
+  total: number;
+  /** When the first and the latest were refused (the monitor's clock), or null. */
+  firstAt: number | null;
+  lastAt: number | null;
+  /** The most refused metric names (REFUSED_NAMES_SHOWN), with the tag whose values most likely filled the registry (null: a series of no tags). */
+  byName: { name: string; count: number; tag: string | null }[];
+}
+
+interface NameRecord {
+  count: number;
+  tags: Map<string, Set<string>>;
+}
+
+export class SeriesRefusals {
+  private total = 0;
+  private firstAt: number | null = null;
+  private lastAt: number | null = null;
+  private readonly names = new Map<string, NameRecord>();
+
+  /** One refusal, of the series `name` with `pairs` (its tags) at `at`. */
+  note(name: string, pairs: readonly (readonly [string, string])[], at: number): void {
+    this.total++;
+    this.firstAt ??= at;
+    this.lastAt = at;
+    let record = this.names.get(name);
+    if (record === undefined) {
+      // Past the names tracked, the refusal is in the total only.
+      if (this.names.size >= TRACKED_NAMES) return;
+      record = { count: 0, tags: new Map() };
+      this.names.set(name, record);
+    }
+    record.count++;
+    for (const [key, value] of pairs) {
+      let values = record.tags.get(key);
+      if (values === undefined) {
+        if (record.tags.size >= TRACKED_TAGS) continue;
+        values = new Set();
+        record.tags.set(key, values);
+      }
+      if (values.size < TRACKED_VALUES) values.add(value);
+    }
+  }
+
+  status(): SeriesRefusalStatus {
+    const byName = [...this.names]
+      .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
+      .slice(0, REFUSED_NAMES_SHOWN)
+      .map(([name, r]) => ({ name, count: r.count, tag: widestTag(r.tags) }));
+    return { total: this.total, firstAt: this.firstAt, lastAt: this.lastAt, byName };
+  }
+
+  /**
+   * What a report says of them, or undefined when none were refused: how many, since when, and
+   * what to do, with the most refused name and its widest tag as the example.
+   */
+  reportNote(maxSeries: number): string | undefined {
+    const s = this.status();
+    if (s.total === 0 || s.firstAt === null) return undefined;
+    const top = s.byName[0];
+    const example = top === undefined ? '' : top.tag === null ? `, e.g. metric names: ${top.name} (${top.count} refused)` : `, e.g. tag \`${top.tag}\` on ${top.name} (${top.count} refused)`;
+    return `${s.total.toLocaleString('en-US')} new series refused at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}`;
+  }
+}
+
+/** The tag with the most distinct values (the first such in insertion order), or null. */
+function widestTag(tags: Map<string, Set<string>>): string | null {
+  let best: string | null = null;
+  let most = 0;
+  for (const [key, values] of tags) {
+    if (values.size > most) {
+      best = key;
+      most = values.size;
+    }
+  }
+  return best;
+}
