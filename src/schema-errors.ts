@@ -4,9 +4,8 @@
  * named with the known key it most likely meant. Apart from errors.ts, which imports nothing
  * (a second copy of the package loads it alone).
  */
-import { keyField } from './field-key.js';
 import type { z } from 'zod';
-import { InvalidArgumentError, unknownKeyRule, type Given } from './errors.js';
+import { InvalidArgumentError, keyField, unknownKeyRule, type Given } from './errors.js';
 import { knownKeys } from './schema-keys.js';
 import { meantOrKnown } from './suggest.js';
 

@@ -6571,7 +6571,7 @@ export const BREAKS = [
   {
     name: 'tag name with a control character echoed raw',
     what: "a tag name with a newline was written raw into the error's field and message (`tags.a b` and a newline), splitting a one-line log, where a metric name is quoted with JSON escapes (a trial)",
-    edits: [{ file: 'src/field-key.ts', find: '  if (!NEEDS_QUOTES.test(key)) return', replace: '  if (!NEEDS_QUOTES.test(key) || key.length >= 0) return' }],
+    edits: [{ file: 'src/errors.ts', find: '  if (!NEEDS_QUOTES.test(key)) return', replace: '  if (!NEEDS_QUOTES.test(key) || key.length >= 0) return' }],
     tests: ['mcp-arg-errors.test.ts'],
     mustFail: ['quote a tag name with a control character in JSON escapes, as a metric name is, in the library and over MCP'],
   },

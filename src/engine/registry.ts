@@ -12,11 +12,11 @@
  * whole or not at all, and a batch of new series all or none (prepare, then commit), even
  * while other threads register series of their own.
  */
-import { keyField } from '../field-key.js';
 import {
   CapacityError,
   CardinalityError,
   InvalidArgumentError,
+  keyField,
   KindMismatchError,
   type PerfwatchError,
 } from '../errors.js';

@@ -4,11 +4,10 @@
  * how a failure reads: the first problem, as `samples[3].value must be a finite number, got
  * "abc"`, instead of every issue of a 100,000-element array joined into one message.
  */
-import { keyField } from '../field-key.js';
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
+import { InvalidArgumentError, PerfwatchError, describeValue, keyField, unknownKeyRule } from '../errors.js';
 import { plainRule, refusedKey } from '../schema-errors.js';
 import { TAG_NAME_RULE } from '../engine/registry.js';
 import { knownKeys } from '../schema-keys.js';
