@@ -424,16 +424,17 @@ if (!root && process.env.CI === 'true') {
         for (let i = 0; i < 300; i++) m.record('mcp_rt', 2, { shard: `s${i}` });
         await m.flush();
         expect(await m.flushStorage()).toBe(false);
+        // The periodic flush (storageFlushMs) may fail once more meanwhile on a loaded machine: the counts are 1 or more.
         const full = await status();
-        expect(line(full, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, but its last flush FAILED: what was recorded since waits in memory, retried at each flush, flushes \d+, failures 1; last error: .*perfwatch\.db: database or disk is full$/);
-        expect(line(full, 'faults: ')).toMatch(/^faults: 1 since the monitor was created \(storage 1\); newest storage, \d+ s ago: .*a write failed and is retried at the next flush: /);
+        expect(line(full, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, but its last flush FAILED: what was recorded since waits in memory, retried at each flush, flushes \d+, failures [1-9]\d*; last error: .*perfwatch\.db: database or disk is full$/);
+        expect(line(full, 'faults: ')).toMatch(/^faults: [1-9]\d* since the monitor was created \(storage [1-9]\d*\); newest storage, \d+ s ago: .*a write failed and is retried at the next flush: /);
         expect(full.structuredContent.faults).toMatchObject({ newest: { kind: 'storage' }, storage: { attached: true, last_error: expect.stringMatching(/full/) } });
 
         rmSync(filler);
         filler = undefined;
         expect(await m.flushStorage()).toBe(true);
         const healed = await status();
-        expect(line(healed, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures 1$/);
+        expect(line(healed, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, flushes \d+, failures [1-9]\d*$/);
         expect(healed.structuredContent.faults.storage.last_error).toBeNull();
       } finally {
         if (filler) rmSync(filler);

@@ -454,7 +454,7 @@ export class StorageLink {
 
   /** Writes the store's new rollups now (attaching the database first if it waits for room); resolves with whether the flush committed. */
   async flush(): Promise<boolean> {
-    if (this.room && !(await this.retryAttach())) return false;
+    if (this.room && !(await this.attachForCall())) return false;
     const ok = await this.actor.call((a) => a.flush(), true);
     await this.refresh();
     return ok;
@@ -612,6 +612,18 @@ export class StorageLink {
       return true;
     })()).finally(() => (this.attaching = undefined));
     return this.attaching;
+  }
+
+  /**
+   * An attach for a caller (flushStorage()): one that began before the call (the retry timer's)
+   * may have met the lack of room the caller has just ended, so a failed one is followed by an
+   * attempt of the call's own. A host that freed the disk and then called flushStorage() got
+   * false, and nothing attached until the next timer (a CI run of 2026-12-06).
+   */
+  private async attachForCall(): Promise<boolean> {
+    const joined = this.attaching !== undefined;
+    if (await this.retryAttach()) return true;
+    return joined && this.room !== null ? this.retryAttach() : false;
   }
 
   private failedAttach(error: unknown): void {
