@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { describeWithPeer } from './peers/use.js';
+import { chartPixels, SECOND_SERIES } from './dashboard-pixels.js';
 
 const GUARD_MS = 20_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,18 +44,6 @@ function drawn(page: Page, id: string): Promise<Drawn | null> {
       note: chart.note.hidden ? null : chart.note.textContent,
     };
   }, id);
-}
-
-/** Canvas pixels of a chart in PALETTE[1] (#e4572e), the second series' colour: red well above green and blue. */
-function redPixels(page: Page, chartId: string): Promise<number> {
-  return page.evaluate((id) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`[data-chart="${id}"] canvas`);
-    if (!canvas) return 0;
-    const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && px[i]! - px[i + 1]! > 60 && px[i]! - px[i + 2]! > 80) n++;
-    return n;
-  }, chartId);
 }
 
 /** The values of a series by its second (x) from `start` on: [second, value]. */
@@ -158,7 +147,7 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     const view = (await drawn(page, 'response-time'))!;
     expect(view.labels).toEqual(['response_time{endpoint="/steady"} samples', 'response_time{endpoint="/once"} samples']);
     expect(view.points[1]).toBe(true);
-    expect(await redPixels(page, 'response-time')).toBeGreaterThan(5);
+    expect(await chartPixels(page, 'response-time', SECOND_SERIES)).toBeGreaterThan(5);
   });
 
   it('charts the busiest series of the range, not the first 20 registered', async () => {

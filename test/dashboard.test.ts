@@ -16,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PerformanceMonitor, type AlertTransition, type HttpServer } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
 import { describeWithPeer } from './peers/use.js';
+import { chartPixels, FIRST_SERIES } from './dashboard-pixels.js';
 
 const SHOTS = fileURLToPath(new URL('../reports/screenshots/', import.meta.url));
 /** Hang guard for what the page shows after the monitor's next interval or two. */
@@ -39,22 +40,6 @@ function charts(page: Page): Promise<ChartView[]> {
       .filter((c) => c.plot)
       .map((c) => ({ id: c.spec.id, labels: c.plot!.series.slice(1).map((s) => s.label), data: c.plot!.data.map((d) => [...d]), range: c.range })),
   );
-}
-
-/**
- * Canvas pixels of a chart in the first series' blue (PALETTE[0] of dashboard/js/chart.js,
- * #2f7ed8), blended with the background or not: blue well above red and green. The grid
- * and axes are grey, the other series' colours are not blue-dominant.
- */
-function bluePixels(page: Page, chartId: string): Promise<number> {
-  return page.evaluate((id) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`[data-chart="${id}"] canvas`);
-    if (!canvas) return 0;
-    const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && px[i + 2]! - px[i]! > 40 && px[i + 2]! - px[i + 1]! > 20) n++;
-    return n;
-  }, chartId);
 }
 
 describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
@@ -105,8 +90,8 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     const cpu = views.find((v) => v.id === 'cpu')!;
     expect(cpu.data[1]!.some((v) => typeof v === 'number' && v >= 0 && v <= 100)).toBe(true);
     expect(cpu.range.to - cpu.range.from).toBe(5 * 60_000);
-    expect(await bluePixels(page, 'response-time')).toBeGreaterThan(5);
-    expect(await bluePixels(page, 'cpu')).toBeGreaterThan(5);
+    expect(await chartPixels(page, 'response-time', FIRST_SERIES)).toBeGreaterThan(5);
+    expect(await chartPixels(page, 'cpu', FIRST_SERIES)).toBeGreaterThan(5);
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: `${SHOTS}dashboard-laptop.png`, fullPage: true });
   });
