@@ -6576,6 +6576,20 @@ export const BREAKS = [
     mustFail: ['quote a tag name with a control character in JSON escapes, as a metric name is, in the library and over MCP'],
   },
   {
+    name: 'samples a worker took while stopped published at its flush point',
+    what: "a worker's records between a flush point and a stop() or close() were published at its next flush point: after close() pending for good and counted nowhere, after a stop() and a start() stored at the start's time; an explicit flush() never refused them (a trial)",
+    edits: [{ file: 'src/engine/ring.ts', find: '    if (closed !== 0 || generation !== this.generation) {\n', replace: '    if (closed !== 0 && generation !== generation) {\n' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['refuses them at an explicit flush() after close(), and counts them dropped, not pending', 'never stores them at the next start: dropped and counted, whether the stop or the start came first'],
+  },
+  {
+    name: 'samples a worker took across a stop and a start published into the new run',
+    what: "a worker's records taken while the monitor was stopped and published after the next start() (its flush point came after the start) were stored at the start's time: only a ring found closed at the flush point dropped them",
+    edits: [{ file: 'src/engine/ring.ts', find: '    if (closed !== 0 || generation !== this.generation) {\n', replace: '    if (closed !== 0) {\n' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['never stores them at the next start: dropped and counted, whether the stop or the start came first'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

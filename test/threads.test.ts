@@ -80,6 +80,67 @@ describe('recording from other threads', () => {
     }
   });
 
+  // A worker's records between two flush points straddling a stop() or a close(): taken
+  // without a word, then, after close(), pending for good and counted nowhere, or, after a
+  // stop() and a start(), stored at the start's time, in a bucket the monitor never watched.
+  describe('samples a worker took while the monitor was stopped', () => {
+    type Straddle = { recorded: number; error: string | null; flushError: string | null };
+    /** Has the worker record `before`, then (while it waits) runs `between`, then has it record `after`, and flush if asked. */
+    const straddle = async (w: Worker, gate: Int32Array, between: () => Promise<void>, ask: { before: number; after: number; flush: boolean }): Promise<Straddle> => {
+      const waiting = once(w, 'message');
+      w.postMessage(ask);
+      await waiting;
+      await between();
+      const reply = once<Straddle>(w, 'message');
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      return reply;
+    };
+    const worker = (m: PerformanceMonitor, name: string): { w: Worker; gate: Int32Array } => {
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      return { w: new Worker(fixture('thread-across-stop.mjs'), { workerData: { handle: m.producer(), name, gate } }), gate };
+    };
+
+    it('refuses them at an explicit flush() after close(), and counts them dropped, not pending', async () => {
+      const m = await started();
+      const { w, gate } = worker(m, 'straddled');
+      try {
+        const reply = await straddle(w, gate, () => m.close(), { before: 5, after: 20, flush: true });
+        expect(reply).toMatchObject({ recorded: 25, error: null });
+        expect(reply.flushError).toMatch(/^MonitorStoppedError: the monitor was closed: build a new one to monitor again \(the 25 samples this thread recorded since its last flush point were not stored/);
+        const ingestion = m.status().ingestion;
+        expect(ingestion.dropped).toBe(25);
+        expect(ingestion.pending).toBe(0);
+      } finally {
+        await w.terminate();
+      }
+    });
+
+    it('never stores them at the next start: dropped and counted, whether the stop or the start came first', async () => {
+      const m = await started();
+      const { w, gate } = worker(m, 'straddled');
+      try {
+        // Published at the end of the turn, while stopped.
+        expect(await straddle(w, gate, () => m.stop(), { before: 5, after: 20, flush: false })).toEqual({ recorded: 25, error: null, flushError: null });
+        await m.start();
+        // Published after a stop and a start: the flush that finds the ring open again drops them too.
+        expect(await straddle(w, gate, async () => {
+          await m.stop();
+          await m.start();
+        }, { before: 4, after: 6, flush: true })).toEqual({ recorded: 10, error: null, flushError: null });
+        await m.flush();
+        expect(m.getMetrics({ names: ['straddled'] })[0]?.totalCount ?? 0).toBe(0);
+        expect(m.status().ingestion.dropped).toBe(35);
+        // Records of the running monitor go in.
+        expect(await straddle(w, gate, async () => {}, { before: 2, after: 3, flush: true })).toEqual({ recorded: 5, error: null, flushError: null });
+        await m.flush();
+        expect(m.getMetrics({ names: ['straddled'] })[0]!.totalCount).toBe(5);
+      } finally {
+        await w.terminate();
+      }
+    });
+  });
+
   it('keeps the samples of a worker that ends with process.exit() in the turn it recorded them', async () => {
     const m = await started();
     // 100 samples: one publish point (every 64) and 36 past it, which only the end of the turn would have published.

@@ -568,8 +568,17 @@ export class Producer {
     }
   }
 
-  /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */
+  /**
+   * Publishes this thread's pending samples now (they publish by themselves at the end of the
+   * event-loop turn). Throws MonitorStoppedError when samples it would publish were taken
+   * while the monitor was stopped: they are dropped (counted), as a record() is refused.
+   */
   flush(): void {
+    this.ring.flush();
+  }
+
+  /** flush() at the thread's exit: samples taken while the monitor was stopped are dropped (counted) without a throw. @internal */
+  flushAtExit(): void {
     this.ring.publish();
   }
 
@@ -613,7 +622,7 @@ const attached = new Map<string, Producer>();
  * (up to PUBLISH_EVERY - 1 of them) were lost without a count. 'exit' runs in the worker first.
  */
 function publishAtThreadExit(): void {
-  for (const producer of attached.values()) producer.flush();
+  for (const producer of attached.values()) producer.flushAtExit();
 }
 
 /**
