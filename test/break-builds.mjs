@@ -6590,6 +6590,20 @@ export const BREAKS = [
     mustFail: ['never stores them at the next start: dropped and counted, whether the stop or the start came first'],
   },
   {
+    name: 'a producer handle without its shared memory attached',
+    what: "attachProducer() took a handle whose SharedArrayBuffers were gone (a JSON copy: `{}`) and failed in the typed arrays with a raw RangeError (\"Invalid atomic access index\"), no code and no field, where other bad handles got InvalidArgumentError field=handle (a trial)",
+    edits: [{ file: 'src/engine/producer.ts', find: '  if (!sharedMemoryWhole(handle)) {\n', replace: '  if (!sharedMemoryWhole(handle) && handle.rings.length < 0) {\n' }],
+    tests: ['threads.test.ts'],
+    mustFail: ["refuses a handle whose shared memory is gone (a JSON copy) with the handle's InvalidArgumentError, not a RangeError"],
+  },
+  {
+    name: "a closed monitor's handle attached",
+    what: "attachProducer() of a closed monitor's handle returned a producer (this thread's earlier one, or a new one over a free ring) whose records then threw MonitorStoppedError, where producer() after close() refuses at once: the answer depended on the handle (a trial)",
+    edits: [{ file: 'src/engine/producer.ts', find: '  if (ringClosedForGood(handle.rings[0]!)) throw', replace: '  if (ringClosedForGood(handle.rings[0]!) && handle.rings.length < 0) throw' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['refuses at attach every handle of a closed monitor, with MonitorStoppedError'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

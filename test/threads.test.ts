@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
+import { CapacityError, InvalidArgumentError, MonitorStoppedError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -240,6 +240,48 @@ describe('recording from other threads', () => {
     expect(() => attachProducer({ type: 'nope' } as never)).toThrow(InvalidArgumentError);
     // A fresh handle serves the next thread.
     expect(await runRecorder({ handle: m.producer(), count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+  });
+
+  it("refuses a handle whose shared memory is gone (a JSON copy) with the handle's InvalidArgumentError, not a RangeError", async () => {
+    const m = await started();
+    const handle = m.producer();
+    const refused = (bad: unknown): unknown => {
+      try {
+        attachProducer(bad as never);
+      } catch (error) {
+        return error;
+      }
+      return 'attached';
+    };
+    const copies = [
+      JSON.parse(JSON.stringify(handle)),
+      { ...handle, rings: [new SharedArrayBuffer(64)] },
+      { ...handle, rings: [] },
+      { ...handle, control: new SharedArrayBuffer(8) },
+      { ...handle, registry: { ...handle.registry, series: {} } },
+    ];
+    for (const bad of copies) {
+      const error = refused(bad);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'handle' });
+      expect((error as Error).message).toMatch(/passed whole by structured clone .*a JSON copy/);
+    }
+    // The handle itself attaches.
+    attachProducer(handle).metric('queue_size').record(1);
+  });
+
+  it('refuses at attach every handle of a closed monitor, with MonitorStoppedError', async () => {
+    const m = await started();
+    const used = m.producer();
+    const fresh = m.producer();
+    attachProducer(used).metric('queue_size').record(1);
+    await m.close();
+    // One handle this thread had attached, one it had not: the same answer for both, in any thread.
+    for (const handle of [used, fresh]) {
+      expect(() => attachProducer(handle)).toThrow(MonitorStoppedError);
+      expect(() => attachProducer(handle)).toThrow(/the monitor was closed: attachProducer\(\) of its handle would never record/);
+      expect(await runRecorder({ handle, count: 1, value: 1, name: 'queue_size' })).toMatchObject({ error: { name: 'MonitorStoppedError', message: expect.stringMatching(/^the monitor was closed: attachProducer/) } });
+    }
   });
 
   it('gives the ring of a thread that ended (a piscina thread past its idleTimeout, a terminated worker) to the next thread, never a live one', async () => {

@@ -11,9 +11,10 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError, CardinalityError, unknownKeyRule } from '../errors.js';
+import { InvalidArgumentError, CapacityError, CardinalityError, MonitorStoppedError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
+import { RingWriter, TIME_MARK, claimRing, isRingBuffer, ringClosedForGood, type OverflowPolicy } from './ring.js';
+import { CONTROL_BYTES } from './control.js';
 import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
@@ -617,6 +618,28 @@ export interface ProducerHandle {
 const attached = new Map<string, Producer>();
 
 /**
+ * Whether a handle's shared memory came through: a handle sent as JSON (whose
+ * SharedArrayBuffers become `{}`) or built by hand failed later with a raw RangeError of the
+ * typed arrays ("Invalid atomic access index"), with no code and no field.
+ */
+function sharedMemoryWhole(handle: ProducerHandle): boolean {
+  const registry = handle.registry as Partial<RegistryBuffers> | null | undefined;
+  return (
+    typeof handle.key === 'string' &&
+    handle.control instanceof SharedArrayBuffer &&
+    handle.control.byteLength >= CONTROL_BYTES &&
+    registry !== null &&
+    typeof registry === 'object' &&
+    registry.names instanceof SharedArrayBuffer &&
+    registry.series instanceof SharedArrayBuffer &&
+    registry.limits !== null &&
+    typeof registry.limits === 'object' &&
+    handle.rings.length > 0 &&
+    handle.rings.every(isRingBuffer)
+  );
+}
+
+/**
  * A worker thread that ends with process.exit() ends its turn there: the flush its ring
  * scheduled for the end of the turn never runs, and the samples since the last publish point
  * (up to PUBLISH_EVERY - 1 of them) were lost without a count. 'exit' runs in the worker first.
@@ -633,6 +656,11 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (handle === null || typeof handle !== 'object' || handle.type !== 'perfwatch.producer' || !Array.isArray(handle.rings)) {
     throw new InvalidArgumentError('handle', 'must be the value returned by monitor.producer()');
   }
+  if (!sharedMemoryWhole(handle)) {
+    throw new InvalidArgumentError('handle', "must be the value returned by monitor.producer(), passed whole by structured clone (workerData, postMessage, a piscina task): its SharedArrayBuffers are missing or not a producer handle's (a JSON copy turns them into {})");
+  }
+  // Said at the attach, whichever handle it is: a record would have said it (its rings never open again).
+  if (ringClosedForGood(handle.rings[0]!)) throw new MonitorStoppedError('the monitor was closed: attachProducer() of its handle would never record; build a new one, and pass its producer()');
   const existing = attached.get(handle.key);
   if (existing !== undefined) return existing;
   const tag = producerLockTag(threadId);

@@ -158,6 +158,13 @@ export function createRing(capacity: number, options: RingOptions = {}): SharedA
   return sab;
 }
 
+/** Whether `value` is a ring's buffer: a SharedArrayBuffer of createRing()'s size for the capacity in its header (a JSON copy of one is `{}`). */
+export function isRingBuffer(value: unknown): value is SharedArrayBuffer {
+  if (!(value instanceof SharedArrayBuffer) || value.byteLength < HEADER_BYTES) return false;
+  const capacity = new Int32Array(value, 0, HEADER_BYTES / 4)[CAPACITY]!;
+  return capacity >= 2 && (capacity & (capacity - 1)) === 0 && value.byteLength === bytesFor(capacity);
+}
+
 export interface RingStats {
   id: number;
   capacity: number;
