@@ -6604,6 +6604,20 @@ export const BREAKS = [
     mustFail: ['refuses at attach every handle of a closed monitor, with MonitorStoppedError'],
   },
   {
+    name: "series refused in a producer() thread counted nowhere",
+    what: "a new series refused at maxSeries in a worker or piscina thread was a CardinalityError to its caller alone: status().series.refused stayed 0, no series-limit fault, nothing in reports or get_monitoring_status (a trial: 28 refused in workers)",
+    edits: [{ file: 'src/engine/producer.ts', find: '    Atomics.add(refused, THREAD_REFUSED, 1);\n', replace: '' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['counts them in status().series.refused and as the series-limit fault, which comes by itself, warned of once', 'says so in a report and in get_monitoring_status'],
+  },
+  {
+    name: "series refused in a producer() thread taken only when status is read",
+    what: "the main thread took producer() threads' refusals only at a look at status or a report: a service that never looked got no series-limit fault and no warning",
+    edits: [{ file: 'src/monitor/tick.ts', find: '      this.deps.seriesRefusals();\n', replace: '' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['counts them in status().series.refused and as the series-limit fault, which comes by itself, warned of once'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
