@@ -6618,6 +6618,23 @@ export const BREAKS = [
     mustFail: ['counts them in status().series.refused and as the series-limit fault, which comes by itself, warned of once'],
   },
   {
+    name: "a closed generation's samples dropped on a full ring without freeing its room",
+    what: "a worker's flush point on a full ring (reserve()) that dropped the samples it took before a stop() and a start() did not see the room that freed: the sample that called it was dropped too, counted, on an empty ring",
+    edits: [{ file: 'src/engine/ring.ts', find: '      if (this.publish() > 0 && ((this.limit - this.w) | 0) > 0) return true;\n', replace: '      this.publish();\n' }],
+    tests: ['ring.test.ts'],
+    mustFail: ["drops a closed generation's samples on a full ring and writes the next sample in their room, publishing only it"],
+  },
+  {
+    name: "a closed generation's samples published again by the sample after them",
+    what: "push's slow path wrote its sample at the write index read before reserve(), whose flush point had dropped a closed generation's samples: it wrote past them and published them after all",
+    edits: [
+      { file: 'src/engine/ring.ts', find: '  private pushSlow(id: number, value: number): void {\n', replace: '  private pushSlow(id: number, value: number): void {\n    const stale = this.w;\n' },
+      { file: 'src/engine/ring.ts', find: '    const w = this.w;\n    const i = w & this.mask;\n    this.ids[i] = id;\n    this.values[i] = value;\n    this.w = (w + 1) | 0;\n    if ((w & PUBLISH_MASK)', replace: '    const w = stale;\n    const i = w & this.mask;\n    this.ids[i] = id;\n    this.values[i] = value;\n    this.w = (w + 1) | 0;\n    if ((w & PUBLISH_MASK)' },
+    ],
+    tests: ['ring.test.ts'],
+    mustFail: ["drops a closed generation's samples on a full ring and writes the next sample in their room, publishing only it"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -363,11 +363,13 @@ export class RingWriter {
 
   /** push() at `stop`: room, publish and flush as the sample needs, then the next stop. */
   private pushSlow(id: number, value: number): void {
-    const w = this.w;
-    if ((this.streak === 0 && w === Atomics.load(this.hdr, WRITE) && !this.opening()) || (((this.limit - w) | 0) <= 0 && !this.reserve())) {
+    if ((this.streak === 0 && this.w === Atomics.load(this.hdr, WRITE) && !this.opening()) || (((this.limit - this.w) | 0) <= 0 && !this.reserve())) {
       this.stop = this.w;
       return;
     }
+    // Read after reserve(): its publish may have dropped the samples of a closed generation,
+    // moving `w` back to WRITE (a `w` read before wrote past them, and published them again).
+    const w = this.w;
     const i = w & this.mask;
     this.ids[i] = id;
     this.values[i] = value;
@@ -452,6 +454,8 @@ export class RingWriter {
       this.w = (this.w - refused) | 0;
       this.dropped = (this.dropped + refused) | 0;
       this.generation = generation;
+      // The next push plans again from here (a `stop` past `w` skipped the end-of-turn flush).
+      this.stop = this.w;
     }
     // Release order: the slot stores above happen before this store, and the consumer
     // reads WRITE with Atomics.load before it reads the slots.
@@ -546,7 +550,8 @@ export class RingWriter {
       return true;
     }
     if (this.streak === 0) {
-      this.publish();
+      // Dropping a closed generation's samples may be what frees the room.
+      if (this.publish() > 0 && ((this.limit - this.w) | 0) > 0) return true;
       if (this.overflow !== 'drop' && this.waitForProgress(read, this.overflow === 'wait')) return true;
       this.streak = 1;
       if (!this.pending) this.schedule();
