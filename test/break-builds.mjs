@@ -2543,7 +2543,10 @@ export const BREAKS = [
   {
     name: "a worker's ring stays closed after a restart",
     what: "a producer ring trusts its thread's copy of the closed flag: a worker that recorded while the monitor was stopped throws MonitorStoppedError on every record after start(), for good",
-    edits: [{ find: '    if (this.closed) this.setClosed(false);\n', replace: '    if (this.closed) throw new MonitorStoppedError();\n' }],
+    edits: [
+      { find: '    if (this.closed) this.setClosed(false);\n    const read', replace: '    if (this.closed) throw new MonitorStoppedError();\n    const read' },
+      { find: '      if (this.closed) this.setClosed(false);\n      return true;', replace: '      if (this.closed) throw new MonitorStoppedError();\n      return true;' },
+    ],
     tests: ['threads.test.ts'],
     mustFail: ["takes a worker's records again after stop() and start(), though the worker recorded while the monitor was stopped"],
   },

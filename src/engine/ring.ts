@@ -243,9 +243,9 @@ export const CLOSED_RULE = 'the monitor was closed: build a new one to monitor a
 
 /** The error of a record on a ring whose CLOSED is `closed` (not 0, not CLOSED_AT_EXIT); `refused`: samples taken since the last flush point that were dropped with it. */
 function stoppedError(closed: number, refused = 0): MonitorStoppedError {
-  const rule = closed === CLOSED_FOR_GOOD ? CLOSED_RULE : 'the monitor is not running: call start() before recording';
-  if (refused === 0) return closed === CLOSED_FOR_GOOD ? new MonitorStoppedError(CLOSED_RULE) : new MonitorStoppedError();
-  return new MonitorStoppedError(`${rule} (the ${refused} samples this thread recorded since its last flush point were not stored: dropped, and counted in status().ingestion.dropped)`);
+  const error = closed === CLOSED_FOR_GOOD ? new MonitorStoppedError(CLOSED_RULE) : new MonitorStoppedError();
+  if (refused === 0) return error;
+  return new MonitorStoppedError(`${error.rule} (the ${refused} samples this thread recorded since its last flush point were not stored: dropped, and counted in status().ingestion.dropped)`);
 }
 
 /** Whether a ring is closed for good (close()): a handle of its monitor would never record. */
