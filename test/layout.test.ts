@@ -110,6 +110,7 @@ describe('the constants and buffers', () => {
       [6, ['storage actor']],
       [7, ['exporter actor']],
       [8, ['main thread', 'storage actor', 'watchdog']],
+      [9, ['producer']],
     ]);
   });
 });

@@ -204,6 +204,24 @@ describe('ring', () => {
     expect(() => writer.push(1, 3)).not.toThrow();
   });
 
+  it("drops a closed generation's samples on a full ring and writes the next sample in their room, publishing only it", () => {
+    // Samples taken before a stop() and a start(), in the same run of records: the flush point
+    // that finds the new generation drops them. On a full ring that flush point is reserve()'s,
+    // and the sample that called it must go where they were, not past them.
+    const ring = createRing(8);
+    const writer = new RingWriter(ring, createControl(), 'drop');
+    const reader = new RingReader(ring);
+    for (let k = 0; k < 8; k++) writer.push(1, k);
+    closeRing(ring, true);
+    closeRing(ring, false);
+    writer.push(2, 42);
+    writer.publish();
+    const taken: [number, number][] = [];
+    expect(consume(reader, (id, value) => taken.push([id, value]))).toBe(1);
+    expect(taken).toEqual([[2, 42]]);
+    expect(ringStats(ring).dropped).toBe(8);
+  });
+
   it('refuses a capacity that is not a power of two', () => {
     expect(() => createRing(1000)).toThrow(/ringCapacity must be a power of two/);
   });

@@ -5,10 +5,12 @@
  * the series with no trace anywhere, while series never expire in a running monitor (a trial:
  * 25 refused, faults empty, no word in the report).
  */
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
 import { connectInMemory } from './mcp-helpers.js';
+import { once, waitFor } from './helpers.js';
 
 describe('new series refused at maxSeries', () => {
   const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -64,5 +66,64 @@ describe('new series refused at maxSeries', () => {
     expect(r.content[0]!.text.split('\n')).toContain('series refused: 26 new series at maxSeries (req_ms 25 (tag user), jobs 1); series never expire in a running monitor: raise maxSeries or reduce tag values');
     expect(r.structuredContent.series.refused).toBe(26);
     expect(r.structuredContent.faults.by_kind['series-limit']).toBe(1);
+  });
+});
+
+// A producer() thread's refusals reached its caller alone: a service that records from workers
+// or piscina (as the README suggests) saw `refused.total` 0, no fault and nothing in the MCP
+// status while 28 of its series were refused (a trial).
+describe('new series refused at maxSeries in a producer() thread', () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    if (w.message.includes('series-limit')) warnings.push(w.message);
+  };
+  let client: Client;
+  let refusedInWorker = 0;
+
+  beforeAll(async () => {
+    process.on('warning', onWarning);
+    client = await connectInMemory(monitor, 'series-refused-threads');
+    await monitor.start();
+    const code = [
+      "const { parentPort, workerData } = require('node:worker_threads');",
+      `import(${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)}).then(({ attachProducer }) => {`,
+      '  const producer = attachProducer(workerData.handle);',
+      '  let refused = 0;',
+      '  for (let k = 0; k < 40; k++) {',
+      "    try { producer.record('w_card', 1, { user: `u${k}` }); } catch (error) { if (error.name === 'CardinalityError') refused++; else throw error; }",
+      '  }',
+      '  producer.flush();',
+      '  parentPort.postMessage(refused);',
+      '});',
+    ].join('\n');
+    const worker = new Worker(code, { eval: true, workerData: { handle: monitor.producer() } });
+    refusedInWorker = await once<number>(worker, 'message');
+    await once(worker, 'exit');
+    await monitor.flush();
+  });
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    await client.close();
+    await monitor.stop();
+  });
+
+  it("counts them in status().series.refused and as the series-limit fault, which comes by itself, warned of once", async () => {
+    expect(refusedInWorker).toBe(24);
+    // The fault and its warning without a look at status: the monitor's tick takes the count.
+    await waitFor(() => warnings.length > 0, 10_000, 'the series-limit warning');
+    const s = monitor.status();
+    expect(s.series.refused).toMatchObject({ total: 24, threads: 24, byName: [] });
+    expect(s.series.refused.firstAt).toBeLessThanOrEqual(s.series.refused.lastAt!);
+    expect(s.faults.byKind['series-limit']).toMatchObject({ count: 1, lastMessage: expect.stringMatching(/^maxSeries \(16\) reached: a new series of a producer\(\) thread was refused/) });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('says so in a report and in get_monitoring_status', async () => {
+    const md = (await monitor.generateReport({ format: 'markdown' })) as string;
+    expect(md).toMatch(/24 new series refused \(24 of them in producer\(\) threads\) at maxSeries \(16\) since /);
+    const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { refused: number } } };
+    expect(r.content[0]!.text.split('\n')).toContain('series refused: 24 new series at maxSeries (24 in producer() threads); series never expire in a running monitor: raise maxSeries or reduce tag values');
+    expect(r.structuredContent.series.refused).toBe(24);
   });
 });

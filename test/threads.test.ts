@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
+import { CapacityError, InvalidArgumentError, MonitorStoppedError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -78,6 +78,67 @@ describe('recording from other threads', () => {
     } finally {
       await w.terminate();
     }
+  });
+
+  // A worker's records between two flush points straddling a stop() or a close(): taken
+  // without a word, then, after close(), pending for good and counted nowhere, or, after a
+  // stop() and a start(), stored at the start's time, in a bucket the monitor never watched.
+  describe('samples a worker took while the monitor was stopped', () => {
+    type Straddle = { recorded: number; error: string | null; flushError: string | null };
+    /** Has the worker record `before`, then (while it waits) runs `between`, then has it record `after`, and flush if asked. */
+    const straddle = async (w: Worker, gate: Int32Array, between: () => Promise<void>, ask: { before: number; after: number; flush: boolean }): Promise<Straddle> => {
+      const waiting = once(w, 'message');
+      w.postMessage(ask);
+      await waiting;
+      await between();
+      const reply = once<Straddle>(w, 'message');
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      return reply;
+    };
+    const worker = (m: PerformanceMonitor, name: string): { w: Worker; gate: Int32Array } => {
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      return { w: new Worker(fixture('thread-across-stop.mjs'), { workerData: { handle: m.producer(), name, gate } }), gate };
+    };
+
+    it('refuses them at an explicit flush() after close(), and counts them dropped, not pending', async () => {
+      const m = await started();
+      const { w, gate } = worker(m, 'straddled');
+      try {
+        const reply = await straddle(w, gate, () => m.close(), { before: 5, after: 20, flush: true });
+        expect(reply).toMatchObject({ recorded: 25, error: null });
+        expect(reply.flushError).toMatch(/^MonitorStoppedError: the monitor was closed: build a new one to monitor again \(the 25 samples this thread recorded since its last flush point were not stored/);
+        const ingestion = m.status().ingestion;
+        expect(ingestion.dropped).toBe(25);
+        expect(ingestion.pending).toBe(0);
+      } finally {
+        await w.terminate();
+      }
+    });
+
+    it('never stores them at the next start: dropped and counted, whether the stop or the start came first', async () => {
+      const m = await started();
+      const { w, gate } = worker(m, 'straddled');
+      try {
+        // Published at the end of the turn, while stopped.
+        expect(await straddle(w, gate, () => m.stop(), { before: 5, after: 20, flush: false })).toEqual({ recorded: 25, error: null, flushError: null });
+        await m.start();
+        // Published after a stop and a start: the flush that finds the ring open again drops them too.
+        expect(await straddle(w, gate, async () => {
+          await m.stop();
+          await m.start();
+        }, { before: 4, after: 6, flush: true })).toEqual({ recorded: 10, error: null, flushError: null });
+        await m.flush();
+        expect(m.getMetrics({ names: ['straddled'] })[0]?.totalCount ?? 0).toBe(0);
+        expect(m.status().ingestion.dropped).toBe(35);
+        // Records of the running monitor go in.
+        expect(await straddle(w, gate, async () => {}, { before: 2, after: 3, flush: true })).toEqual({ recorded: 5, error: null, flushError: null });
+        await m.flush();
+        expect(m.getMetrics({ names: ['straddled'] })[0]!.totalCount).toBe(5);
+      } finally {
+        await w.terminate();
+      }
+    });
   });
 
   it('keeps the samples of a worker that ends with process.exit() in the turn it recorded them', async () => {
@@ -179,6 +240,48 @@ describe('recording from other threads', () => {
     expect(() => attachProducer({ type: 'nope' } as never)).toThrow(InvalidArgumentError);
     // A fresh handle serves the next thread.
     expect(await runRecorder({ handle: m.producer(), count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+  });
+
+  it("refuses a handle whose shared memory is gone (a JSON copy) with the handle's InvalidArgumentError, not a RangeError", async () => {
+    const m = await started();
+    const handle = m.producer();
+    const refused = (bad: unknown): unknown => {
+      try {
+        attachProducer(bad as never);
+      } catch (error) {
+        return error;
+      }
+      return 'attached';
+    };
+    const copies = [
+      JSON.parse(JSON.stringify(handle)),
+      { ...handle, rings: [new SharedArrayBuffer(64)] },
+      { ...handle, rings: [] },
+      { ...handle, control: new SharedArrayBuffer(8) },
+      { ...handle, registry: { ...handle.registry, series: {} } },
+    ];
+    for (const bad of copies) {
+      const error = refused(bad);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'handle' });
+      expect((error as Error).message).toMatch(/passed whole by structured clone .*a JSON copy/);
+    }
+    // The handle itself attaches.
+    attachProducer(handle).metric('queue_size').record(1);
+  });
+
+  it('refuses at attach every handle of a closed monitor, with MonitorStoppedError', async () => {
+    const m = await started();
+    const used = m.producer();
+    const fresh = m.producer();
+    attachProducer(used).metric('queue_size').record(1);
+    await m.close();
+    // One handle this thread had attached, one it had not: the same answer for both, in any thread.
+    for (const handle of [used, fresh]) {
+      expect(() => attachProducer(handle)).toThrow(MonitorStoppedError);
+      expect(() => attachProducer(handle)).toThrow(/the monitor was closed: attachProducer\(\) of its handle would never record/);
+      expect(await runRecorder({ handle, count: 1, value: 1, name: 'queue_size' })).toMatchObject({ error: { name: 'MonitorStoppedError', message: expect.stringMatching(/^the monitor was closed: attachProducer/) } });
+    }
   });
 
   it('gives the ring of a thread that ended (a piscina thread past its idleTimeout, a terminated worker) to the next thread, never a live one', async () => {

@@ -31,6 +31,7 @@ function tickAt(now: number) {
     rings: () => [ring],
     running: () => true,
     emit: () => {},
+    seriesRefusals: () => {},
   } as unknown as TickDeps;
   Atomics.store(ctl.i32, SLEEPING, ASLEEP);
   const bell = Atomics.load(ctl.i32, DOORBELL);

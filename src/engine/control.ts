@@ -18,7 +18,7 @@ import { defineLayout } from './layout.js';
 
 export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
-  bytes: 576,
+  bytes: 640,
   oneWriterPerLine: true,
   sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the main thread raises MAIL and bumps DOORBELL after posting a control call; the collector raises SLEEPING before it waits and clears MAIL before it turns its event loop' },
     { line: 8, why: "the storage actor's native gate (actors/native-gate.ts): the actor enters and leaves it around each call into SQLite; the watchdog opens it for a new instance and shuts it before it terminates one; the main thread shuts it before it ends the watchdog, and seals it at its process 'exit'; beside it, the close cell, where the watchdog or the main thread asks the actor to close its connection before they end it, and the actor answers" },
@@ -69,6 +69,7 @@ export const CONTROL_LAYOUT = defineLayout({
     EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
     EXPORT_TID: { offset: 464, type: 'f64', writer: 'exporter actor', meaning: 'its Linux thread id (0: unknown)' },
     STORAGE_GATE: { offset: 512, type: 'i32', writer: ['storage actor', 'watchdog', 'main thread'], meaning: 'the gate around its calls into SQLite: generation × 4 + FREE, BUSY, WANTED or SHUT; -1 sealed (actors/native-gate.ts)' },
+    THREAD_REFUSED: { offset: 576, type: 'i32', writer: 'producer', meaning: "new series refused at maxSeries in producer() threads (Atomics.add; wraps): the main thread's status, faults and reports count them (monitor/series-refusals.ts)" },
     STORAGE_CLOSE: { offset: 516, type: 'i32', writer: ['watchdog', 'main thread', 'storage actor'], meaning: "the gate's next cell: generation × 4 + REQUESTED (its ender asks that instance to close its connection before it is ended) or CLOSED (it has) (actors/close-first.ts)" },
   },
 });
@@ -87,6 +88,7 @@ export const STORAGE_GATE = at.STORAGE_GATE;
 export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 export const MEMBER_LISTENING = at.MEMBER_LISTENING;
 export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
+export const THREAD_REFUSED = at.THREAD_REFUSED;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
 export const MAIL = at.MAIL;

@@ -11,9 +11,10 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError, CardinalityError, unknownKeyRule } from '../errors.js';
+import { InvalidArgumentError, CapacityError, CardinalityError, MonitorStoppedError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
+import { RingWriter, TIME_MARK, claimRing, isRingBuffer, ringClosedForGood, type OverflowPolicy } from './ring.js';
+import { CONTROL_BYTES, THREAD_REFUSED } from './control.js';
 import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
@@ -568,8 +569,17 @@ export class Producer {
     }
   }
 
-  /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */
+  /**
+   * Publishes this thread's pending samples now (they publish by themselves at the end of the
+   * event-loop turn). Throws MonitorStoppedError when samples it would publish were taken
+   * while the monitor was stopped: they are dropped (counted), as a record() is refused.
+   */
   flush(): void {
+    this.ring.flush();
+  }
+
+  /** flush() at the thread's exit: samples taken while the monitor was stopped are dropped (counted) without a throw. @internal */
+  flushAtExit(): void {
     this.ring.publish();
   }
 
@@ -608,12 +618,34 @@ export interface ProducerHandle {
 const attached = new Map<string, Producer>();
 
 /**
+ * Whether a handle's shared memory came through: a handle sent as JSON (whose
+ * SharedArrayBuffers become `{}`) or built by hand failed later with a raw RangeError of the
+ * typed arrays ("Invalid atomic access index"), with no code and no field.
+ */
+function sharedMemoryWhole(handle: ProducerHandle): boolean {
+  const registry = handle.registry as Partial<RegistryBuffers> | null | undefined;
+  return (
+    typeof handle.key === 'string' &&
+    handle.control instanceof SharedArrayBuffer &&
+    handle.control.byteLength >= CONTROL_BYTES &&
+    registry !== null &&
+    typeof registry === 'object' &&
+    registry.names instanceof SharedArrayBuffer &&
+    registry.series instanceof SharedArrayBuffer &&
+    registry.limits !== null &&
+    typeof registry.limits === 'object' &&
+    handle.rings.length > 0 &&
+    handle.rings.every(isRingBuffer)
+  );
+}
+
+/**
  * A worker thread that ends with process.exit() ends its turn there: the flush its ring
  * scheduled for the end of the turn never runs, and the samples since the last publish point
  * (up to PUBLISH_EVERY - 1 of them) were lost without a count. 'exit' runs in the worker first.
  */
 function publishAtThreadExit(): void {
-  for (const producer of attached.values()) producer.flush();
+  for (const producer of attached.values()) producer.flushAtExit();
 }
 
 /**
@@ -624,6 +656,11 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (handle === null || typeof handle !== 'object' || handle.type !== 'perfwatch.producer' || !Array.isArray(handle.rings)) {
     throw new InvalidArgumentError('handle', 'must be the value returned by monitor.producer()');
   }
+  if (!sharedMemoryWhole(handle)) {
+    throw new InvalidArgumentError('handle', "must be the value returned by monitor.producer(), passed whole by structured clone (workerData, postMessage, a piscina task): its SharedArrayBuffers are missing or not a producer handle's (a JSON copy turns them into {})");
+  }
+  // Said at the attach, whichever handle it is: a record would have said it (its rings never open again).
+  if (ringClosedForGood(handle.rings[0]!)) throw new MonitorStoppedError('the monitor was closed: attachProducer() of its handle would never record; build a new one, and pass its producer()');
   const existing = attached.get(handle.key);
   if (existing !== undefined) return existing;
   const tag = producerLockTag(threadId);
@@ -632,7 +669,14 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }
-  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag), new ReservedNames(handle.reserved));
+  const registry = new Registry(handle.registry, tag);
+  // Counted where the monitor's thread reads them (status().series.refused, the series-limit
+  // fault, reports, get_monitoring_status): a refusal here reached this thread's caller alone.
+  const refused = new Int32Array(handle.control, 0, CONTROL_BYTES / 4);
+  registry.onRefused = () => {
+    Atomics.add(refused, THREAD_REFUSED, 1);
+  };
+  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), registry, new ReservedNames(handle.reserved));
   if (attached.size === 0 && !isMainThread) process.once('exit', publishAtThreadExit);
   attached.set(handle.key, producer);
   return producer;

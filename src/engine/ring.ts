@@ -64,6 +64,7 @@ export const RING_HEADER = defineLayout({
     RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
     OWNER_TID: { offset: 208, type: 'i32', writer: 'any thread (CAS)', meaning: 'its OS thread id (Linux; 0 unknown): a ring whose thread ended is claimed again' },
     OWNER_START: { offset: 216, type: 'f64', writer: 'any thread (CAS)', meaning: 'when that thread started (clock ticks since boot)' },
+    GENERATION: { offset: 224, type: 'i32', writer: 'main thread', meaning: "bumped at each close or reopening (stop, start, close): a producer's samples pushed under an older one are dropped (counted) at its flush point, not stored" },
   },
 });
 
@@ -82,6 +83,7 @@ export const CLAIM = RING_HEADER.index.CLAIM;
 export const CLOSED = RING_HEADER.index.CLOSED;
 export const CAPACITY = RING_HEADER.index.CAPACITY;
 export const RING_ID = RING_HEADER.index.RING_ID;
+export const GENERATION = RING_HEADER.index.GENERATION;
 export const OWNER_TID = RING_HEADER.index.OWNER_TID;
 /** OWNER_START as an index of the header's Float64Array. */
 export const OWNER_START = RING_HEADER.index.OWNER_START;
@@ -154,6 +156,13 @@ export function createRing(capacity: number, options: RingOptions = {}): SharedA
   hdr[CAPACITY] = capacity;
   hdr[RING_ID] = nextRingId++;
   return sab;
+}
+
+/** Whether `value` is a ring's buffer: a SharedArrayBuffer of createRing()'s size for the capacity in its header (a JSON copy of one is `{}`). */
+export function isRingBuffer(value: unknown): value is SharedArrayBuffer {
+  if (!(value instanceof SharedArrayBuffer) || value.byteLength < HEADER_BYTES) return false;
+  const capacity = new Int32Array(value, 0, HEADER_BYTES / 4)[CAPACITY]!;
+  return capacity >= 2 && (capacity & (capacity - 1)) === 0 && value.byteLength === bytesFor(capacity);
 }
 
 export interface RingStats {
@@ -232,9 +241,16 @@ const CLOSED_FOR_GOOD = 3;
 /** What a record on a ring closed for good throws (start() refuses the same way). */
 export const CLOSED_RULE = 'the monitor was closed: build a new one to monitor again';
 
-/** The error of a record on a ring whose CLOSED is `closed` (not 0, not CLOSED_AT_EXIT). */
-function stoppedError(closed: number): MonitorStoppedError {
-  return closed === CLOSED_FOR_GOOD ? new MonitorStoppedError(CLOSED_RULE) : new MonitorStoppedError();
+/** The error of a record on a ring whose CLOSED is `closed` (not 0, not CLOSED_AT_EXIT); `refused`: samples taken since the last flush point that were dropped with it. */
+function stoppedError(closed: number, refused = 0): MonitorStoppedError {
+  const error = closed === CLOSED_FOR_GOOD ? new MonitorStoppedError(CLOSED_RULE) : new MonitorStoppedError();
+  if (refused === 0) return error;
+  return new MonitorStoppedError(`${error.rule} (the ${refused} samples this thread recorded since its last flush point were not stored: dropped, and counted in status().ingestion.dropped)`);
+}
+
+/** Whether a ring is closed for good (close()): a handle of its monitor would never record. */
+export function ringClosedForGood(sab: SharedArrayBuffer): boolean {
+  return Atomics.load(new Int32Array(sab, 0, HEADER_BYTES / 4), CLOSED) === CLOSED_FOR_GOOD;
 }
 
 /**
@@ -246,6 +262,9 @@ function stoppedError(closed: number): MonitorStoppedError {
  */
 export function closeRing(sab: SharedArrayBuffer, closed: boolean, atExit = false, forGood = false): void {
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  // Before CLOSED: a producer that sees the ring open again sees the new generation too, so
+  // the samples it took while the ring was closed are not published into the new run.
+  Atomics.add(hdr, GENERATION, 1);
   Atomics.store(hdr, CLOSED, closed ? (forGood ? CLOSED_FOR_GOOD : atExit ? CLOSED_AT_EXIT : 1) : 0);
   if (closed) Atomics.notify(hdr, READ);
 }
@@ -280,6 +299,15 @@ export class RingWriter {
   private readonly hdr: Int32Array;
   private readonly ctl: ControlViews;
   private closed: boolean;
+  /**
+   * GENERATION when the samples pushed since the last flush point began to be taken (read at
+   * that flush point, or at the first sample after it): a flush point that finds the ring
+   * closed, or another generation (a stop, and maybe a start, came between), drops them
+   * (counted) instead of publishing them, as they may have been taken while the monitor was
+   * stopped. Published, they were stored at the next start's time, or, after close(), were
+   * pending for good and counted nowhere.
+   */
+  private generation: number;
   /** Drops counted (wraps); DROPPED holds the part published so far. */
   private dropped: number;
   private publishedDropped: number;
@@ -310,6 +338,7 @@ export class RingWriter {
     this.w = Atomics.load(this.hdr, WRITE);
     this.dropped = Atomics.load(this.hdr, DROPPED);
     this.publishedDropped = this.dropped;
+    this.generation = Atomics.load(this.hdr, GENERATION);
     this.closed = Atomics.load(this.hdr, CLOSED) !== 0;
     this.limit = this.closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
     this.stop = this.w;
@@ -334,18 +363,54 @@ export class RingWriter {
 
   /** push() at `stop`: room, publish and flush as the sample needs, then the next stop. */
   private pushSlow(id: number, value: number): void {
-    const w = this.w;
-    if (((this.limit - w) | 0) <= 0 && !this.reserve()) {
+    if ((this.streak === 0 && this.w === Atomics.load(this.hdr, WRITE) && !this.opening()) || (((this.limit - this.w) | 0) <= 0 && !this.reserve())) {
       this.stop = this.w;
       return;
     }
+    // Read after reserve(): its publish may have dropped the samples of a closed generation,
+    // moving `w` back to WRITE (a `w` read before wrote past them, and published them again).
+    const w = this.w;
     const i = w & this.mask;
     this.ids[i] = id;
     this.values[i] = value;
     this.w = (w + 1) | 0;
-    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish(this.filling());
+    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.refuseIfStopped(this.publish(this.filling()));
     else if (!this.pending) this.schedule();
     this.plan();
+  }
+
+  /**
+   * At the first sample after a flush point: notes the generation it is taken in, and looks
+   * at CLOSED (another thread's stop() is seen here, not 63 samples later). False when the
+   * sample is dropped (counted: the monitor was stopped by the host's exit); throws
+   * MonitorStoppedError when the monitor is stopped.
+   */
+  private opening(): boolean {
+    // GENERATION before CLOSED (closeRing stores them the other way): a start() between the
+    // two makes the generation older than the open ring's, and the samples are dropped at the
+    // flush point (counted), never published as the new run's.
+    this.generation = Atomics.load(this.hdr, GENERATION);
+    const closed = Atomics.load(this.hdr, CLOSED);
+    if (closed === 0) {
+      if (this.closed) this.setClosed(false);
+      return true;
+    }
+    this.setClosed(true);
+    if (closed !== CLOSED_AT_EXIT) throw stoppedError(closed);
+    this.countDropped(1);
+    return false;
+  }
+
+  /** After a publish that dropped `refused` samples taken while the ring was closed: the MonitorStoppedError that says so, unless the ring is open again or closed at the host's exit (counted only). */
+  private refuseIfStopped(refused: number): void {
+    if (refused === 0) return;
+    const closed = Atomics.load(this.hdr, CLOSED);
+    if (closed !== 0 && closed !== CLOSED_AT_EXIT) throw stoppedError(closed, refused);
+  }
+
+  /** An explicit flush (producer.flush()): publish(), and the MonitorStoppedError a record would get for samples it dropped as taken while the monitor was stopped. */
+  flush(): void {
+    this.refuseIfStopped(this.publish());
   }
 
   /** Sets `stop` from the current state (see stop). */
@@ -379,7 +444,19 @@ export class RingWriter {
    * wakes it if it sleeps (`wake` false leaves a sleeping consumer to find them at its next
    * wake-up; `urgent` false, the end-of-turn flush, leaves a dozing one to its doze).
    */
-  publish(wake = true, urgent = true): void {
+  publish(wake = true, urgent = true): number {
+    const generation = Atomics.load(this.hdr, GENERATION);
+    const closed = Atomics.load(this.hdr, CLOSED);
+    let refused = 0;
+    if (closed !== 0 || generation !== this.generation) {
+      // Taken while the monitor was stopped, or maybe so: dropped and counted, not published.
+      refused = (this.w - Atomics.load(this.hdr, WRITE)) | 0;
+      this.w = (this.w - refused) | 0;
+      this.dropped = (this.dropped + refused) | 0;
+      this.generation = generation;
+      // The next push plans again from here (a `stop` past `w` skipped the end-of-turn flush).
+      this.stop = this.w;
+    }
     // Release order: the slot stores above happen before this store, and the consumer
     // reads WRITE with Atomics.load before it reads the slots.
     Atomics.store(this.hdr, WRITE, this.w);
@@ -387,7 +464,8 @@ export class RingWriter {
     this.streak = 0;
     if (this.dropped !== this.publishedDropped) this.publishDropped();
     if (wake) ringDoorbell(this.ctl, urgent);
-    if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
+    if (closed !== 0) this.setClosed(true);
+    return refused;
   }
 
   /**
@@ -472,7 +550,8 @@ export class RingWriter {
       return true;
     }
     if (this.streak === 0) {
-      this.publish();
+      // Dropping a closed generation's samples may be what frees the room.
+      if (this.publish() > 0 && ((this.limit - this.w) | 0) > 0) return true;
       if (this.overflow !== 'drop' && this.waitForProgress(read, this.overflow === 'wait')) return true;
       this.streak = 1;
       if (!this.pending) this.schedule();

@@ -193,7 +193,10 @@ export function statusText(s: Out, status: MonitorStatus): string {
  */
 function refusedLines(r: MonitorStatus['series']['refused']): string[] {
   if (r.total === 0) return [];
-  const names = r.byName.map((n) => `${n.name} ${n.count}${n.tag === null ? '' : ` (tag ${n.tag})`}`).join(', ');
+  const parts = r.byName.map((n) => `${n.name} ${n.count}${n.tag === null ? '' : ` (tag ${n.tag})`}`);
+  // Those of producer() threads by count alone: their names went to the threads' callers.
+  if (r.threads > 0) parts.push(`${r.threads} in producer() threads`);
+  const names = parts.join(', ');
   return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values`];
 }
 

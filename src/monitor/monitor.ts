@@ -20,7 +20,7 @@ import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../acto
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, PAUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, formatSeries, type RegistryBuffers, type Tags } from '../engine/registry.js';
@@ -163,14 +163,16 @@ export class PerformanceMonitor extends EventEmitter {
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched(), o.hub !== undefined && isHubSide(o.hub));
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
-    // This thread's registrations (record(), batches, instrument(), a hub's members' series):
-    // a producer() thread's refusals reach its caller alone.
+    // This thread's registrations (record(), batches, instrument(), a hub's members' series),
+    // by name; a producer() thread's are counted in the control block (THREAD_REFUSED), taken
+    // by takeThreadRefusals() at each tick and each look at them.
     // The fault once, at the first refusal: a fault a refusal was one a request under
     // instrument() at the limit; status().series.refused counts them all.
     this.registry.onRefused = (refused) => {
-      const first = this.refusals.status().total === 0;
+      this.takeThreadRefusals();
+      const first = !this.refusals.any;
       this.refusals.note(refused.name, refused.pairs, this.now());
-      if (first) this.faults.report('series-limit', new Error(`maxSeries (${o.maxSeries}) reached: ${formatSeries(refused.name, Object.fromEntries(refused.pairs))} was refused, and every new series after it is (counted in status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+      if (first) this.seriesLimitFault(formatSeries(refused.name, Object.fromEntries(refused.pairs)));
     };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
@@ -252,7 +254,7 @@ export class PerformanceMonitor extends EventEmitter {
       // The stored series the start left out are read by histories, not by reports: a report
       // over time before this monitor started says so (their rows are all from before it).
       ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
-      seriesRefused: () => this.refusals.reportNote(o.maxSeries),
+      seriesRefused: () => this.takeThreadRefusals().reportNote(o.maxSeries),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -308,6 +310,7 @@ export class PerformanceMonitor extends EventEmitter {
       rings: () => this.rings(),
       running: () => this.running,
       emit: (event, ...args) => this.emitSafe(event, ...args),
+      seriesRefusals: () => this.takeThreadRefusals(),
     });
     if (o.instrument !== undefined) this.instrumentation = this.newInstrumentation(o.instrument);
     this.hub = o.hub
@@ -394,6 +397,18 @@ export class PerformanceMonitor extends EventEmitter {
       for (const sab of this.rings()) closeRing(sab, true, false, true);
       this.alerting.close();
     });
+  }
+
+  /** The fault of the first series refused at maxSeries (`what`: the series), in any thread. */
+  private seriesLimitFault(what: string): void {
+    this.faults.report('series-limit', new Error(`maxSeries (${this.options.maxSeries}) reached: ${what} was refused, and every new series after it is (counted in status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+  }
+
+  /** Counts the series producer() threads had refused since the last look (the fault at the first of all); returns the counts. */
+  private takeThreadRefusals(): SeriesRefusals {
+    const first = !this.refusals.any;
+    if (this.refusals.takeThreads(Atomics.load(this.ctl.i32, THREAD_REFUSED), this.now()) && first) this.seriesLimitFault('a new series of a producer() thread');
+    return this.refusals;
   }
 
   /** An inert monitor (see `inert`) serves nothing: a front would make threads, and bind the port of the host's monitor. */
@@ -928,6 +943,7 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   status(): MonitorStatus {
+    this.takeThreadRefusals();
     const live = {
       state: this.currentState,
       inert: this.inert ?? null,

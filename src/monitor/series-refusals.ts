@@ -15,8 +15,10 @@ const TRACKED_VALUES = 16;
 export const REFUSED_NAMES_SHOWN = 5;
 
 export interface SeriesRefusalStatus {
-  /** Records (or batches) refused for a new series past maxSeries since the monitor was created. */
+  /** Records (or batches) refused for a new series past maxSeries since the monitor was created, in any thread. */
   total: number;
+  /** Those of them refused in producer() threads (attachProducer): in the total, not in byName (their names went to the threads' callers). */
+  threads: number;
   /** When the first and the latest were refused (the monitor's clock), or null. */
   firstAt: number | null;
   lastAt: number | null;
@@ -31,6 +33,9 @@ interface NameRecord {
 
 export class SeriesRefusals {
   private total = 0;
+  private threads = 0;
+  /** The shared count of producer() threads' refusals seen so far (it wraps at 2^32). */
+  private threadsSeen = 0;
   private firstAt: number | null = null;
   private lastAt: number | null = null;
   private readonly names = new Map<string, NameRecord>();
@@ -59,12 +64,32 @@ export class SeriesRefusals {
     }
   }
 
+  /** Whether any refusal was counted, in any thread. */
+  get any(): boolean {
+    return this.total > 0;
+  }
+
+  /**
+   * Takes producer() threads' refusals from their shared count (`shared`, the control block's
+   * THREAD_REFUSED) at `at`; true when it found new ones.
+   */
+  takeThreads(shared: number, at: number): boolean {
+    const fresh = (shared - this.threadsSeen) >>> 0;
+    if (fresh === 0) return false;
+    this.threadsSeen = shared;
+    this.total += fresh;
+    this.threads += fresh;
+    this.firstAt ??= at;
+    this.lastAt = at;
+    return true;
+  }
+
   status(): SeriesRefusalStatus {
     const byName = [...this.names]
       .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
       .slice(0, REFUSED_NAMES_SHOWN)
       .map(([name, r]) => ({ name, count: r.count, tag: widestTag(r.tags) }));
-    return { total: this.total, firstAt: this.firstAt, lastAt: this.lastAt, byName };
+    return { total: this.total, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, byName };
   }
 
   /**
@@ -76,7 +101,8 @@ export class SeriesRefusals {
     if (s.total === 0 || s.firstAt === null) return undefined;
     const top = s.byName[0];
     const example = top === undefined ? '' : top.tag === null ? `, e.g. metric names: ${top.name} (${top.count} refused)` : `, e.g. tag \`${top.tag}\` on ${top.name} (${top.count} refused)`;
-    return `${s.total.toLocaleString('en-US')} new series refused at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}`;
+    const threads = s.threads > 0 ? ` (${s.threads.toLocaleString('en-US')} of them in producer() threads)` : '';
+    return `${s.total.toLocaleString('en-US')} new series refused${threads} at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}`;
   }
 }
 

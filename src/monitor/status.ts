@@ -65,7 +65,7 @@ export interface MonitorStatus {
    * `lockTakeovers`: registry locks taken from a thread that ended holding one (a worker
    * terminated while it added a series), each after a 100 ms wait of the thread that took it.
    */
-  /** `refused`: new series refused at maxSeries on this thread (monitor/series-refusals.ts). */
+  /** `refused`: new series refused at maxSeries, on this thread by name, in producer() threads by count (monitor/series-refusals.ts). */
   series: { count: number; limit: number; own: { count: number; limit: number }; lockTakeovers: number; refused: SeriesRefusalStatus };
   ingestion: {
     /** Samples applied to the store since the monitor was created. */

@@ -49,6 +49,8 @@ export interface TickDeps {
   rings(): SharedArrayBuffer[];
   running(): boolean;
   emit(event: string, ...args: unknown[]): void;
+  /** Takes the series producer() threads refused at maxSeries (their count is shared), so that the fault comes without a look at status. */
+  seriesRefusals(): void;
 }
 
 export class Tick {
@@ -123,6 +125,7 @@ export class Tick {
     }
     if (now >= this.nextDropCheck) {
       this.nextDropCheck = now + this.deps.intervalMs - TICK_MS / 2;
+      this.deps.seriesRefusals();
       const report = this.deps.drops.check(ringStatuses(this.deps.rings()), now);
       if (report) this.deps.emit('drops', report);
     }
