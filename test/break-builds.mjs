@@ -2799,7 +2799,7 @@ export const BREAKS = [
   {
     name: 'a stop terminates an actor being replaced',
     what: "Supervisor.stop() terminates an actor's successor while it starts: a stop() soon after the storage actor died skips the last flush, and the samples since the one before are lost",
-    edits: [{ find: "    if (this.state === 'restarting') await Promise.race([this.next.promise,", replace: "    if (this.state === String(null)) await Promise.race([this.next.promise," }],
+    edits: [{ find: "    if (this.state === 'restarting') await withinStop(this.next.promise,", replace: "    if (this.state === String(null)) await withinStop(this.next.promise," }],
     tests: ['storage.test.ts'],
     mustFail: ['writes what the store holds at a stop() that comes while a dead storage actor is being replaced'],
   },
