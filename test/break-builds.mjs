@@ -3067,7 +3067,7 @@ export const BREAKS = [
   {
     name: 'a busy session evicted',
     what: 'the session evicted at maxSessions is the least recently active whether or not it is busy: a client whose call is in flight (a 20 s capture) loses its session under it, and its answer is a 404',
-    edits: [{ find: 'if (session.busy > 0) continue;', replace: '' }],
+    edits: [{ find: '    for (const entry of this.open) if (entry[1].busy === 0) return entry;', replace: '    for (const entry of this.open) return entry;' }],
     tests: ['mcp-http-limits.test.ts'],
     mustFail: ['never evict a session with a request in flight, and refuse with 503 only when every session is busy'],
   },
@@ -6588,6 +6588,27 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/supervisor.ts', find: '  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));', replace: '  return Promise.race([work, timeout]).finally(() => void timer);' }],
     tests: ['closed-monitor-gc.test.ts'],
     mustFail: ['is collected with its shared buffers within a second of close() or stop(), once dropped'],
+  },
+  {
+    name: 'sessions holding only a stream never give their place',
+    what: "at maxSessions with no session idle, a session whose only activity was its open stream, its client sending no request any more (an SDK client dropped in a live process answers the pings), kept its place for good: 100 of them refused every later initialize 503 (a soak trial)",
+    edits: [{ file: 'src/mcp/sessions.ts', find: '    const chosen = this.idlest() ?? this.quietestStream(now);', replace: '    const chosen = this.idlest() ?? (now < 0 ? this.quietestStream(now) : undefined);' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['evict, when none is idle, the session that has only held its stream the longest since its last request, never one with a request in flight'],
+  },
+  {
+    name: "a ping's answer counts as a session's request",
+    what: "every POST of a session, the SDK client's answers to the server's pings too, counted as a request: a client that only keeps its stream open and answers pings never went quiet, and never gave its place at maxSessions",
+    edits: [{ file: 'src/mcp/http.ts', find: "typeof m === 'object' && 'method' in m)) session.requested();", replace: "typeof m === 'object')) session.requested();" }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['evict, when none is idle, the session that has only held its stream the longest since its last request, never one with a request in flight'],
+  },
+  {
+    name: 'a stream session with a call in flight evicted',
+    what: "at maxSessions, a session with its stream open and a request in flight was taken for one whose only activity is its stream, and evicted in the middle of its call",
+    edits: [{ file: 'src/mcp/sessions.ts', find: '      if (session.busy !== session.streams || now - session.requestedAt', replace: '      if (session.streams === 0 || now - session.requestedAt' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['evict, when none is idle, the session that has only held its stream the longest since its last request, never one with a request in flight'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
