@@ -294,6 +294,7 @@ describe('bad input', () => {
     expect(await serve({ port: '7080' })).toBe('port must be an integer from 0 to 65535, got "7080"');
     expect(await serve({ port: 0, sessionPingMs: 50 })).toBe('sessionPingMs must be an integer from 100 to 3600000, got 50');
     expect(await serve({ port: 0, sessionPingTimeoutMs: 600_001 })).toBe('sessionPingTimeoutMs must be an integer from 100 to 600000, got 600001');
+    expect(await serve({ port: 0, sessionStreamIdleMs: 99 })).toBe('sessionStreamIdleMs must be an integer from 100 to 86400000, got 99');
     expect(await serve({ port: 0, responseStallMs: 1.5 })).toBe('responseStallMs must be an integer from 100 to 600000, got 1.5');
   });
 

@@ -92,6 +92,16 @@ describe('HTTP sessions at the cap', () => {
     return { client, transport };
   }
 
+  /** A call of `client` in flight until cancelled (a 20 s capture); `settled` says whether it has ended. */
+  function inFlight(client: Client): { capture: Promise<unknown>; cancel: AbortController; settled: () => boolean } {
+    const cancel = new AbortController();
+    let ended = false;
+    const capture = client.callTool({ name: 'capture_performance_profile', arguments: { seconds: 20 } }, { signal: cancel.signal }).finally(() => (ended = true));
+    // Handled here too, so that a failure before the cancel is the test's, not an unhandled rejection.
+    capture.catch(() => {});
+    return { capture, cancel, settled: () => ended };
+  }
+
   it('make room for a new client by evicting the least recently active idle one: clients that left without ending their session lock no one out', async () => {
     // Idle sessions expire after 15 minutes: only eviction can make room within this test.
     const { server } = await serving({ port: 0, maxSessions: 3 });
@@ -129,11 +139,7 @@ describe('HTTP sessions at the cap', () => {
     const { server } = await serving({ port: 0, maxSessions: 3 });
     // A has no stream: only its call keeps it busy. Its call is the oldest activity of all.
     const a = await connect(server.url, { stream: false });
-    const cancel = new AbortController();
-    let settled = false;
-    const capture = a.client.callTool({ name: 'capture_performance_profile', arguments: { seconds: 20 } }, { signal: cancel.signal }).finally(() => (settled = true));
-    // Handled here too, so that a failure before the cancel is the test's, not an unhandled rejection.
-    capture.catch(() => {});
+    const { capture, cancel, settled } = inFlight(a.client);
     await waitFor(() => server.status().sessions.busy === 1, 10_000, "A's call to arrive");
     // B leaves without ending its session; C and D keep their streams open.
     const b = await connect(server.url);
@@ -152,7 +158,34 @@ describe('HTTP sessions at the cap', () => {
     expect(await refused.json()).toMatchObject({ error: { message: 'Service Unavailable: 3 sessions are open, the limit (maxSessions), each with a request or stream in progress; retry later, or reuse a session' } });
     expect(server.status().sessions).toMatchObject({ count: 3, busy: 3, evicted: 1, refused: 1 });
     // A's call was in flight throughout, and its session is still there.
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
+    cancel.abort('done');
+    await expect(capture).rejects.toThrow();
+    expect((await a.client.listTools()).tools.length).toBeGreaterThan(0);
+  });
+
+  it('evict, when none is idle, the session that has only held its stream the longest since its last request, never one with a request in flight', async () => {
+    // Pings every 100 ms, each answered by the SDK's client with a POST: an answer is no request.
+    const { server } = await serving({ port: 0, maxSessions: 2, sessionStreamIdleMs: 3_000, sessionPingMs: 100 });
+    // A keeps its stream open and has a call in flight; B keeps its stream open and calls nothing more.
+    const a = await connect(server.url);
+    const { capture, cancel, settled } = inFlight(a.client);
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "A's stream or call to arrive");
+    const b = await connect(server.url);
+    expect((await b.client.listTools()).tools.length).toBeGreaterThan(0);
+    await waitFor(() => server.status().sessions.busy === 2, 10_000, 'both streams to open');
+    // B asked something a moment ago: it keeps its place.
+    expect((await initialize(server.url)).status).toBe(503);
+    expect(settled()).toBe(false);
+    // Once B has sent no request for sessionStreamIdleMs, a new client takes its place; A's stays.
+    const admitted = await waitFor(async () => {
+      const o = await initialize(server.url);
+      return o.status === 200 && o;
+    }, 15_000, "B's place to be given to a new client");
+    expect(admitted.id).toEqual(expect.any(String));
+    expect(server.status().sessions).toMatchObject({ count: 2, evicted: 1, unresponsive: 0 });
+    expect((await ask(server.url, b.transport.sessionId!)).status).toBe(404);
+    expect(settled()).toBe(false);
     cancel.abort('done');
     await expect(capture).rejects.toThrow();
     expect((await a.client.listTools()).tools.length).toBeGreaterThan(0);

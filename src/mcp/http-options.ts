@@ -95,6 +95,12 @@ export const ServeMcpOptionsSchema = z.strictObject({
   sessionIdleMs: intRange(100, 86_400_000).default(15 * 60_000),
   /** A session with its standalone stream open is sent an MCP ping this often; a client that answers none within sessionPingTimeoutMs has its streams closed, and its session is idle. */
   sessionPingMs: intRange(100, 3_600_000).default(30_000),
+  /**
+   * At maxSessions with no session idle, a session whose only activity is its open stream (no
+   * request in progress) and whose client has sent no request for this long gives its place to
+   * a new session: it is closed, its stream ended (evicted). Otherwise such a session is kept.
+   */
+  sessionStreamIdleMs: intRange(100, 86_400_000).default(5 * 60_000),
   /** How long a session's client has to answer a ping (the SDK's clients answer at once, by themselves). */
   sessionPingTimeoutMs: intRange(100, 600_000).default(20_000),
   /** How long an answer or stream may wait for its client to read what was written before its connection is closed. */

@@ -82,7 +82,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: policy.maxBodyBytes });
   const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
-  const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs, { pingMs: policy.sessionPingMs, pingTimeoutMs: policy.sessionPingTimeoutMs });
+  const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs, { pingMs: policy.sessionPingMs, pingTimeoutMs: policy.sessionPingTimeoutMs, streamIdleMs: policy.sessionStreamIdleMs });
   const stalls = new StallWatch(policy.responseStallMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
@@ -91,6 +91,8 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {
     if (sessionIdOf(req) !== undefined) {
       if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
+      // A message of the client's own, not only the answer to our ping: the session is in use.
+      if ((Array.isArray(body) ? body : [body]).some((m) => m !== null && typeof m === 'object' && 'method' in m)) session.requested();
       const ids = requestIds(body);
       const refused = session.ids.take(ids);
       if (refused) return jsonError(res, refused.why === 'batch' ? 400 : 409, -32600, refused.message);

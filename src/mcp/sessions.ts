@@ -18,6 +18,14 @@
  * by themselves, on a POST); one whose client answers none within `pingTimeoutMs` has its
  * streams and requests closed, and is idle: evicted at the limit, or expired.
  *
+ * A client that keeps its stream open and answers the pings, but sends no request any more (an
+ * agent's SDK client left open by a script that dropped it, in a process that lives on), holds
+ * its place as long as that: 100 of them locked every later client out for good (a soak trial).
+ * So at the limit, when no session is idle, a new session takes the place of the one whose
+ * client has sent no request for the longest, if that is `streamIdleMs` or more and its only
+ * activity is its stream (no request in progress): it is closed, its stream ended, and counted
+ * evicted. A ping's answer is no request; a session with a request in progress is never evicted.
+ *
  * Main thread only; a sweep runs every quarter of the idle time (at most every 30 s), and a
  * round of pings every quarter of the ping interval (at most every 5 s).
  */
@@ -48,6 +56,8 @@ export interface SessionStats {
 export interface Liveness {
   pingMs: number;
   pingTimeoutMs: number;
+  /** How long a session whose only activity is its stream must have sent no request to give its place at the limit. */
+  streamIdleMs: number;
 }
 
 /** A session taken for one request: its transport and its requests' ids in progress, busy until `done` is called. */
@@ -55,6 +65,8 @@ export interface SessionUse {
   transport: NodeStreamableHTTPServerTransport;
   ids: IdsInProgress;
   done: () => void;
+  /** The request carries a message of the client's own (a request or notification, not the answer to a ping). */
+  requested: () => void;
 }
 
 interface Session {
@@ -63,6 +75,8 @@ interface Session {
   /** Sends the session's client an MCP ping; settles with its answer. */
   ping: () => Promise<unknown>;
   lastSeen: number;
+  /** When the client last sent a message of its own (initialize, a request, a notification): not a GET, not a ping's answer. */
+  requestedAt: number;
   /** Requests in progress, open streams included. */
   busy: number;
   /** Their responses, closed if the client answers no ping. */
@@ -148,7 +162,7 @@ export class Sessions {
   /** A session opened; `ping` sends its client an MCP ping. */
   added(id: string, transport: NodeStreamableHTTPServerTransport, ping: () => Promise<unknown>): void {
     const now = Date.now();
-    this.open.set(id, { transport, ids: new IdsInProgress('this session'), ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
+    this.open.set(id, { transport, ids: new IdsInProgress('this session'), ping, lastSeen: now, requestedAt: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
   }
 
   removed(id: string | undefined): void {
@@ -189,6 +203,9 @@ export class Sessions {
         if (stream) session.streams--;
         // A session closed meanwhile (expired, deleted) stays out of the map.
         if (this.open.get(id) === session) this.touch(id, session);
+      },
+      requested: () => {
+        session.requestedAt = Date.now();
       },
     };
   }
@@ -241,14 +258,32 @@ export class Sessions {
    * the order of last activity, so the first idle session found is that one: the busy ones
    * before it are all that is passed over, not every session at each initialize.
    */
-  private evictIdlest(): boolean {
-    for (const [id, session] of this.open) {
-      if (session.busy > 0) continue;
-      this.drop(id, session);
-      this.evicted++;
-      return true;
+  private evictIdlest(now = Date.now()): boolean {
+    const chosen = this.idlest() ?? this.quietestStream(now);
+    if (chosen === undefined) return false;
+    this.drop(...chosen);
+    this.evicted++;
+    return true;
+  }
+
+  /** The least recently active idle session: the first in the map's order with nothing in progress. */
+  private idlest(): [string, Session] | undefined {
+    for (const entry of this.open) if (entry[1].busy === 0) return entry;
+    return undefined;
+  }
+
+  /**
+   * Of the sessions whose only activity is their stream (no request in progress), the one whose
+   * client has sent no request for the longest, if for streamIdleMs or more.
+   */
+  private quietestStream(now: number): [string, Session] | undefined {
+    let quietest: [string, Session] | undefined;
+    for (const entry of this.open) {
+      const session = entry[1];
+      if (session.busy !== session.streams || now - session.requestedAt < this.liveness.streamIdleMs) continue;
+      if (quietest === undefined || session.requestedAt < quietest[1].requestedAt) quietest = entry;
     }
-    return false;
+    return quietest;
   }
 
   private drop(id: string, session: Session): void {

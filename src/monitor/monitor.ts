@@ -56,6 +56,7 @@ import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
+import { ServedFronts } from './served.js';
 import { timedOwn } from './front-stages.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
 import type { MonitorOptions, ResolvedOptions } from './options.js';
@@ -101,6 +102,8 @@ export class PerformanceMonitor extends EventEmitter {
   /** New series refused at maxSeries: status().series.refused, a fault of kind series-limit, a report's note. */
   private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
+  /** The fronts serveHttp() and serveMcp() made that are up: close() closes them (served.ts). */
+  private readonly served = new ServedFronts();
   private currentState: MonitorState = 'stopped';
   private closed = false;
   private pausedNow = false;
@@ -384,14 +387,21 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * Stops for good: stop(), then no alert notification goes out any more (queued webhook
-   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
-   * its data stays readable, and start() refuses.
+   * deliveries are dropped, the Alertmanager resend ends), and the fronts serveHttp() and
+   * serveMcp() made that are still up are closed (their ports, threads and listeners). For a
+   * monitor being discarded; its data stays readable, and start() refuses.
    */
   close(): Promise<void> {
     return this.serially(async () => {
       this.closed = true;
       this.profiler.stopEarly();
-      await this.stopNow();
+      try {
+        await this.stopNow();
+      } finally {
+        // After the stop, so that a front's last answers (the dashboard's "stopped") are served
+        // while the monitor drains; a front that fails to close is a fault, not the host's error.
+        await this.served.closeAll((error) => this.faults.report('fronts', error));
+      }
       // Stopped before (by stop(), or by the host's exit) or now: a record from here on is
       // told the monitor was closed, where it was told to call the start() that refuses.
       for (const sab of this.rings()) closeRing(sab, true, false, true);
@@ -970,7 +980,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     this.refuseInert('serveMcp');
     const front = await mcpFront(this.faults, this.frontWork);
-    return timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options));
+    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options)));
   }
 
   /**
@@ -983,7 +993,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     this.refuseInert('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
-    return timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options));
+    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options)));
   }
 
   /**
