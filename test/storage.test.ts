@@ -670,6 +670,26 @@ describe('storage: sqlite', () => {
     }
   });
 
+  it('fails start() with "is damaged" when the journal it folds at open is damaged, and leaves the file byte for byte as it was', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('damaged_journal', 1);
+    await first.stop();
+    const file = damageRollups(dir, 'journal');
+    const before = readFileSync(file);
+    const beside = readdirSync(dir);
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    // "cannot be opened: database disk image is malformed" before, with no advice; and every
+    // open wrote the header (PRAGMA auto_vacuum), so the damaged file was written.
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(readdirSync(dir)).toEqual(beside);
+  });
+
   it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {
     // A damaged file, a storage actor that cannot answer: each series whose stored part failed
     // was left out (or kept only its memory part), and the answer read as all there was.

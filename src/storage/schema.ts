@@ -160,6 +160,12 @@ export function openSchema(file: string, migrations: readonly Migration[] = MIGR
 /** What SQLite says of a file whose bytes are not a database (a garbage file, one cut short). */
 const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
+/** Whether `error` is SQLite's word that the file's bytes are not a database, or are damaged. */
+export function damaged(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_A_DATABASE.has(code);
+}
+
 /**
  * The error for a file that cannot be opened, brought to the schema, or read at start (the
  * storage actor's reads of the catalog and the control state: a damaged table fails them).

@@ -27,7 +27,7 @@ import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type HistoryRequest, type StoredRollups } from './rollups.js';
 import { leftOutSeries, restoreCatalog, type CatalogRestore } from './restore.js';
-import { openSchema } from './schema.js';
+import { damaged, openSchema, unusable } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
@@ -157,18 +157,32 @@ export class StorageService {
     this.lockFile = join(dirname(options.file), LOCK_FILE);
     this.lockIno = inodeOf(this.lockFile);
     this.db = openSchema(options.file);
-    this.table = new RollupTable(this.db);
-    // What a killed process (or actor) left in the journal becomes rows before anything
-    // reads. A disk too full for those rows does not stop the start: the fault is reported,
-    // and each flush tries the fold again before it writes anything.
-    this.guard(() => this.foldLeft());
+    // A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) met by the start's first reads and its fold
+    // fails start() as the file's fault, naming it and what to do (schema.ts unusable): it failed
+    // as "cannot be opened: database disk image is malformed", with no advice. The fold's
+    // transaction rolls back, so the file is as it was.
     try {
-      this.until = readStoredUntil(this.db);
-    } catch {
-      // A file damaged this far gives none: the clock starts on the wall clock, and the first
-      // flush that meets the damage says so.
+      this.table = new RollupTable(this.db);
+      // What a killed process (or actor) left in the journal becomes rows before anything
+      // reads. A disk too full for those rows does not stop the start: the fault is reported,
+      // and each flush tries the fold again before it writes anything.
+      try {
+        this.foldLeft();
+      } catch (error) {
+        if (damaged(error)) throw error;
+        this.fail(error);
+      }
+      try {
+        this.until = readStoredUntil(this.db);
+      } catch {
+        // A file damaged this far gives none: the clock starts on the wall clock, and the first
+        // flush that meets the damage says so.
+      }
+      this.persister = new Persister(options.registry, options.reader, this.table);
+    } catch (error) {
+      this.db.close();
+      throw damaged(error) ? unusable(options.file, error) : error;
     }
-    this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
   }
 
