@@ -230,7 +230,7 @@ describe('storage retention', () => {
     db.close();
     expect(catalog.map((e) => e.tags.pod)).toEqual(['new-0', 'new-1']);
     const next = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
-    expect(restoreCatalog(next, catalog)).toEqual({ total: 2, registered: 2, headroom: 2, leftOut: 0, failed: 0, reasons: [] });
+    expect(restoreCatalog(next, catalog)).toEqual({ total: 2, registered: 2, ids: next.find('pod_rt'), headroom: 2, leftOut: 0, failed: 0, reasons: [] });
   });
 
   it('forgets the baselines of the series it forgets, so that they are not kept and restored at every start for good', async () => {

@@ -90,6 +90,8 @@ export interface StorageLinkDeps {
   retained?: (before: number) => void;
   /** A flush that began at `startedAt` (the monitor's clock) wrote rows: the disk takes writes (ControlLog.storageWrote). */
   wrote?: (startedAt: number) => void;
+  /** The ids of the application series a restore of the stored catalog registered (RestoredPlaces). */
+  restored?: (ids: readonly number[]) => void;
 }
 
 /**
@@ -364,6 +366,7 @@ export class StorageLink {
         throw fromActor(this.file, error);
       });
       this.catalog = catalogView(restored, this.deps.options.maxSeries);
+      this.deps.restored?.(restored.ids);
       // One fault for the catalog, not one a series: a kind that changed, tags past a lowered
       // maxTags. The series left out for the live ones' headroom are by design: status says so.
       if (restored.failed > 0) {
