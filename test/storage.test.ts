@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -545,6 +545,33 @@ describe('storage: sqlite', () => {
     expect(statSync(lock).isDirectory()).toBe(true);
   });
 
+  it("refuses a perfwatch.lock whose text is not perfwatch's, and an empty one made moments ago, leaving each there; takes over an older empty one", async () => {
+    // Both were taken over without a word, and the file deleted at stop().
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, 'perfwatch.lock');
+    writeFileSync(lock, 'hello world\n');
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: ${lock} is not perfwatch's lock file (it holds "hello world\\n", not a pid): remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
+    expect(readFileSync(lock, 'utf8')).toBe('hello world\n');
+
+    writeFileSync(lock, '');
+    const young = await monitor(dir).start().catch((error: unknown) => error);
+    expect((young as Error).message).toBe(`${dir}: ${lock} is empty and was written under 5 s ago: a monitor may be making it; try again (an empty one older than that is taken over, as a lock its maker died writing), or remove it if no perfwatch monitor uses this dataDir`);
+    expect(readFileSync(lock, 'utf8')).toBe('');
+
+    // An empty one older than that: a monitor that made its lock in place and died before writing it.
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(lock, old, old);
+    const k = monitor(dir);
+    await k.start();
+    expect(readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid}( |\n)`));
+    await k.stop();
+  });
+
   it('refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there', async () => {
     // It was opened, and refused as "not a usable SQLite database (ConnectionFailed("Unable to
     // open connection to local database …: 14"))": the driver's words and SQLite's code.
@@ -679,6 +706,16 @@ describe('storage: sqlite', () => {
     const file = damageRollups(dir, 'journal');
     const before = readFileSync(file);
     const beside = readdirSync(dir);
+    // What SQLite reads as the file: the -wal too (an open's write goes there first, until a
+    // checkpoint, at a close whose moment the driver's pinned statement leaves to the GC).
+    const wal = (): Buffer | undefined => {
+      try {
+        return readFileSync(`${file}-wal`);
+      } catch {
+        return undefined;
+      }
+    };
+    const walBefore = wal();
     const m = monitor(dir);
     const e = await m.start().catch((error: unknown) => error);
     // "cannot be opened: database disk image is malformed" before, with no advice; and every
@@ -687,7 +724,10 @@ describe('storage: sqlite', () => {
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
     expect((e as Error).message).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
     expect(readFileSync(file).equals(before)).toBe(true);
-    expect(readdirSync(dir)).toEqual(beside);
+    const walAfter = wal();
+    // An empty -wal removed at the last connection's close is SQLite's; a frame in it is a write.
+    if (walAfter !== undefined) expect(walAfter.equals(walBefore ?? Buffer.alloc(0))).toBe(true);
+    expect(readdirSync(dir).filter((f) => !beside.includes(f))).toEqual([]);
   });
 
   it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {
