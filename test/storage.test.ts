@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -570,6 +570,23 @@ describe('storage: sqlite', () => {
     await k.start();
     expect(readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid}( |\n)`));
     await k.stop();
+  });
+
+  it('refuses a perfwatch.db that is a symbolic link into a directory that does not exist, naming its target, and leaves it there', async () => {
+    // It was "not a usable SQLite database (ConnectionFailed("Unable to open connection to local
+    // database …: 14")); … move it away": the driver's words, as if the file were no database.
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'perfwatch.db');
+    const target = join(dir, 'gone', 'x.db');
+    symlinkSync(target, file);
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is a symbolic link to ${target}, whose directory ${join(dir, 'gone')} does not exist (ENOENT); it was left untouched: create that directory, point the link at a file that can be made, or choose another dataDir`);
+    expect(readlinkSync(file)).toBe(target);
+    expect(readdirSync(dir)).toEqual(['perfwatch.db']);
   });
 
   it('refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there', async () => {
