@@ -677,7 +677,7 @@ describe('storage: sqlite', () => {
     expect(readFileSync(join(newer, 'perfwatch.db')).equals(newerBytes)).toBe(true);
   });
 
-  it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {
+  it('says that a database damaged past its header will not mend when its writes fail, in one statement, and keeps recording in memory', async () => {
     const dir = dataDir();
     const first = monitor(dir);
     await first.start();
@@ -692,7 +692,10 @@ describe('storage: sqlite', () => {
     await m.flush();
     expect(await m.flushStorage()).toBe(false);
     const s = m.status().storage;
-    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    const said = `${file}: database disk image is malformed: it is damaged: each flush tries again, but that will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(said);
+    // The fault began "a write failed and is retried at the next flush:", and its end took that back.
+    expect(m.status().faults.byKind.storage?.lastMessage).toBe(`${file}: a write failed: ${said}`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
   });
 

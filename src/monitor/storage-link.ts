@@ -35,6 +35,7 @@ import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { isPerfwatchDatabase, refusalOf } from '../storage/identify.js';
+import { DAMAGED_WRITE } from '../storage/schema.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
 import { didYouMean } from '../suggest.js';
@@ -647,7 +648,9 @@ export class StorageLink {
       return;
     }
     if (event.ev === 'error') {
-      this.deps.faults.report('storage', new StorageError(this.file, `a write failed and is retried at the next flush: ${event.message}`));
+      // A damaged file's error says itself that the retries will not mend it.
+      const retried = event.message.endsWith(DAMAGED_WRITE) ? '' : ' and is retried at the next flush';
+      this.deps.faults.report('storage', new StorageError(this.file, `a write failed${retried}: ${event.message}`));
       this.deps.emit('storage-error', { message: event.message });
     } else {
       this.deps.emit('storage-recovered', {});

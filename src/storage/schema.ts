@@ -180,6 +180,14 @@ function notWritable(file: string): StorageError | undefined {
 /** What SQLite says of a file whose bytes are not a database (a garbage file, one cut short). */
 const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
+/**
+ * What a write that met a damaged file adds to its error (StorageService): each flush tries
+ * again, as for any failed write, but that mends nothing. The coordinator's fault begins "a
+ * write failed:" then, not "a write failed and is retried at the next flush:", which read as a
+ * promise the end of the same line took back.
+ */
+export const DAMAGED_WRITE = ": it is damaged: each flush tries again, but that will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)";
+
 /** Whether `error` is SQLite's word that the file's bytes are not a database, or are damaged. */
 export function damaged(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -27,7 +27,7 @@ import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type HistoryRequest, type StoredRollups } from './rollups.js';
 import { leftOutSeries, restoreCatalog, type CatalogRestore } from './restore.js';
-import { damaged, openSchema, unusable } from './schema.js';
+import { DAMAGED_WRITE, damaged, openSchema, unusable } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
@@ -450,7 +450,7 @@ export class StorageService {
     // A damaged file fails every flush alike: the retry that mends a full disk mends nothing
     // here, and "retried at the next flush" alone left the monitor failing for good unsaid.
     if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {
-      message += ': it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3\'s .recover saves what is readable)';
+      message += DAMAGED_WRITE;
     }
     this.failures++;
     this.lastError = { message, at: this.clock() };
