@@ -46,8 +46,10 @@ export interface StorageStatus {
   /** Start (ms) of the oldest rollup kept, or null. */
   oldestData: number | null;
   /**
-   * Minute rows, counted when retention last ran (at the first flush after start, then hourly):
-   * counting is a scan (a second over 43M rows), too slow for every status. Null before.
+   * Minute rows on disk as of the last flush: counted whole when retention runs (at the first
+   * flush after start, then hourly; a scan, a second over 43M rows, too slow for every flush),
+   * and at each flush between, those older than that count plus those written since (a range
+   * of the start index). Null before the first flush.
    */
   rows: number | null;
   /** When the last flush committed (ms), when it began reading the store (all drained before is in it), and what it wrote. */
@@ -134,6 +136,13 @@ export class StorageService {
   private retentionQueued = false;
   private closed = false;
   private rows: number | null = null;
+  /**
+   * The minute rows that start before `rowsFrom`, counted at the last retention pass; a flush
+   * adds those from `rowsFrom` on. `rows` was the count of that pass alone: 0 after a pass
+   * that found everything expired, while the flushes since wrote rows (a trial: 0 of 41).
+   */
+  private rowsBefore = 0;
+  private rowsFrom = Infinity;
   private retainedBefore: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
@@ -250,6 +259,7 @@ export class StorageService {
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
+      if (this.rows !== null) this.rows = this.rowsBefore + this.table.rowsFrom(this.rowsFrom);
       // Seqs are consecutive: one range of the primary key, rows or none (TRANSITIONS_KEPT).
       this.statement('DELETE FROM alert_transition WHERE seq <= (SELECT max(seq) FROM alert_transition) - ?').run([this.o.transitionsKept ?? TRANSITIONS_KEPT]);
       if (this.clock() >= this.nextRetention) this.retain();
@@ -342,7 +352,10 @@ export class StorageService {
       }
       return deleted;
     }
+    // From two minutes back: a minute still open has no row yet, and its first is counted then.
+    this.rowsFrom = this.clock() - 2 * 60_000;
     this.rows = this.table.rows();
+    this.rowsBefore = this.rows - this.table.rowsFrom(this.rowsFrom);
     this.nextRetention = this.clock() + RETENTION_EVERY_MS;
     return deleted;
   }
