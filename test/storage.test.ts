@@ -392,6 +392,33 @@ describe('storage: sqlite', () => {
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
+  it('says the history is missing when it takes over a dead owner\'s lock and the file holds none of it (its -wal lost)', async () => {
+    // Killed before a checkpoint, the owner's commits were all in the -wal; with that gone, the
+    // file was opened empty and the fault said "everything before is here".
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'perfwatch.db');
+    // What such a file is: a WAL database's header page, no table, no application id.
+    const db = openDatabase(file);
+    db.close();
+    expect(statSync(file).size).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+    const m = monitor(dir);
+    await m.start();
+    expect(m.status().faults.byKind['storage-unclean']?.lastMessage).toBe(
+      `${dir}: the monitor before this one (pid ${child.pid}) ended without stop() (its process was killed, crashed, or ended by process.exit()): perfwatch.db holds none of the history written before: its commits were in perfwatch.db-wal, which is gone (removed or lost after that end: SQLite copies them into the file only at a checkpoint), so this database starts empty and the history before is missing`,
+    );
+    await m.stop();
+
+    // A file that holds it: as before.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+    const k = monitor(dir);
+    await k.start();
+    expect(k.status().faults.byKind['storage-unclean']?.lastMessage).toMatch(/is lost \(at most its storageFlushMs of samples\); everything before is here$/);
+  });
+
   it('lets one of many monitors starting at once take over a dead process\'s lock, and refuses the rest', async () => {
     // Each judged the lock dead and removed it: one removed the lock another had just made in
     // its place, and two monitors (two processes, after a crash that restarted them all) owned
