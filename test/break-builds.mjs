@@ -6592,7 +6592,7 @@ export const BREAKS = [
   {
     name: 'a refusal silent on the places restored series hold',
     what: "a live series refused at maxSeries said only \"reduce tag values or raise maxSeries\", not that series restored from the database and not recorded since held places (a trial: 300 of 1,000)",
-    edits: [{ file: 'src/monitor/restored-places.ts', find: "    return `${n.toLocaleString('en-US')} of the ${maxSeries", replace: "    return undefined && `${n.toLocaleString('en-US')} of the ${maxSeries" }],
+    edits: [{ file: 'src/monitor/restored-places.ts', find: "    return `${n.toLocaleString('en-US')} of the ${maxSeries", replace: "    if (n > 0) return undefined;\n    return `${n.toLocaleString('en-US')} of the ${maxSeries" }],
     tests: ['storage-restore.test.ts'],
     mustFail: ['says, when a live series is refused, how many places of maxSeries the restored series not recorded since hold: in the error, the fault and status().series.refused'],
   },
