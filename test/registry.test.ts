@@ -144,7 +144,7 @@ describe('registry', () => {
     expect(() => r.seriesId('rt', { ...four, e: '5' }, undefined, true)).toThrow('has 5 tags; the limit is maxTags 4');
     expect(() => r.seriesId('rt', { ...four, e: '5', instance: 'm' }, undefined, true)).toThrow("has 6 tags; the limit is maxTags 4 and the hub's instance");
     const restored = new Registry(createRegistry(limits), 1);
-    expect(restoreCatalog(restored, [{ name: 'rt', tags: { ...four, instance: 'm' }, kind: 'distribution', unit: 'ms', own: false, newest: null }])).toEqual({ total: 1, registered: 1, headroom: 0, leftOut: 0, failed: 0, reasons: [] });
+    expect(restoreCatalog(restored, [{ name: 'rt', tags: { ...four, instance: 'm' }, kind: 'distribution', unit: 'ms', own: false, newest: null }])).toEqual({ total: 1, registered: 1, ids: restored.find('rt'), headroom: 0, leftOut: 0, failed: 0, reasons: [] });
     expect(restored.find('rt', { instance: 'm' })).toHaveLength(1);
   });
   it('takes series of the longest name and tags the limits allow until maxSeries, and another thread reads them', async () => {

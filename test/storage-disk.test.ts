@@ -94,16 +94,23 @@ if (!root && process.env.CI === 'true') {
       await a.stop();
       const file = join(dir, 'perfwatch.db');
       const bytes = readFileSync(file);
+      const beside = readdirSync(dir);
       execFileSync('mount', ['--bind', file, file]);
+      let b: PerformanceMonitor | undefined;
       try {
         execFileSync('mount', ['-o', 'remount,ro,bind', file]);
-        const b = new PerformanceMonitor(options);
+        b = new PerformanceMonitor(options);
         const e = await b.start().catch((error: unknown) => error);
         expect(e).toBeInstanceOf(StorageError);
         expect(e).toMatchObject({ path: file });
-        expect((e as Error).message).toBe(`${file}: cannot be written (SQLITE_READONLY: attempt to write a readonly database); it was left untouched: give this process write access to it and its directory, or choose another dataDir`);
+        // Asked of the file system before it is opened: the open made an empty -wal and a 32 KiB
+        // -shm beside the file "left untouched", and refused it only at its first write.
+        expect((e as Error).message).toBe(`${file}: cannot be written (EROFS: read-only file system); it was left untouched: give this process write access to it and its directory, or choose another dataDir`);
         expect(b.state).toBe('stopped');
+        expect(readdirSync(dir)).toEqual(beside);
       } finally {
+        // A start that succeeded holds the file open, and the mount could not be undone.
+        await b?.stop().catch(() => {});
         execFileSync('umount', [file]);
       }
       expect(readFileSync(file).equals(bytes)).toBe(true);

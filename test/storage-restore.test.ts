@@ -106,7 +106,7 @@ describe('the stored catalog restored at start', () => {
     db.close();
     expect(catalog.map((e) => e.tags.pod)).toEqual([...pods.slice(20, 26), ...pods.slice(0, 20), 'empty-0', 'empty-1']);
     const registry = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
-    expect(restoreCatalog(registry, catalog)).toEqual({ total: 28, registered: 10, headroom: 6, leftOut: 18, failed: 0, reasons: [] });
+    expect(restoreCatalog(registry, catalog)).toEqual({ total: 28, registered: 10, ids: registry.find('pod_rt'), headroom: 6, leftOut: 18, failed: 0, reasons: [] });
     expect(registry.find('pod_rt').map((id) => registry.info(id).tags.pod)).toEqual([...pods.slice(20, 26), 'old-0', 'old-1', 'old-2', 'old-3']);
     // The 6 the live service records fit.
     for (let i = 0; i < 6; i++) registry.seriesId('pod_rt', { pod: `live-${i}` });
@@ -150,6 +150,33 @@ describe('the stored catalog restored at start', () => {
     expect(all).toHaveLength(total);
     expect(ofPods(all).filter((x) => x.tags.i === tags.i).map((x) => x.seriesId >= 0)).toEqual([true]);
     expect(ofPods(all)).toHaveLength(12);
+  });
+
+  it('says, when a live series is refused, how many places of maxSeries the restored series not recorded since hold: in the error, the fault and status().series.refused', async () => {
+    const dir = dataDir();
+    const a = monitor(dir, { maxSeries: 20 });
+    await a.start();
+    expect(deploy(a, 6, { pod: 'r1' })).toBe(0);
+    await a.flush();
+    await a.stop();
+
+    // The 6 stored series are restored (the headroom is 6 of 20); 20 new ones: 14 fit, 6 refused.
+    const b = monitor(dir, { maxSeries: 20 });
+    await b.start();
+    expect(b.status().storage).toMatchObject({ catalog: { registered: expect.any(Number) } });
+    let error: Error | undefined;
+    for (let i = 0; i < 20; i++) {
+      try {
+        b.record('response_time', 5, { endpoint: `/e${i}`, pod: 'r2' });
+      } catch (e) {
+        error ??= e as Error;
+      }
+    }
+    // Before, only "… would be one more; reduce tag values or raise maxSeries".
+    const held = '6 of the 20 places are held by series restored from the database at start and not recorded since (an earlier run\'s, kept for their history until the monitor stops)';
+    expect(error?.message).toBe(`series limit reached: maxSeries is 20 and response_time{endpoint="/e14",pod="r2"} would be one more; ${held}; reduce tag values or raise maxSeries`);
+    expect(b.status().series.refused).toMatchObject({ total: 6, restored: 6 });
+    expect(b.status().faults.byKind['series-limit']?.lastMessage).toContain(`; ${held}; `);
   });
 
   it('counts the stored series that cannot be registered (tags past a lowered maxTags) as one fault, and still reads their history from the file', async () => {

@@ -230,7 +230,7 @@ describe('storage retention', () => {
     db.close();
     expect(catalog.map((e) => e.tags.pod)).toEqual(['new-0', 'new-1']);
     const next = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
-    expect(restoreCatalog(next, catalog)).toEqual({ total: 2, registered: 2, headroom: 2, leftOut: 0, failed: 0, reasons: [] });
+    expect(restoreCatalog(next, catalog)).toEqual({ total: 2, registered: 2, ids: next.find('pod_rt'), headroom: 2, leftOut: 0, failed: 0, reasons: [] });
   });
 
   it('forgets the baselines of the series it forgets, so that they are not kept and restored at every start for good', async () => {
@@ -265,6 +265,26 @@ describe('storage retention', () => {
     const db = openSchema(file);
     expect(db.prepare('SELECT series_key, name, tags FROM baseline').all()).toEqual([['pod_rt[["pod","live"]]', 'pod_rt', '{"pod":"live"}']]);
     db.close();
+  });
+
+  it('says in status().rows the minute rows on disk after every flush, not only what its last retention pass counted', () => {
+    // rows was the count of the last pass: 0 after one that found all expired, while the
+    // flushes since wrote rows (a trial: rows 0, 41 rows stored).
+    const syn = synthetic({ rollupCapacity: 4, bucketCapacity: 120 });
+    const a = syn.id('rows_rt', {}, 'gauge');
+    const b = syn.id('rows_b_rt', {}, 'gauge');
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    let now = SYNTHETIC_T0 + 3;
+    const s = new StorageService({ file, registry: syn.registry, reader: syn.reader, retentionMs: 30 * DAY, clock: () => now });
+    const onDisk = (): number => Number(s.query('SELECT count(*) FROM rollups')[0]![0]);
+    for (let t = 5_000; t <= 8 * MINUTE; t += 20_000) {
+      now = SYNTHETIC_T0 + t;
+      syn.apply(now, [[a, t], [b, 1]]);
+      expect(s.flush()).toBe(true);
+      expect(s.status().rows).toBe(onDisk());
+    }
+    expect(onDisk()).toBeGreaterThanOrEqual(14);
+    s.close();
   });
 
   it('keeps in the catalog a series this process writes to, whose rows have all expired, and its new rows read as its own', () => {

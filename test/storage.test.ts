@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -392,6 +392,33 @@ describe('storage: sqlite', () => {
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
+  it('says the history is missing when it takes over a dead owner\'s lock and the file holds none of it (its -wal lost)', async () => {
+    // Killed before a checkpoint, the owner's commits were all in the -wal; with that gone, the
+    // file was opened empty and the fault said "everything before is here".
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'perfwatch.db');
+    // What such a file is: a WAL database's header page, no table, no application id.
+    const db = openDatabase(file);
+    db.close();
+    expect(statSync(file).size).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+    const m = monitor(dir);
+    await m.start();
+    expect(m.status().faults.byKind['storage-unclean']?.lastMessage).toBe(
+      `${dir}: the monitor before this one (pid ${child.pid}) ended without stop() (its process was killed, crashed, or ended by process.exit()): perfwatch.db holds none of the history written before: its commits were in perfwatch.db-wal, which is gone (removed or lost after that end: SQLite copies them into the file only at a checkpoint), so this database starts empty and the history before is missing`,
+    );
+    await m.stop();
+
+    // A file that holds it: as before.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+    const k = monitor(dir);
+    await k.start();
+    expect(k.status().faults.byKind['storage-unclean']?.lastMessage).toMatch(/is lost \(at most its storageFlushMs of samples\); everything before is here$/);
+  });
+
   it('lets one of many monitors starting at once take over a dead process\'s lock, and refuses the rest', async () => {
     // Each judged the lock dead and removed it: one removed the lock another had just made in
     // its place, and two monitors (two processes, after a crash that restarted them all) owned
@@ -545,6 +572,50 @@ describe('storage: sqlite', () => {
     expect(statSync(lock).isDirectory()).toBe(true);
   });
 
+  it("refuses a perfwatch.lock whose text is not perfwatch's, and an empty one made moments ago, leaving each there; takes over an older empty one", async () => {
+    // Both were taken over without a word, and the file deleted at stop().
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, 'perfwatch.lock');
+    writeFileSync(lock, 'hello world\n');
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: ${lock} is not perfwatch's lock file (it holds "hello world\\n", not a pid): remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
+    expect(readFileSync(lock, 'utf8')).toBe('hello world\n');
+
+    writeFileSync(lock, '');
+    const young = await monitor(dir).start().catch((error: unknown) => error);
+    expect((young as Error).message).toBe(`${dir}: ${lock} is empty and was written under 5 s ago: a monitor may be making it; try again (an empty one older than that is taken over, as a lock its maker died writing), or remove it if no perfwatch monitor uses this dataDir`);
+    expect(readFileSync(lock, 'utf8')).toBe('');
+
+    // An empty one older than that: a monitor that made its lock in place and died before writing it.
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(lock, old, old);
+    const k = monitor(dir);
+    await k.start();
+    expect(readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid}( |\n)`));
+    await k.stop();
+  });
+
+  it('refuses a perfwatch.db that is a symbolic link into a directory that does not exist, naming its target, and leaves it there', async () => {
+    // It was "not a usable SQLite database (ConnectionFailed("Unable to open connection to local
+    // database …: 14")); … move it away": the driver's words, as if the file were no database.
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'perfwatch.db');
+    const target = join(dir, 'gone', 'x.db');
+    symlinkSync(target, file);
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is a symbolic link to ${target}, whose directory ${join(dir, 'gone')} does not exist (ENOENT); it was left untouched: create that directory, point the link at a file that can be made, or choose another dataDir`);
+    expect(readlinkSync(file)).toBe(target);
+    expect(readdirSync(dir)).toEqual(['perfwatch.db']);
+  });
+
   it('refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there', async () => {
     // It was opened, and refused as "not a usable SQLite database (ConnectionFailed("Unable to
     // open connection to local database …: 14"))": the driver's words and SQLite's code.
@@ -633,7 +704,7 @@ describe('storage: sqlite', () => {
     expect(readFileSync(join(newer, 'perfwatch.db')).equals(newerBytes)).toBe(true);
   });
 
-  it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {
+  it('says that a database damaged past its header will not mend when its writes fail, in one statement, and keeps recording in memory', async () => {
     const dir = dataDir();
     const first = monitor(dir);
     await first.start();
@@ -648,7 +719,10 @@ describe('storage: sqlite', () => {
     await m.flush();
     expect(await m.flushStorage()).toBe(false);
     const s = m.status().storage;
-    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    const said = `${file}: database disk image is malformed: it is damaged: each flush tries again, but that will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(said);
+    // The fault began "a write failed and is retried at the next flush:", and its end took that back.
+    expect(m.status().faults.byKind.storage?.lastMessage).toBe(`${file}: a write failed: ${said}`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
   });
 
@@ -668,6 +742,39 @@ describe('storage: sqlite', () => {
       expect((e as Error).message, table).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
       expect(m.state).toBe('stopped');
     }
+  });
+
+  it('fails start() with "is damaged" when the journal it folds at open is damaged, and leaves the file byte for byte as it was', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('damaged_journal', 1);
+    await first.stop();
+    const file = damageRollups(dir, 'journal');
+    const before = readFileSync(file);
+    const beside = readdirSync(dir);
+    // What SQLite reads as the file: the -wal too (an open's write goes there first, until a
+    // checkpoint, at a close whose moment the driver's pinned statement leaves to the GC).
+    const wal = (): Buffer | undefined => {
+      try {
+        return readFileSync(`${file}-wal`);
+      } catch {
+        return undefined;
+      }
+    };
+    const walBefore = wal();
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    // "cannot be opened: database disk image is malformed" before, with no advice; and every
+    // open wrote the header (PRAGMA auto_vacuum), so the damaged file was written.
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    const walAfter = wal();
+    // An empty -wal removed at the last connection's close is SQLite's; a frame in it is a write.
+    if (walAfter !== undefined) expect(walAfter.equals(walBefore ?? Buffer.alloc(0))).toBe(true);
+    expect(readdirSync(dir).filter((f) => !beside.includes(f))).toEqual([]);
   });
 
   it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {

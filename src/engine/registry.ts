@@ -248,6 +248,11 @@ export class Registry {
    * the tables' locks are released: what it does may register a series of the monitor's own.
    */
   onRefused: ((refused: PendingSeries) => void) | undefined;
+  /**
+   * What an application series refused at maxSeries adds to its message, before what to do
+   * (the monitor's: how many places series restored from a database hold), or undefined.
+   */
+  refusalNote: (() => string | undefined) | undefined;
   /** The series fullError refused, for onRefused after the locks. */
   private refused: PendingSeries | undefined;
 
@@ -425,12 +430,14 @@ export class Registry {
     if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
     // A series of no tags is one more by its name: a field of tags it never had named the wrong one.
     const part = p.pairs.length > 0 ? 'tags' : 'name';
+    const noted = this.refusalNote?.();
+    const note = noted === undefined ? '' : `; ${noted}`;
     if (pending.length === 1) {
-      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; ${p.pairs.length > 0 ? 'reduce tag values' : 'record fewer metric names'} or raise maxSeries`, where ? `${where(at)}.${part}` : part);
+      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more${note}; ${p.pairs.length > 0 ? 'reduce tag values' : 'record fewer metric names'} or raise maxSeries`, where ? `${where(at)}.${part}` : part);
     }
     const prefix = where ? `${where(at)} ` : '';
     return new CardinalityError(
-      `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit); nothing of the batch was recorded or registered`,
+      `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit)${note}; nothing of the batch was recorded or registered`,
       where ? `${where(at)}.${part}` : part,
     );
   }

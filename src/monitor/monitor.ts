@@ -25,6 +25,7 @@ import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, formatSeries, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { SeriesRefusals } from './series-refusals.js';
+import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
@@ -99,6 +100,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly alerting: Alerting;
   private readonly watchdog: WatchdogLink;
   private readonly faults: Faults;
+  /** Places of maxSeries held by series restored from the database and not recorded since (restored-places.ts). */
+  private readonly restoredPlaces: RestoredPlaces;
   /** New series refused at maxSeries: status().series.refused, a fault of kind series-limit, a report's note. */
   private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
@@ -171,11 +174,16 @@ export class PerformanceMonitor extends EventEmitter {
     // by takeThreadRefusals() at each tick and each look at them.
     // The fault once, at the first refusal: a fault a refusal was one a request under
     // instrument() at the limit; status().series.refused counts them all.
+    // Series restored from the database and not recorded since hold places too: said in the
+    // refusal, the fault and status().series.refused (restored-places.ts).
+    this.restoredPlaces = new RestoredPlaces(this.reader);
+    this.registry.refusalNote = () => this.restoredPlaces.note(this.now(), o.maxSeries);
     this.registry.onRefused = (refused) => {
       this.takeThreadRefusals();
       const first = !this.refusals.any;
-      this.refusals.note(refused.name, refused.pairs, this.now());
-      if (first) this.seriesLimitFault(formatSeries(refused.name, Object.fromEntries(refused.pairs)));
+      const restored = this.restoredPlaces.unrecorded(this.now());
+      this.refusals.note(refused.name, refused.pairs, this.now(), restored);
+      if (first) this.seriesLimitFault(formatSeries(refused.name, Object.fromEntries(refused.pairs)), restored);
     };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
@@ -200,7 +208,7 @@ export class PerformanceMonitor extends EventEmitter {
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt - (this.now() - Date.now())), driven: hubOnDisk })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt - (this.now() - Date.now())), restored: (ids) => this.restoredPlaces.add(ids), driven: hubOnDisk })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error), (work) => this.visitStopped(work)) : undefined;
     const cs = this.controlState;
@@ -410,8 +418,10 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** The fault of the first series refused at maxSeries (`what`: the series), in any thread. */
-  private seriesLimitFault(what: string): void {
-    this.faults.report('series-limit', new Error(`maxSeries (${this.options.maxSeries}) reached: ${what} was refused, and every new series after it is (counted in status().series.refused); series never expire in a running monitor: raise maxSeries or reduce tag values`));
+  /** The series-limit fault, once, at the first refusal of `what`; `restored`: places held then by series restored from the database and not recorded since. */
+  private seriesLimitFault(what: string, restored = 0): void {
+    const held = restored === 0 ? '' : `; ${this.restoredPlaces.note(this.now(), this.options.maxSeries)}`;
+    this.faults.report('series-limit', new Error(`maxSeries (${this.options.maxSeries}) reached: ${what} was refused, and every new series after it is (counted in status().series.refused)${held}; series never expire in a running monitor: raise maxSeries or reduce tag values`));
   }
 
   /** Counts the series producer() threads had refused since the last look (the fault at the first of all); returns the counts. */

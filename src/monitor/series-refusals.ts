@@ -22,6 +22,11 @@ export interface SeriesRefusalStatus {
   /** When the first and the latest were refused (the monitor's clock), or null. */
   firstAt: number | null;
   lastAt: number | null;
+  /**
+   * At the latest refusal, how many of maxSeries' places were held by series restored from the
+   * database at start and not recorded since (monitor/restored-places.ts): 0 when none were.
+   */
+  restored: number;
   /** The most refused metric names (REFUSED_NAMES_SHOWN), with the tag whose values most likely filled the registry (null: a series of no tags). */
   byName: { name: string; count: number; tag: string | null }[];
 }
@@ -39,10 +44,12 @@ export class SeriesRefusals {
   private firstAt: number | null = null;
   private lastAt: number | null = null;
   private readonly names = new Map<string, NameRecord>();
+  private restored = 0;
 
-  /** One refusal, of the series `name` with `pairs` (its tags) at `at`. */
-  note(name: string, pairs: readonly (readonly [string, string])[], at: number): void {
+  /** One refusal, of the series `name` with `pairs` (its tags) at `at`, while `restored` places were held by restored series not recorded since. */
+  note(name: string, pairs: readonly (readonly [string, string])[], at: number, restored = 0): void {
     this.total++;
+    this.restored = restored;
     this.firstAt ??= at;
     this.lastAt = at;
     let record = this.names.get(name);
@@ -89,7 +96,7 @@ export class SeriesRefusals {
       .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
       .slice(0, REFUSED_NAMES_SHOWN)
       .map(([name, r]) => ({ name, count: r.count, tag: widestTag(r.tags) }));
-    return { total: this.total, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, byName };
+    return { total: this.total, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, restored: this.restored, byName };
   }
 
   /**

@@ -35,6 +35,7 @@ import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { isPerfwatchDatabase, refusalOf } from '../storage/identify.js';
+import { DAMAGED_WRITE } from '../storage/schema.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
 import { didYouMean } from '../suggest.js';
@@ -90,6 +91,8 @@ export interface StorageLinkDeps {
   retained?: (before: number) => void;
   /** A flush that began at `startedAt` (the monitor's clock) wrote rows: the disk takes writes (ControlLog.storageWrote). */
   wrote?: (startedAt: number) => void;
+  /** The ids of the application series a restore of the stored catalog registered (RestoredPlaces). */
+  restored?: (ids: readonly number[]) => void;
 }
 
 /**
@@ -345,6 +348,9 @@ export class StorageLink {
         this.deps.faults.report('storage-modes', new Error(`${this.dir}: open to every user and not this process's to change, so left as it is: ${left.join('; ')}; chmod it (0700 a directory, 0600 a file) or choose a dataDir of this user's`));
       }
       const lastWrite = this.lock.leftBy === undefined ? undefined : await lastWriteOf(this.file);
+      // Whether the file the dead owner left holds its history, read before the actor opens
+      // (and migrates) it: one without perfwatch's header, its -wal gone, lost all of it.
+      const held = this.lock.leftBy === undefined || isPerfwatchDatabase(this.file);
       await this.actor.start();
       const failed = await this.actor.call((a) => a.opened());
       if (failed) throw new StorageError(failed.path, failed.rule);
@@ -355,7 +361,14 @@ export class StorageLink {
         const before = this.lock.leftHere
           ? `the monitor before this one, of this same process (pid ${this.lock.leftBy}), ended without stop() in a worker thread (the thread was terminated, or ended before its monitor stopped):`
           : `the monitor before this one (pid ${this.lock.leftBy}) ended without stop() (its process was killed, crashed, or ended by process.exit()):`;
-        this.deps.faults.report('storage-unclean', new Error(`${this.dir}: ${before} what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`));
+        // A file with no perfwatch header and no -wal: SQLite keeps commits in the -wal until a
+        // checkpoint copies them into the file, so a -wal lost after a kill (removed as a
+        // leftover) takes every commit since with it. It said "everything before is here" of an
+        // empty database (a trial).
+        const lost = held
+          ? `what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`
+          : `${DB_FILE} holds none of the history written before: its commits were in ${DB_FILE}-wal, which is gone (removed or lost after that end: SQLite copies them into the file only at a checkpoint), so this database starts empty and the history before is missing`;
+        this.deps.faults.report('storage-unclean', new Error(`${this.dir}: ${before} ${lost}`));
       }
       if (!catalog) return;
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
@@ -364,6 +377,7 @@ export class StorageLink {
         throw fromActor(this.file, error);
       });
       this.catalog = catalogView(restored, this.deps.options.maxSeries);
+      this.deps.restored?.(restored.ids);
       // One fault for the catalog, not one a series: a kind that changed, tags past a lowered
       // maxTags. The series left out for the live ones' headroom are by design: status says so.
       if (restored.failed > 0) {
@@ -644,7 +658,9 @@ export class StorageLink {
       return;
     }
     if (event.ev === 'error') {
-      this.deps.faults.report('storage', new StorageError(this.file, `a write failed and is retried at the next flush: ${event.message}`));
+      // A damaged file's error says itself that the retries will not mend it.
+      const retried = event.message.endsWith(DAMAGED_WRITE) ? '' : ' and is retried at the next flush';
+      this.deps.faults.report('storage', new StorageError(this.file, `a write failed${retried}: ${event.message}`));
       this.deps.emit('storage-error', { message: event.message });
     } else {
       this.deps.emit('storage-recovered', {});

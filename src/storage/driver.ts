@@ -126,8 +126,8 @@ function driver(): NativeDriver {
   return native;
 }
 
-/** The pragmas every connection runs with (see the module comment). */
-const SETUP = ['PRAGMA auto_vacuum = INCREMENTAL', 'PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA foreign_keys = ON'];
+/** The pragmas every connection runs with (see the module comment); auto_vacuum only on a file without tables (openDatabase). */
+const SETUP = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA foreign_keys = ON'];
 
 /**
  * Opens (creating when absent) the database at `file`. Reads the header first, so a file
@@ -141,7 +141,11 @@ export function openDatabase(file: string, Driver?: NativeDriver): Db {
     pin = call(() => db.prepare('SELECT 1'));
     // Open from here on, for closeOpen(): a close asked while the pragmas run closes it.
     open.set(db, pin);
-    call(() => db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]));
+    const tables = Number(call(() => db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]))?.[0] ?? 0);
+    // Setting auto_vacuum writes the header (page 1) at every open, even when it changes nothing:
+    // a file damaged past its header was written before the damage was known, and no longer left
+    // untouched. It takes effect on a file without tables only, so it is set on such a file only.
+    if (tables === 0) call(() => db.exec('PRAGMA auto_vacuum = INCREMENTAL'));
     for (const sql of SETUP) call(() => db.exec(sql));
   } catch (error) {
     closeWith(db, pin);

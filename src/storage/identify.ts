@@ -11,7 +11,8 @@
  * have a newer page 1 in its `-wal`, not yet checkpointed (a process killed before it closed
  * the file): the newest committed one there is read instead.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
 import { notAFile } from './file-kind.js';
 
@@ -35,6 +36,10 @@ export function refusalOf(file: string, known: number): StorageError | undefined
   // (ConnectionFailed(…: 14))", the driver's words and SQLite's code for "cannot open".
   const what = kindOf(file);
   if (what !== undefined) return new StorageError(file, `is ${what}, not perfwatch's database file: move it away (perfwatch never deletes what it did not make), or choose another dataDir`);
+  const dangling = danglingLink(file);
+  if (dangling !== undefined) {
+    return new StorageError(file, `is a symbolic link to ${dangling}, whose directory ${dirname(dangling)} does not exist (ENOENT); it was left untouched: create that directory, point the link at a file that can be made, or choose another dataDir`);
+  }
   const head = readHead(file);
   if (head === undefined || head.length === 0) return undefined;
   const page1 = page1Of(file, head);
@@ -89,6 +94,23 @@ function page1Of(file: string, head: Buffer): Buffer | undefined {
 function kindOf(file: string): string | undefined {
   try {
     return notAFile(statSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The target of `file` when it is a symbolic link whose target's directory does not exist, or
+ * undefined: SQLite cannot make the database there, and opening it failed with the driver's
+ * words and SQLite's code ("not a usable SQLite database (ConnectionFailed(… 14))"), as if the
+ * file were no database. A link to a missing file in a directory that exists is followed, and
+ * the database made there, as before.
+ */
+function danglingLink(file: string): string | undefined {
+  try {
+    if (!lstatSync(file).isSymbolicLink() || existsSync(file)) return undefined;
+    const target = resolve(dirname(file), readlinkSync(file));
+    return existsSync(dirname(target)) ? undefined : target;
   } catch {
     return undefined;
   }

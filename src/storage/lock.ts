@@ -152,6 +152,10 @@ async function removeDead(dir: string, file: string): Promise<number | undefined
     if (text === undefined) return undefined;
     const owner = parseOwner(text);
     if (owner !== undefined && holds(owner, file)) return undefined;
+    if (owner === undefined) {
+      const refused = notOurs(dir, file, text);
+      if (refused) throw refused;
+    }
     try {
       await unlink(file);
     } catch (error) {
@@ -162,6 +166,35 @@ async function removeDead(dir: string, file: string): Promise<number | undefined
     await unlink(guardFile).catch(() => {});
     await guard.close().catch(() => {});
   }
+}
+
+/**
+ * How old an empty lock file must be to be taken over: a monitor that makes its lock in place
+ * (an older perfwatch, or a file system without hard links) leaves it empty when it dies
+ * between its create and its write, and one younger than this may be being written still.
+ */
+export const EMPTY_LOCK_TAKEN_AFTER_MS = 5_000;
+
+/**
+ * The error for a lock file whose text is no pid (read under the takeover guard, a second
+ * time): a file with other text is not perfwatch's, so it is not removed (perfwatch never
+ * deletes what it did not make; it was taken over and deleted at stop() without a word); an
+ * empty one is refused while younger than EMPTY_LOCK_TAKEN_AFTER_MS. Undefined: an empty one
+ * older than that, taken over as a lock its maker died writing.
+ */
+function notOurs(dir: string, file: string, text: string): StorageError | undefined {
+  if (text.trim() !== '') {
+    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+    return new StorageError(dir, `${file} is not perfwatch's lock file (it holds ${shown}, not a pid): remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
+  }
+  let age = Infinity;
+  try {
+    age = Date.now() - statSync(file).mtimeMs;
+  } catch {
+    // gone meanwhile: nothing to refuse
+  }
+  if (age >= EMPTY_LOCK_TAKEN_AFTER_MS) return undefined;
+  return new StorageError(dir, `${file} is empty and was written under ${EMPTY_LOCK_TAKEN_AFTER_MS / 1000} s ago: a monitor may be making it; try again (an empty one older than that is taken over, as a lock its maker died writing), or remove it if no perfwatch monitor uses this dataDir`);
 }
 
 /** Whether the process a lock names still holds it: alive, the same process that wrote it, and for this process, a thread of it has the file open. */

@@ -29,6 +29,8 @@ export interface CatalogRestore {
   total: number;
   /** Of them, registered (or found registered already). */
   registered: number;
+  /** The ids of the application series this restore registered (not those found registered already): they hold places of maxSeries until the monitor stops (the monitor's RestoredPlaces). */
+  ids: number[];
   /**
    * Application series held free for the live service: those the catalog has with a row in
    * the hour before its newest row (the working set of the run before), at most maxSeries.
@@ -58,7 +60,7 @@ export function restoreCatalog(registry: Registry, entries: readonly StoredSerie
   // The names of series left out are defined too (a history of them needs the name's kind), while
   // they leave the names the live set used free: the names table holds maxSeries + OWN_SERIES.
   let names = registry.limits.maxSeries + OWN_SERIES - registry.listNames().length - live.names;
-  const out: CatalogRestore = { total: entries.length, registered: 0, headroom, leftOut: 0, failed: 0, reasons: [] };
+  const out: CatalogRestore = { total: entries.length, registered: 0, ids: [], headroom, leftOut: 0, failed: 0, reasons: [] };
   const kinds: string[] = [];
   /** The name of a series not registered, defined while names are left (a name it has already keeps its kind). */
   const nameOnly = (e: StoredSeries): void => {
@@ -82,7 +84,7 @@ export function restoreCatalog(registry: Registry, entries: readonly StoredSerie
       } else if (budget > 0) {
         if (registry.lookupName(e.name) === undefined) names--;
         registry.define(e.name, kind, e.unit as MetricUnit);
-        registry.commit([found]);
+        out.ids.push(registry.commit([found])[0]!);
         budget--;
         out.registered++;
       } else {

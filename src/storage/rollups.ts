@@ -75,6 +75,7 @@ export class RollupTable {
   private readonly catalogStmt: Statement;
   private readonly tagsStmt: Statement;
   private readonly rowsStmt: Statement;
+  private readonly rowsFromStmt: Statement;
   private readonly hourRange: Statement;
   private readonly deleteOldHours: Statement;
   private readonly anyMinute: Statement;
@@ -98,6 +99,7 @@ export class RollupTable {
       FROM series s ORDER BY newest DESC, id`);
     this.tagsStmt = db.prepare('SELECT tags FROM series WHERE name = ? ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
+    this.rowsFromStmt = db.prepare('SELECT count(*) FROM rollups WHERE start >= ?');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE rowid IN (SELECT rowid FROM hourly WHERE start < ? LIMIT ?)');
     this.anyMinute = db.prepare('SELECT 1 FROM rollups WHERE series = ? AND start >= ? AND start < ? LIMIT 1');
@@ -229,6 +231,11 @@ export class RollupTable {
 
   rows(): number {
     return Number(this.rowsStmt.get()?.[0] ?? 0);
+  }
+
+  /** Minute rows whose start is `from` or later (a range of the start index: cheap for a recent `from`). */
+  rowsFrom(from: number): number {
+    return Number(this.rowsFromStmt.get([from])?.[0] ?? 0);
   }
 
   get database(): Db {

@@ -10,6 +10,7 @@
  * N-th entry. Other modules (alert rules, history, baselines, …) add their tables the same
  * way, as their own entries.
  */
+import { accessSync, constants } from 'node:fs';
 import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { createPrivateFile } from '../private-files.js';
@@ -140,6 +141,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function openSchema(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
   const refusal = refusalOf(file, migrations.length);
   if (refusal) throw refusal;
+  const readOnly = notWritable(file);
+  if (readOnly) throw readOnly;
   let db: Db;
   try {
     // SQLite gives the -wal and -shm files the database's mode.
@@ -157,8 +160,39 @@ export function openSchema(file: string, migrations: readonly Migration[] = MIGR
   }
 }
 
+/**
+ * The refusal of an existing file this process may not write (a read-only mount: EROFS; an
+ * immutable file: EPERM; no write permission: EACCES), asked of the file system before it is
+ * opened: SQLite opens such a file read-only, in WAL mode without a word, and it failed only at
+ * the first write. Undefined when it may be written, or is not there.
+ */
+function notWritable(file: string): StorageError | undefined {
+  try {
+    accessSync(file, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EROFS' && code !== 'EPERM' && code !== 'EACCES') return undefined;
+    return new StorageError(file, `cannot be written (${code}: ${code === 'EROFS' ? 'read-only file system' : code === 'EPERM' ? 'operation not permitted (an immutable file?)' : 'permission denied'}); it was left untouched: give this process write access to it and its directory, or choose another dataDir`);
+  }
+}
+
 /** What SQLite says of a file whose bytes are not a database (a garbage file, one cut short). */
 const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
+/**
+ * What a write that met a damaged file adds to its error (StorageService): each flush tries
+ * again, as for any failed write, but that mends nothing. The coordinator's fault begins "a
+ * write failed:" then, not "a write failed and is retried at the next flush:", which read as a
+ * promise the end of the same line took back.
+ */
+export const DAMAGED_WRITE = ": it is damaged: each flush tries again, but that will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)";
+
+/** Whether `error` is SQLite's word that the file's bytes are not a database, or are damaged. */
+export function damaged(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_A_DATABASE.has(code);
+}
 
 /**
  * The error for a file that cannot be opened, brought to the schema, or read at start (the

@@ -27,7 +27,7 @@ import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type HistoryRequest, type StoredRollups } from './rollups.js';
 import { leftOutSeries, restoreCatalog, type CatalogRestore } from './restore.js';
-import { openSchema } from './schema.js';
+import { DAMAGED_WRITE, damaged, openSchema, unusable } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
@@ -46,8 +46,10 @@ export interface StorageStatus {
   /** Start (ms) of the oldest rollup kept, or null. */
   oldestData: number | null;
   /**
-   * Minute rows, counted when retention last ran (at the first flush after start, then hourly):
-   * counting is a scan (a second over 43M rows), too slow for every status. Null before.
+   * Minute rows on disk as of the last flush: counted whole when retention runs (at the first
+   * flush after start, then hourly; a scan, a second over 43M rows, too slow for every flush),
+   * and at each flush between, those older than that count plus those written since (a range
+   * of the start index). Null before the first flush.
    */
   rows: number | null;
   /** When the last flush committed (ms), when it began reading the store (all drained before is in it), and what it wrote. */
@@ -134,6 +136,13 @@ export class StorageService {
   private retentionQueued = false;
   private closed = false;
   private rows: number | null = null;
+  /**
+   * The minute rows that start before `rowsFrom`, counted at the last retention pass; a flush
+   * adds those from `rowsFrom` on. `rows` was the count of that pass alone: 0 after a pass
+   * that found everything expired, while the flushes since wrote rows (a trial: 0 of 41).
+   */
+  private rowsBefore = 0;
+  private rowsFrom = Infinity;
   private retainedBefore: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
@@ -157,18 +166,32 @@ export class StorageService {
     this.lockFile = join(dirname(options.file), LOCK_FILE);
     this.lockIno = inodeOf(this.lockFile);
     this.db = openSchema(options.file);
-    this.table = new RollupTable(this.db);
-    // What a killed process (or actor) left in the journal becomes rows before anything
-    // reads. A disk too full for those rows does not stop the start: the fault is reported,
-    // and each flush tries the fold again before it writes anything.
-    this.guard(() => this.foldLeft());
+    // A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) met by the start's first reads and its fold
+    // fails start() as the file's fault, naming it and what to do (schema.ts unusable): it failed
+    // as "cannot be opened: database disk image is malformed", with no advice. The fold's
+    // transaction rolls back, so the file is as it was.
     try {
-      this.until = readStoredUntil(this.db);
-    } catch {
-      // A file damaged this far gives none: the clock starts on the wall clock, and the first
-      // flush that meets the damage says so.
+      this.table = new RollupTable(this.db);
+      // What a killed process (or actor) left in the journal becomes rows before anything
+      // reads. A disk too full for those rows does not stop the start: the fault is reported,
+      // and each flush tries the fold again before it writes anything.
+      try {
+        this.foldLeft();
+      } catch (error) {
+        if (damaged(error)) throw error;
+        this.fail(error);
+      }
+      try {
+        this.until = readStoredUntil(this.db);
+      } catch {
+        // A file damaged this far gives none: the clock starts on the wall clock, and the first
+        // flush that meets the damage says so.
+      }
+      this.persister = new Persister(options.registry, options.reader, this.table);
+    } catch (error) {
+      this.db.close();
+      throw damaged(error) ? unusable(options.file, error) : error;
     }
-    this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
   }
 
@@ -236,6 +259,7 @@ export class StorageService {
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
+      if (this.rows !== null) this.rows = this.rowsBefore + this.table.rowsFrom(this.rowsFrom);
       // Seqs are consecutive: one range of the primary key, rows or none (TRANSITIONS_KEPT).
       this.statement('DELETE FROM alert_transition WHERE seq <= (SELECT max(seq) FROM alert_transition) - ?').run([this.o.transitionsKept ?? TRANSITIONS_KEPT]);
       if (this.clock() >= this.nextRetention) this.retain();
@@ -328,7 +352,10 @@ export class StorageService {
       }
       return deleted;
     }
+    // From two minutes back: a minute still open has no row yet, and its first is counted then.
+    this.rowsFrom = this.clock() - 2 * 60_000;
     this.rows = this.table.rows();
+    this.rowsBefore = this.rows - this.table.rowsFrom(this.rowsFrom);
     this.nextRetention = this.clock() + RETENTION_EVERY_MS;
     return deleted;
   }
@@ -436,7 +463,7 @@ export class StorageService {
     // A damaged file fails every flush alike: the retry that mends a full disk mends nothing
     // here, and "retried at the next flush" alone left the monitor failing for good unsaid.
     if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {
-      message += ': it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3\'s .recover saves what is readable)';
+      message += DAMAGED_WRITE;
     }
     this.failures++;
     this.lastError = { message, at: this.clock() };
