@@ -6638,6 +6638,16 @@ export const BREAKS = [
     mustFail: ["drops a closed generation's samples on a full ring and writes the next sample in their room, publishing only it"],
   },
   {
+    name: "instrument: pool waits taken over completions",
+    what: "piscina records a task's wait when it starts, but the wait sum was read as mean × tasks completed: each interval's pool_wait_time leaned on the tasks still running (450, 1351, 2252, 1351 ms for waits of 0 to 2700)",
+    edits: [
+      { file: "src/instrument/piscina.ts", find: "        const waitSum = (p.histogram.waitTime.mean || 0) * started;\n", replace: "        const waitSum = (p.histogram.waitTime.mean || 0) * completed;\n" },
+      { file: "src/instrument/piscina.ts", find: "        const starts = started - s.started;\n", replace: "        const starts = done;\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["reads the wait of each interval over the tasks that started in it, as piscina records a wait when its task starts"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

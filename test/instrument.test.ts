@@ -908,6 +908,46 @@ describe('instrument(): piscina pools', () => {
   });
 });
 
+describe('instrument(): a pool whose tasks wait', () => {
+  it('reads the wait of each interval over the tasks that started in it, as piscina records a wait when its task starts', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: new URL('./fixtures/permit-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const permits = new SharedArrayBuffer(4);
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
+      /** Until the pool has been read `n` more times (queue_size is read at every interval). */
+      const readings = async (n: number) => {
+        const from = total(m, 'queue_size', { pool: 'reports' });
+        await waitFor(async () => {
+          await m.flush();
+          return total(m, 'queue_size', { pool: 'reports' }) >= from + n;
+        }, 15_000, `${n} more readings of the pool`);
+      };
+      // One thread: a task starts when the one before it ends, one per permit handed out, each
+      // in an interval of its own and having waited longer than the one before. Read over
+      // completions, the four read 0, w/2, … and the last the mean of all four.
+      const tasks = Array.from({ length: 4 }, () => pool.run({ permits }));
+      for (let i = 0; i < 4; i++) {
+        await readings(2);
+        Atomics.add(new Int32Array(permits), 0, 1);
+        Atomics.notify(new Int32Array(permits), 0);
+      }
+      await Promise.all(tasks);
+      await readings(2);
+      const waits = (await m.getMetricHistory({ metric: 'pool_wait_time', resolution: 'raw' })).series[0]!.points.map((p) => p.value);
+      // Each reading is one task's wait: the longest is the histogram's longest, and they add
+      // up to the waits' total.
+      expect(waits).toHaveLength(4);
+      const longest = pool.histogram.waitTime.max;
+      expect(Math.abs(Math.max(...waits) - longest)).toBeLessThanOrEqual(longest * 0.02 + 1);
+      const sum = pool.histogram.waitTime.mean * 4;
+      expect(Math.abs(waits.reduce((a, b) => a + b, 0) - sum)).toBeLessThanOrEqual(sum * 0.02 + 1);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
+
 describe('instrument(): a pool busy with tasks longer than an interval', () => {
   const task = new URL('./fixtures/blocking-task.cjs', import.meta.url).href;
 

@@ -17,7 +17,10 @@ export interface PiscinaLike {
   readonly queueSize: number;
   readonly completed: number;
   readonly options: { maxThreads: number };
-  readonly histogram: { runTime: { mean: number }; waitTime: { mean: number } };
+  readonly histogram: { runTime: { mean: number }; waitTime: { mean: number }; readonly histogram?: { readonly runTimeCount?: number } };
+  /** piscina 5: the threads, and how many of them run nothing (pool_wait_time's count of tasks started). */
+  readonly threads?: readonly unknown[];
+  readonly idleThreads?: number;
 }
 
 export function isPiscinaPool(value: unknown): value is PiscinaLike {
