@@ -38,6 +38,8 @@ interface PoolState {
   /** Run time (ms) completed but not booked yet (> 0), or booked ahead of completions (< 0). */
   carry: number;
   queued: boolean;
+  /** Destroyed or closed at the last reading (no thread, its minimum above 0): not read, not counted in `pools`. */
+  ended: boolean;
 }
 
 /**
@@ -62,6 +64,17 @@ function startedCount(pool: PiscinaLike): number {
   return runCount(pool) + busy;
 }
 
+/**
+ * A pool destroyed (destroy(), or close(), which ends with it): no thread left though its
+ * minimum is above 0, which piscina otherwise keeps (it replaces a thread that exits). A pool
+ * of minThreads 0 with none running reads as idle, which it is.
+ */
+function isEnded(pool: PiscinaLike): boolean {
+  const threads = pool.threads?.length;
+  const min = pool.options.minThreads;
+  return threads === 0 && typeof min === 'number' && min > 0;
+}
+
 /** The most run time carried or owed, in intervals of the pool's whole capacity. */
 const MAX_CARRY_INTERVALS = 60;
 
@@ -80,6 +93,16 @@ export class PiscinaSource implements Source {
 
   get size(): number {
     return Object.keys(this.pools).length;
+  }
+
+  /**
+   * Pools found destroyed or closed at their last reading (isEnded()): no longer read, until
+   * they have threads again (piscina 5 starts them anew at a later run()).
+   */
+  get ended(): number {
+    let n = 0;
+    for (const s of this.states) if (s.ended) n++;
+    return n;
   }
 
   /** Pools left out at the last attach(): the registry refused their series (maxSeries). */
@@ -114,6 +137,7 @@ export class PiscinaSource implements Source {
           waitSum: (pool.histogram.waitTime.mean || 0) * startedCount(pool),
           carry: 0,
           queued: pool.queueSize > 0,
+          ended: false,
         });
       } catch (error) {
         this.recorder.fault('instrument-piscina', new Error(`pool "${name}" is not sampled: ${error instanceof Error ? error.message : String(error)}`));
@@ -134,6 +158,13 @@ export class PiscinaSource implements Source {
     for (const s of this.states) {
       try {
         const p = s.pool;
+        // A destroyed pool read 0 queued and 0 used every interval, as an idle one, for good.
+        s.ended = isEnded(p);
+        if (s.ended) {
+          s.at = now;
+          s.queued = false;
+          continue;
+        }
         const completed = runCount(p);
         const started = startedCount(p);
         // An empty histogram's mean is NaN.
