@@ -6736,6 +6736,79 @@ export const BREAKS = [
     mustFail: ["says the history is missing when it takes over a dead owner's lock and the file holds none of it (its -wal lost)"],
   },
   {
+    name: "instrument: pool waits taken over completions",
+    what: "piscina records a task's wait when it starts, but the wait sum was read as mean × tasks completed: each interval's pool_wait_time leaned on the tasks still running (450, 1351, 2252, 1351 ms for waits of 0 to 2700)",
+    edits: [
+      { file: "src/instrument/piscina.ts", find: "        const waitSum = (p.histogram.waitTime.mean || 0) * started;\n", replace: "        const waitSum = (p.histogram.waitTime.mean || 0) * completed;\n" },
+      { file: "src/instrument/piscina.ts", find: "        const starts = started - s.started;\n", replace: "        const starts = done;\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["reads the wait of each interval over the tasks that started in it, as piscina records a wait when its task starts"],
+  },
+  {
+    name: "instrument: fetch redirects counted per hop",
+    what: "a redirect answer fetch follows is recorded as a call of its own: 3 fetch() calls through two 302s are 9 calls, none timed from its first request",
+    edits: [
+      { file: "src/instrument/http-client.ts", find: "      if (status >= 300 && status < 400 && this.channels.redirectTo !== undefined && this.park(request, message, status)) return;\n", replace: "" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["records a fetch() that follows redirects as one call, timed from its first request to the final answer, and one not followed as its 3xx"],
+  },
+  {
+    name: "instrument: calls in flight at an uninstrument recorded after",
+    what: "a call whose start an earlier, uninstrumented source saw is recorded by the instrument() after it, without a time, and counted untimed",
+    edits: [
+      { file: "src/instrument/http-client.ts", find: "    if (started === undefined && (request[SEEN] !== undefined || !this.channels.startMayLag)) return;\n", replace: "" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["leaves out the calls in flight at an uninstrument(), after the instrument() that follows it, and counts none of them untimed"],
+  },
+  {
+    name: "instrument: client host from the Host header",
+    what: "an outgoing node:http call is tagged with the Host header it sent: a virtual name, in any case, without the port it went to",
+    edits: [
+      { file: "src/instrument/http-client.ts", find: "  host: (r) => nodeDestination(r),\n", replace: "  host: (r) => String((r as { getHeader(n: string): unknown }).getHeader('host') ?? nodeDestination(r)),\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["tags a call with the host and port it went to, the host lower-cased, whatever Host header it sent"],
+  },
+  {
+    name: "instrument: false refused as a boolean",
+    what: "instrument(false) is refused with \"got boolean\", not saying false nor that uninstrument() turns instrumentation off",
+    edits: [
+      { file: "src/instrument/options.ts", find: "          `${SOURCES_RULE}${issue.input === false ? ', got false (uninstrument() turns instrumentation off)' : ''}`,\n", replace: "          SOURCES_RULE,\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["takes true for every HTTP source, as the monitor option does, and refuses false, saying false and what turns it off"],
+  },
+  {
+    name: "instrument: destroyed pool read as idle",
+    what: "a destroyed piscina pool is read every interval as an idle one (0 queued, 0 used) and counted in status().instrument.piscina.pools",
+    edits: [
+      { file: "src/instrument/piscina.ts", find: "        s.ended = isEnded(p);\n", replace: "        s.ended = isEnded(p) && false;\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["stops reading a destroyed pool and says so in status(), and reads it again once it runs again"],
+  },
+  {
+    name: "instrument: invalid status filed as other",
+    what: "a status outside 100-599 is tagged status_class \"other\", the name of the routes' and hosts' overflow bucket",
+    edits: [
+      { file: "src/instrument/capped.ts", find: "const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'invalid'];\n", replace: "const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other'];\n" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["tags a status outside 100-599 as status_class \"invalid\", not \"other\" (the overflow bucket), and a method outside the list as OTHER"],
+  },
+  {
+    name: "instrument: hosts cut uncounted",
+    what: "a host longer than maxTagValueLength is tagged cut to it and counted nowhere",
+    edits: [
+      { file: "src/instrument/capped.ts", find: "      this.truncated++;\n", replace: "" },
+    ],
+    tests: ["instrument.test.ts"],
+    mustFail: ["counts the hosts cut to maxTagValueLength in status().instrument, as truncated"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -711,6 +711,107 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(total(m, 'throughput')).toBe(0);
   });
 
+  it('records a fetch() that follows redirects as one call, timed from its first request to the final answer, and one not followed as its 3xx', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false, httpClient: false });
+    // /hop/* answers 302 after 40 ms, to the next hop, then to /ok: two redirects per call.
+    const base = await serve((req, res) => {
+      const hop = /^\/hop\/(\d)$/.exec(req.url!);
+      if (hop === null) return void res.end('ok');
+      setTimeout(() => res.writeHead(302, { location: hop[1] === '1' ? '/ok' : '/hop/1' }).end('moved'), 40);
+    });
+    const host = new URL(base).host;
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) seen.push(await fetch(`${base}/hop/2`).then(async (r) => (await r.text(), r.status)));
+    seen.push(await fetch(`${base}/hop/2`, { redirect: 'manual' }).then(async (r) => (await r.text(), r.status)));
+    expect(seen).toEqual([200, 200, 200, 302]);
+    await counted(m, 'api_error_rate', 4);
+    expect(seriesOf(m, 'api_error_rate', { host })[0]).toMatchObject({ totalCount: 4, totalSum: 0 });
+    expect(total(m, 'api_response_time', { host, status_class: '2xx' })).toBe(3);
+    expect(total(m, 'api_response_time', { host, status_class: '3xx' })).toBe(1);
+    // From the first request: both redirects' 40 ms are in it.
+    expect(seriesOf(m, 'api_response_time', { host, status_class: '2xx' })[0]!.window.min).toBeGreaterThanOrEqual(75);
+  });
+
+  it('leaves out the calls in flight at an uninstrument(), after the instrument() that follows it, and counts none of them untimed', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false });
+    // /held/* answers when the test lets it; the rest at once.
+    const held: (() => void)[] = [];
+    const base = await serve((req, res) => {
+      if (req.url!.startsWith('/held')) held.push(() => res.end('late'));
+      else res.end('ok');
+    });
+    const host = new URL(base).host;
+    const calls = [
+      fetch(`${base}/held/1`).then((r) => r.text()),
+      new Promise<void>((resolve) => http.get(`${base}/held/2`, (r) => r.resume().on('end', resolve))),
+    ];
+    await waitFor(() => held.length === 2, 15_000, 'both calls at the server');
+    m.uninstrument();
+    m.instrument({ httpServer: false });
+    for (const answer of held) answer();
+    await Promise.all(calls);
+    // One call of each after: recorded, and the only ones.
+    await fetch(`${base}/ok`).then((r) => r.text());
+    await new Promise<void>((resolve) => http.get(`${base}/ok`, (r) => r.resume().on('end', resolve)));
+    await counted(m, 'api_error_rate', 2, { host });
+    expect(seriesOf(m, 'api_error_rate', { host })[0]).toMatchObject({ totalCount: 2, totalSum: 0 });
+    expect(total(m, 'api_response_time', { host })).toBe(2);
+    expect(m.status().instrument).toMatchObject({ httpClient: { untimed: 0 }, fetch: { untimed: 0 } });
+  });
+
+  it('tags a call with the host and port it went to, the host lower-cased, whatever Host header it sent', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false });
+    const base = await serve();
+    const port = Number(new URL(base).port);
+    const send = (options: http.RequestOptions) => new Promise<void>((resolve, reject) => http.request({ port, path: '/', ...options }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    await send({ host: '127.0.0.1', headers: { host: 'api.example' } });
+    await send({ host: '127.0.0.1', headers: { host: 'API.example' } });
+    await send({ host: '127.0.0.1', setHost: false });
+    await send({ host: 'LocalHost' });
+    await fetch(`${base}/ok`).then((r) => r.text());
+    await counted(m, 'api_error_rate', 5);
+    expect(new Set(seriesOf(m, 'api_response_time').map((s) => s.tags.host))).toEqual(new Set([`127.0.0.1:${port}`, `localhost:${port}`]));
+    expect(total(m, 'api_response_time', { host: `127.0.0.1:${port}` })).toBe(4);
+  });
+
+  it('tags a status outside 100-599 as status_class "invalid", not "other" (the overflow bucket), and a method outside the list as OTHER', async () => {
+    const m = await started();
+    m.instrument();
+    const base = await serve((req, res) => {
+      res.statusCode = req.url === '/odd' ? 999 : 200;
+      res.end('x');
+    });
+    const host = new URL(base).host;
+    const get = (path: string, method = 'GET') => new Promise<void>((resolve, reject) => http.request(`${base}${path}`, { method }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    await get('/odd');
+    await get('/ok', 'PURGE');
+    await counted(m, 'api_error_rate', 2);
+    await counted(m, 'throughput', 2);
+    expect(total(m, 'api_response_time', { host, method: 'GET', status_class: 'invalid' })).toBe(1);
+    expect(total(m, 'response_time', { method: 'GET', status_class: 'invalid' })).toBe(1);
+    expect(total(m, 'api_response_time', { host, method: 'OTHER', status_class: '2xx' })).toBe(1);
+    expect(total(m, 'api_response_time', { status_class: 'other' }) + total(m, 'response_time', { status_class: 'other' })).toBe(0);
+  });
+
+  it('counts the hosts cut to maxTagValueLength in status().instrument, as truncated', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false, fetch: false });
+    // Where a call went, cut: a name of 200 characters and more (a lookup's name, refused at once).
+    const long = (suffix: string) => `${'h'.repeat(200)}.${suffix}`;
+    const call = (host: string) => new Promise<void>((resolve) => http.request({ host, port: 9, lookup: (_h, _o, cb) => cb(new Error('no such host'), '', 4) }).on('error', () => resolve()).end());
+    await call(long('one.example'));
+    await call(long('two.example'));
+    await call(long('one.example'));
+    await counted(m, 'api_error_rate', 3);
+    const tags = seriesOf(m, 'api_error_rate').map((s) => s.tags.host!);
+    expect(tags).toHaveLength(1);
+    expect(tags[0]!.length).toBe(128);
+    expect(m.status().instrument!.httpClient).toMatchObject({ hosts: 2, truncated: 2 });
+  });
+
   it('records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http', async () => {
     const m = await started();
     m.instrument({ httpServer: false });
@@ -791,12 +892,14 @@ describe('instrument(): outgoing http and fetch', () => {
   it('at maxSeries, records the calls to hosts the registry refuses under "other" and counts the hosts in refused, without a fault each', async () => {
     const m = await started({ maxSeries: 16 });
     m.instrument({ httpServer: false, fetch: false });
-    const base = await serve();
-    const { port } = new URL(base);
+    // Every loopback address: the host tag is the address called, 60 hosts of 2 series each against 16.
+    const server = http.createServer((_req, res) => res.end('ok'));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
+    const { port } = server.address() as AddressInfo;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    // The host tag is the Host header as sent: 60 hosts of 2 series each against 16.
-    const send = (host: string) => new Promise<void>((resolve, reject) => http.request({ host: '127.0.0.1', port, path: '/', agent, headers: { host } }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
-    for (let i = 0; i < 60; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => send(`svc-${i + j}.test`)));
+    const send = (host: string) => new Promise<void>((resolve, reject) => http.request({ host, port, path: '/', agent }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    for (let i = 0; i < 60; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => send(`127.0.0.${2 + i + j}`)));
     agent.destroy();
     await m.flush();
     expect(m.status().faults.byKind['instrument-http-client']).toBeUndefined();
@@ -867,7 +970,7 @@ describe('instrument(): piscina pools', () => {
     const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
     try {
       expect(() => m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } })).not.toThrow();
-      expect(m.status().instrument!.piscina).toEqual({ pools: 1, refused: 1 });
+      expect(m.status().instrument!.piscina).toEqual({ pools: 1, refused: 1, ended: 0 });
       expect(m.status().faults.byKind['instrument-piscina']?.lastMessage).toMatch(/pool "reports".*not sampled/);
       await m.stop();
       await m.start();
@@ -902,6 +1005,81 @@ describe('instrument(): piscina pools', () => {
       expect(util.window.max).toBeGreaterThan(0);
       expect(util.window.max).toBeLessThanOrEqual(1);
       expect(total(m, 'pool_wait_time', { pool: 'reports' })).toBeGreaterThan(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
+
+describe('instrument(): a pool destroyed', () => {
+  it('stops reading a destroyed pool and says so in status(), and reads it again once it runs again', async () => {
+    const m = await started();
+    const task = new URL('./fixtures/blocking-task.cjs', import.meta.url).href;
+    const pool = new Piscina({ filename: task, minThreads: 1, maxThreads: 1 });
+    // A pool that lives on: its readings tell the intervals.
+    const clock = new Piscina({ filename: task, minThreads: 1, maxThreads: 1 });
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { gone: pool, clock } });
+      await pool.run({ gate: new SharedArrayBuffer(4), ms: 1 });
+      await pool.destroy();
+      await waitFor(async () => m.status().instrument!.piscina!.ended === 1, 15_000, 'the pool found destroyed');
+      expect(m.status().instrument!.piscina).toEqual({ pools: 1, refused: 0, ended: 1 });
+      await m.flush();
+      const read = total(m, 'queue_size', { pool: 'gone' });
+      const ticks = total(m, 'queue_size', { pool: 'clock' });
+      await waitFor(async () => {
+        await m.flush();
+        return total(m, 'queue_size', { pool: 'clock' }) >= ticks + 2;
+      }, 15_000, 'two more intervals');
+      // Read as an idle pool for good, it was 0 queued and 0 used every interval.
+      expect(total(m, 'queue_size', { pool: 'gone' })).toBe(read);
+      // piscina 5 starts a destroyed pool's threads anew at its next run().
+      await pool.run({ gate: new SharedArrayBuffer(4), ms: 1 });
+      await waitFor(async () => {
+        await m.flush();
+        return total(m, 'queue_size', { pool: 'gone' }) > read;
+      }, 15_000, 'the pool read again');
+      expect(m.status().instrument!.piscina).toEqual({ pools: 2, refused: 0, ended: 0 });
+    } finally {
+      await Promise.all([pool.destroy(), clock.destroy()]);
+    }
+  });
+});
+
+describe('instrument(): a pool whose tasks wait', () => {
+  it('reads the wait of each interval over the tasks that started in it, as piscina records a wait when its task starts', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: new URL('./fixtures/permit-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const permits = new SharedArrayBuffer(4);
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
+      /** Until the pool has been read `n` more times (queue_size is read at every interval). */
+      const readings = async (n: number) => {
+        const from = total(m, 'queue_size', { pool: 'reports' });
+        await waitFor(async () => {
+          await m.flush();
+          return total(m, 'queue_size', { pool: 'reports' }) >= from + n;
+        }, 15_000, `${n} more readings of the pool`);
+      };
+      // One thread: a task starts when the one before it ends, one per permit handed out, each
+      // in an interval of its own and having waited longer than the one before. Read over
+      // completions, the four read 0, w/2, … and the last the mean of all four.
+      const tasks = Array.from({ length: 4 }, () => pool.run({ permits }));
+      for (let i = 0; i < 4; i++) {
+        await readings(2);
+        Atomics.add(new Int32Array(permits), 0, 1);
+        Atomics.notify(new Int32Array(permits), 0);
+      }
+      await Promise.all(tasks);
+      await readings(2);
+      const waits = (await m.getMetricHistory({ metric: 'pool_wait_time', resolution: 'raw' })).series[0]!.points.map((p) => p.value);
+      // Each reading is one task's wait: the longest is the histogram's longest, and they add
+      // up to the waits' total.
+      expect(waits).toHaveLength(4);
+      const longest = pool.histogram.waitTime.max;
+      expect(Math.abs(Math.max(...waits) - longest)).toBeLessThanOrEqual(longest * 0.02 + 1);
+      const sum = pool.histogram.waitTime.mean * 4;
+      expect(Math.abs(waits.reduce((a, b) => a + b, 0) - sum)).toBeLessThanOrEqual(sum * 0.02 + 1);
     } finally {
       await pool.destroy();
     }
@@ -987,7 +1165,7 @@ describe('instrument(): on and off', () => {
     expect(subscribed()).toEqual([]);
   });
 
-  it('takes true for every HTTP source, as the monitor option does, and refuses false', async () => {
+  it('takes true for every HTTP source, as the monitor option does, and refuses false, saying false and what turns it off', async () => {
     const m = await started();
     m.instrument({ fetch: false });
     m.instrument(true);
@@ -995,7 +1173,7 @@ describe('instrument(): on and off', () => {
     expect(subscribed()).toEqual(CHANNELS);
     const off = caught<InvalidArgumentError>(() => m.instrument(false as never));
     expect(off).toBeInstanceOf(InvalidArgumentError);
-    expect(off.message).toMatch(/must be true \(every source\) or an object of sources/);
+    expect(off.message).toBe('options must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got false (uninstrument() turns instrumentation off)');
     expect(m.status().instrument!.sources).toEqual(['httpServer', 'httpClient', 'fetch']);
   });
 });
@@ -1034,7 +1212,7 @@ describe('instrument(): bad options', () => {
       expect(subscribed()).toEqual([]);
       // Two pools, each once, are two.
       m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: [pool, other] });
-      expect(m.status().instrument!.piscina).toEqual({ pools: 2, refused: 0 });
+      expect(m.status().instrument!.piscina).toEqual({ pools: 2, refused: 0, ended: 0 });
     } finally {
       await Promise.all([pool.destroy(), other.destroy()]);
     }

@@ -19,6 +19,11 @@ export class CappedTags<V> {
   private other: V | undefined;
   /** Requests whose value fell into `other` because the table was full. */
   overflowed = 0;
+  /**
+   * Values longer than the tag's limit (maxTagValueLength), kept cut to it: two that share
+   * their first characters share a series. Counted once each (status().instrument).
+   */
+  truncated = 0;
   /** Entries the registry refused a series of (refuse()): their requests of that series' method and status class go to `other`. */
   private readonly refusedEntries: Set<V>;
 
@@ -34,6 +39,7 @@ export class CappedTags<V> {
     this.byKey = previous?.byKey ?? new Map();
     this.other = previous?.other;
     this.overflowed = previous?.overflowed ?? 0;
+    this.truncated = previous?.truncated ?? 0;
     this.refusedEntries = previous?.refusedEntries ?? new Set();
   }
 
@@ -45,7 +51,12 @@ export class CappedTags<V> {
       this.overflowed++;
       return this.otherEntry();
     }
-    const entry = this.make(key.length > this.maxLength ? key.slice(0, this.maxLength) : key);
+    let tag = key;
+    if (key.length > this.maxLength) {
+      tag = key.slice(0, this.maxLength);
+      this.truncated++;
+    }
+    const entry = this.make(tag);
     this.byKey.set(key, entry);
     return entry;
   }
@@ -88,12 +99,17 @@ export function methodTag(method: string | undefined): string {
   return method !== undefined && METHODS.has(method) ? method : 'OTHER';
 }
 
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other'];
+/**
+ * A status outside 100-599 (a server may write any three digits: 600, 999) is `invalid`, not
+ * `other`, which is the overflow value of the routes and hosts (a status_class of `other`
+ * read as the capped bucket's).
+ */
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'invalid'];
 /** The class index of an outgoing request that got no response (refused, reset, aborted). */
 export const ERROR_CLASS = CLASSES.length;
 export const CLASS_COUNT = CLASSES.length + 1;
 
-/** Index of a status class (0 for 1xx … 4 for 5xx), 5 for anything else. */
+/** Index of a status class (0 for 1xx … 4 for 5xx), 5 (`invalid`) for anything else. */
 export function classIndex(status: number): number {
   const c = (status / 100) | 0;
   return c >= 1 && c <= 5 ? c - 1 : 5;

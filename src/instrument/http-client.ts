@@ -5,7 +5,7 @@
  * is stamped at its start and recorded once, when its final response's headers arrive (an
  * interim 1xx is not the answer) or when it fails without them: api_response_time (ms, tagged method, host, status_class, `error` for
  * no response) and api_error_rate (1 or 0, tagged method and host). Hosts are capped as
- * routes are (capped.ts).
+ * routes are (capped.ts). A redirect fetch follows is one call with its hops (park()).
  */
 import dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,21 @@ import type { Recorder, Source } from './recorder.js';
 
 /** A request's start time, under the symbol of the source that stamped it (HttpClientSource.started). */
 type Stamped = Record<symbol, number | undefined>;
+
+/**
+ * Set on a request by every source that sees its start, whichever monitor or instrument() it
+ * belongs to: one without this source's stamp but with this mark started before this source
+ * was attached (an uninstrument() and instrument() while it was in flight), and is not
+ * recorded; counted `untimed` it read as a call answered before its body was written.
+ */
+const SEEN = Symbol('perfwatch.clientSeen');
+
+/** A redirect answer of a call fetch may follow: recorded as itself unless a hop to its Location starts before setImmediate (HttpClientSource.park). */
+interface Parked {
+  request: Stamped;
+  started: number;
+  status: number;
+}
 
 /** The two series a call records into, both of one host: the host's, or both `other`'s. */
 type ClassHandles = { responseTime: MetricHandle; errors: MetricHandle };
@@ -49,6 +64,19 @@ export interface ClientChannels {
   status(message: unknown): number;
   /** The request's origin, path and query, to tell the monitor's own calls (node:http only: the notifier's, alerts/post.ts). */
   target?(request: unknown): string;
+  /**
+   * The start may be published after the answer, or never (node:http: once the body is
+   * written): a call without a start is recorded untimed. undici publishes it as the request
+   * is made, so a call without it began before this source was attached, and is left out.
+   */
+  startMayLag: boolean;
+  /**
+   * Where a redirect answer points (origin, path and query, as `url` gives a request's), for
+   * a client that follows redirects itself (fetch): the hop that follows is the same call.
+   */
+  redirectTo?(message: unknown): string | undefined;
+  /** The request's origin, path and query (fetch: a followed redirect's hop is found by it). */
+  url?(request: unknown): string;
 }
 
 export const NODE_HTTP: ClientChannels = {
@@ -57,9 +85,9 @@ export const NODE_HTTP: ClientChannels = {
   response: 'http.client.response.finish',
   error: 'http.client.request.error',
   method: (r) => (r as { method?: string }).method,
-  // The Host header as sent: host and, when not the default, port.
-  host: (r) => String((r as { getHeader(n: string): unknown }).getHeader('host') ?? (r as { host?: string }).host ?? 'unknown'),
+  host: (r) => nodeDestination(r),
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+  startMayLag: true,
   // As URL's origin: the Host header has the port when it is not the protocol's default.
   target: (r) => {
     const request = r as { protocol?: string; path?: string; getHeader(n: string): unknown };
@@ -74,12 +102,60 @@ export const UNDICI: ClientChannels = {
   error: 'undici:request:error',
   method: (r) => (r as { method?: string }).method,
   host: (r) => {
-    const origin = String((r as { origin?: unknown }).origin ?? 'unknown');
+    const origin = String((r as { origin?: unknown }).origin ?? 'unknown').toLowerCase();
     const at = origin.indexOf('//');
-    return at === -1 ? origin : origin.slice(at + 2);
+    if (at === -1) return origin;
+    const host = origin.slice(at + 2);
+    // The origin leaves the protocol's default port out (a URL's host does).
+    return host.endsWith(']') || !host.includes(':') ? `${host}:${origin.startsWith('https:') ? 443 : 80}` : host;
   },
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+  startMayLag: false,
+  redirectTo: (m) => {
+    const { request, response } = m as { request: { origin?: unknown; path?: unknown }; response: { statusCode?: number; headers?: unknown } };
+    if (!REDIRECTS.has(response.statusCode ?? 0) || !Array.isArray(response.headers)) return undefined;
+    const headers = response.headers as unknown[];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() !== 'location') continue;
+      try {
+        const to = new URL(String(headers[i + 1]), `${String(request.origin)}${String(request.path)}`);
+        return `${to.origin}${to.pathname}${to.search}`;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  },
+  url: (r) => {
+    const request = r as { origin?: unknown; path?: unknown };
+    return `${String(request.origin)}${String(request.path)}`;
+  },
 };
+
+/**
+ * Where a node:http request went, `host:port` (the host lower-cased, an IPv6 address in
+ * brackets, the port always): the request's host, not its Host header (a virtual name, in any
+ * case). The port is the Host header's when that names the same host (node:http writes it so,
+ * without the protocol's default), else the socket's peer once connected, else the protocol's
+ * default (ClientRequest keeps no port).
+ */
+function nodeDestination(r: unknown): string {
+  const request = r as { host?: unknown; protocol?: unknown; socket?: { remotePort?: number } | null; getHeader(n: string): unknown };
+  const name = String(request.host ?? 'unknown').toLowerCase();
+  const host = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+  const header = request.getHeader('host');
+  let port: string | number | undefined;
+  if (typeof header === 'string') {
+    const h = header.toLowerCase();
+    if (h === host) port = '';
+    else if (h.startsWith(`${host}:`)) port = h.slice(host.length + 1);
+  }
+  if (port === '' || port === undefined) port = (port === undefined ? request.socket?.remotePort : undefined) ?? (request.protocol === 'https:' ? 443 : 80);
+  return `${host}:${port}`;
+}
+
+/** The statuses fetch follows (with a Location header): its redirect statuses. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A 1xx answer that another answer follows: every 1xx but 101 Switching Protocols (RFC 9110, 15.2). */
 function isInterim(status: number): boolean {
@@ -101,6 +177,11 @@ export class HttpClientSource implements Source {
    */
   private readonly started: symbol;
   private attached = false;
+  /** Redirect answers of calls fetch may follow, by their Location, until setImmediate (park()); a successor takes them on. */
+  private readonly parked: Map<string, Parked[]>;
+  private parkedFlush: NodeJS.Immediate | undefined;
+  /** A followed redirect's hop → the call's first request, whose host and method tag the call. */
+  private readonly firsts = new WeakMap<object, Stamped>();
   /** Calls recorded nowhere: the registry refused their host's series and `other`'s (full before they were made). */
   notRecorded = 0;
   /** Calls recorded in api_error_rate without a time: they ended before node:http published their start (finish()). */
@@ -119,6 +200,7 @@ export class HttpClientSource implements Source {
     this.errorFrom = options.errorStatusFrom;
     this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }), previous?.hosts);
     this.started = previous?.started ?? Symbol('perfwatch.clientStarted');
+    this.parked = previous?.parked ?? new Map();
     this.notRecorded = previous?.notRecorded ?? 0;
     this.untimed = previous?.untimed ?? 0;
   }
@@ -129,6 +211,7 @@ export class HttpClientSource implements Source {
     dc.subscribe(this.channels.start, this.onStart);
     dc.subscribe(this.channels.response, this.onResponse);
     dc.subscribe(this.channels.error, this.onError);
+    if (this.parked.size > 0) this.parkedFlush ??= setImmediate(this.flushParked);
   }
 
   detach(): void {
@@ -137,6 +220,8 @@ export class HttpClientSource implements Source {
     dc.unsubscribe(this.channels.start, this.onStart);
     dc.unsubscribe(this.channels.response, this.onResponse);
     dc.unsubscribe(this.channels.error, this.onError);
+    clearImmediate(this.parkedFlush);
+    this.parkedFlush = undefined;
   }
 
   private readonly onStart = (message: unknown): void => {
@@ -144,6 +229,56 @@ export class HttpClientSource implements Source {
     // Not stamped, so never recorded: a notification of the monitor's own.
     if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;
     request[this.started] = performance.now();
+    request[SEEN] = 1;
+    if (this.parked.size > 0) this.follow(request);
+  };
+
+  /**
+   * A hop of a redirect fetch follows (a request to a parked answer's Location): the same
+   * call, timed from its first request's start, tagged with its first request's host and
+   * method, and answered by the last hop's response.
+   */
+  private follow(request: Stamped): void {
+    const key = this.channels.url!(request);
+    const waiting = this.parked.get(key);
+    const from = waiting?.shift();
+    if (from === undefined) return;
+    if (waiting!.length === 0) this.parked.delete(key);
+    request[this.started] = from.started;
+    this.firsts.set(request, this.firsts.get(from.request) ?? from.request);
+  }
+
+  /**
+   * Holds a redirect answer (fetch) whose Location is known, until setImmediate: fetch
+   * creates the hop it follows with (microtasks after the answer's headers), and that hop is
+   * the same call. One not followed (redirect: 'manual', 'error', a limit reached) is
+   * recorded as itself then. Counted per hop, 3 fetch() calls through a 302 were 6 calls,
+   * and none was timed to the answer its caller got.
+   */
+  private park(request: Stamped, message: unknown, status: number): boolean {
+    const started = request[this.started];
+    if (started === undefined || started === 0) return false;
+    const to = this.channels.redirectTo!(message);
+    if (to === undefined) return false;
+    // This hop is over: a later error of its own (its body left unread) is not the call's.
+    request[this.started] = 0;
+    const waiting = this.parked.get(to);
+    if (waiting === undefined) this.parked.set(to, [{ request, started, status }]);
+    else waiting.push({ request, started, status });
+    this.parkedFlush ??= setImmediate(this.flushParked);
+    return true;
+  }
+
+  /** Records the redirect answers no hop followed, each as its own call. */
+  private readonly flushParked = (): void => {
+    this.parkedFlush = undefined;
+    try {
+      for (const waiting of this.parked.values()) for (const p of waiting) this.record(p.request, p.started, classIndex(p.status), p.status >= this.errorFrom);
+    } catch (error) {
+      this.recorder.fault(this.channels.kind, error);
+    } finally {
+      this.parked.clear();
+    }
   };
 
   private readonly onResponse = (message: unknown): void => {
@@ -155,7 +290,9 @@ export class HttpClientSource implements Source {
       // under 1xx, no error, timed to the hint. The final answer follows on the same request.
       // 101 Switching Protocols is final. node:http publishes final answers only.
       if (isInterim(status)) return;
-      this.finish((message as { request: Stamped }).request, classIndex(status), status >= this.errorFrom);
+      const request = (message as { request: Stamped }).request;
+      if (status >= 300 && status < 400 && this.channels.redirectTo !== undefined && this.park(request, message, status)) return;
+      this.finish(request, classIndex(status), status >= this.errorFrom);
     } catch (error) {
       this.recorder.fault(this.channels.kind, error);
     }
@@ -175,15 +312,24 @@ export class HttpClientSource implements Source {
    * node:http publishes a request's start only once its body is written (ClientRequest's
    * _finish, Node 20), so an upload answered early (413, 401) or cut (a reset, a refused
    * connection: a proxy's piped body), or a lookup that failed at once, ended without one; its
-   * failure went unrecorded, uncounted. Its time is not known.
+   * failure went unrecorded, uncounted. Its time is not known. One whose start another source
+   * saw (SEEN), or a fetch() without a start, began before this source was attached: left out.
    */
   private finish(request: Stamped, cls: number, failed: boolean): void {
     const started = request[this.started];
     if (started === 0) return;
     // The monitor's own calls are never stamped either.
     if (started === undefined && this.own !== undefined && this.own.has(this.channels.target!(request))) return;
+    // Started before this source was attached: not this source's to record.
+    if (started === undefined && (request[SEEN] !== undefined || !this.channels.startMayLag)) return;
     request[this.started] = 0;
-    const m = this.methodEntry(this.hosts.get(this.channels.host(request)), methodTag(this.channels.method(request)));
+    this.record(request, started, cls, failed);
+  }
+
+  /** Records one call: its time (none: untimed) and whether it failed, under its first request's host and method. */
+  private record(request: Stamped, started: number | undefined, cls: number, failed: boolean): void {
+    const first = this.channels.redirectTo === undefined ? request : (this.firsts.get(request) ?? request);
+    const m = this.methodEntry(this.hosts.get(this.channels.host(first)), methodTag(this.channels.method(first)));
     // A slot not made yet (undefined), or one nothing records into (null): slot() says which.
     const handles = m.byClass[cls] ?? this.slot(m, cls);
     if (handles === null) {

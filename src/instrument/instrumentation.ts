@@ -21,10 +21,15 @@ export interface InstrumentStatus {
   attached: boolean;
   sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];
   httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; notRecorded: number; unmatched: number; aborted: number };
-  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number };
-  fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number };
-  /** `refused`: pools left out, the registry having refused their series (maxSeries; a fault each). */
-  piscina?: { pools: number; refused: number };
+  /** `truncated`: hosts longer than maxTagValueLength, tagged cut to it (one that shares its first characters shares the series). */
+  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number; truncated: number };
+  fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number; truncated: number };
+  /**
+   * `pools`: the pools read; `refused`: pools left out, the registry having refused their
+   * series (maxSeries; a fault each); `ended`: pools found destroyed or closed, no longer read
+   * (again once they have threads).
+   */
+  piscina?: { pools: number; refused: number; ended: number };
 }
 
 export class Instrumentation {
@@ -66,7 +71,7 @@ export class Instrumentation {
   }
 
   status(): InstrumentStatus {
-    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused, notRecorded: s.notRecorded, untimed: s.untimed });
+    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused, notRecorded: s.notRecorded, untimed: s.untimed, truncated: s.hosts.truncated });
     const sources: InstrumentStatus['sources'] = [];
     if (this.server) sources.push('httpServer');
     if (this.client) sources.push('httpClient');
@@ -78,7 +83,7 @@ export class Instrumentation {
       ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, notRecorded: this.server.notRecorded, unmatched: this.server.unmatched, aborted: this.server.aborted } } : {}),
       ...(this.client ? { httpClient: hosts(this.client) } : {}),
       ...(this.fetch ? { fetch: hosts(this.fetch) } : {}),
-      ...(this.piscina ? { piscina: { pools: this.piscina.size, refused: this.piscina.refused } } : {}),
+      ...(this.piscina ? { piscina: { pools: this.piscina.size - this.piscina.ended, refused: this.piscina.refused, ended: this.piscina.ended } } : {}),
     };
   }
 }

@@ -16,8 +16,11 @@ export interface PiscinaLike {
   run: (...args: never[]) => unknown;
   readonly queueSize: number;
   readonly completed: number;
-  readonly options: { maxThreads: number };
-  readonly histogram: { runTime: { mean: number }; waitTime: { mean: number } };
+  readonly options: { maxThreads: number; minThreads?: number };
+  readonly histogram: { runTime: { mean: number }; waitTime: { mean: number }; readonly histogram?: { readonly runTimeCount?: number } };
+  /** piscina 5: the threads, and how many of them run nothing (pool_wait_time's count of tasks started). */
+  readonly threads?: readonly unknown[];
+  readonly idleThreads?: number;
 }
 
 export function isPiscinaPool(value: unknown): value is PiscinaLike {
@@ -53,6 +56,8 @@ const clientShape = {
 };
 
 const MAX_POOLS = 64;
+
+const SOURCES_RULE = 'must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina';
 
 const POOLS_RULE = 'must be an array of piscina pools or an object of them by name';
 
@@ -90,7 +95,13 @@ export const InstrumentOptionsSchema = z.strictObject(
         .default({}),
     ),
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina' : undefined) },
+  {
+    error: (issue) =>
+      issue.code !== 'invalid_type'
+        ? undefined
+        : // false read "got boolean", and did not say what ends instrumentation.
+          `${SOURCES_RULE}${issue.input === false ? ', got false (uninstrument() turns instrumentation off)' : ''}`,
+  },
 );
 
 /** One source: true for its defaults, false for off, or its options. */

@@ -6,8 +6,12 @@
  *
  * Piscina keeps its timing histograms from the pool's start and resetting them would change
  * what its own `utilization` and `histogram` say to the service, so intervals come from
- * differences: time run = mean run time × tasks completed, read each interval. A task
- * counts when it completes, so an interval's wait mean may lean on tasks still running.
+ * differences: time run = mean run time × tasks run, read each interval. Piscina records a
+ * task's run time when it completes (a task aborted before it started records none, though
+ * `completed` counts it) and its wait when it starts: the wait histogram covers the tasks run
+ * and those running now. Taking it over completions (mean × completed) read 450, 1351, 2252,
+ * 1351 ms for waits of 0, 900, 1800 and 2700: the interval's wait mean is that of the tasks
+ * that started in it (startedCount()).
  *
  * Utilisation books a task's run time when it completes, so a task longer than the interval
  * would read 0 while it runs and past 1 (cut to 1) at its end: a single-threaded pool busy
@@ -28,11 +32,47 @@ interface PoolState {
   utilization: MetricHandle;
   at: number;
   completed: number;
+  started: number;
   runSum: number;
   waitSum: number;
   /** Run time (ms) completed but not booked yet (> 0), or booked ahead of completions (< 0). */
   carry: number;
   queued: boolean;
+  /** Destroyed or closed at the last reading (no thread, its minimum above 0): not read, not counted in `pools`. */
+  ended: boolean;
+}
+
+/**
+ * Tasks whose run time piscina recorded: its run histogram's count (piscina 5 keeps its
+ * handler as `histogram.histogram`), else `completed` (which also counts tasks aborted before
+ * they started).
+ */
+function runCount(pool: PiscinaLike): number {
+  const count = pool.histogram.histogram?.runTimeCount;
+  return typeof count === 'number' ? count : pool.completed;
+}
+
+/**
+ * Tasks whose wait piscina recorded: those run and those running now, one per busy thread
+ * (`threads` less `idleThreads`; with concurrentTasksPerWorker above 1 a thread's tasks count
+ * as one, and a thread still starting counts as busy until its first reading after).
+ */
+function startedCount(pool: PiscinaLike): number {
+  const threads = pool.threads?.length;
+  const idle = pool.idleThreads;
+  const busy = typeof threads === 'number' && typeof idle === 'number' ? Math.max(0, threads - idle) : 0;
+  return runCount(pool) + busy;
+}
+
+/**
+ * A pool destroyed (destroy(), or close(), which ends with it): no thread left though its
+ * minimum is above 0, which piscina otherwise keeps (it replaces a thread that exits). A pool
+ * of minThreads 0 with none running reads as idle, which it is.
+ */
+function isEnded(pool: PiscinaLike): boolean {
+  const threads = pool.threads?.length;
+  const min = pool.options.minThreads;
+  return threads === 0 && typeof min === 'number' && min > 0;
 }
 
 /** The most run time carried or owed, in intervals of the pool's whole capacity. */
@@ -53,6 +93,16 @@ export class PiscinaSource implements Source {
 
   get size(): number {
     return Object.keys(this.pools).length;
+  }
+
+  /**
+   * Pools found destroyed or closed at their last reading (isEnded()): no longer read, until
+   * they have threads again (piscina 5 starts them anew at a later run()).
+   */
+  get ended(): number {
+    let n = 0;
+    for (const s of this.states) if (s.ended) n++;
+    return n;
   }
 
   /** Pools left out at the last attach(): the registry refused their series (maxSeries). */
@@ -81,11 +131,13 @@ export class PiscinaSource implements Source {
           run: run!,
           utilization: utilization!,
           at: now,
-          completed: pool.completed,
-          runSum: (pool.histogram.runTime.mean || 0) * pool.completed,
-          waitSum: (pool.histogram.waitTime.mean || 0) * pool.completed,
+          completed: runCount(pool),
+          started: startedCount(pool),
+          runSum: (pool.histogram.runTime.mean || 0) * runCount(pool),
+          waitSum: (pool.histogram.waitTime.mean || 0) * startedCount(pool),
           carry: 0,
           queued: pool.queueSize > 0,
+          ended: false,
         });
       } catch (error) {
         this.recorder.fault('instrument-piscina', new Error(`pool "${name}" is not sampled: ${error instanceof Error ? error.message : String(error)}`));
@@ -106,17 +158,24 @@ export class PiscinaSource implements Source {
     for (const s of this.states) {
       try {
         const p = s.pool;
-        const completed = p.completed;
+        // A destroyed pool read 0 queued and 0 used every interval, as an idle one, for good.
+        s.ended = isEnded(p);
+        if (s.ended) {
+          s.at = now;
+          s.queued = false;
+          continue;
+        }
+        const completed = runCount(p);
+        const started = startedCount(p);
         // An empty histogram's mean is NaN.
         const runSum = (p.histogram.runTime.mean || 0) * completed;
-        const waitSum = (p.histogram.waitTime.mean || 0) * completed;
+        const waitSum = (p.histogram.waitTime.mean || 0) * started;
         const queued = p.queueSize > 0;
         s.queue.record(p.queueSize);
         const done = completed - s.completed;
-        if (done > 0) {
-          s.run.record(Math.max(0, (runSum - s.runSum) / done));
-          s.wait.record(Math.max(0, (waitSum - s.waitSum) / done));
-        }
+        if (done > 0) s.run.record(Math.max(0, (runSum - s.runSum) / done));
+        const starts = started - s.started;
+        if (starts > 0) s.wait.record(Math.max(0, (waitSum - s.waitSum) / starts));
         const capacity = (now - s.at) * p.options.maxThreads;
         if (capacity > 0) {
           const ran = Math.max(0, runSum - s.runSum) + s.carry;
@@ -129,6 +188,7 @@ export class PiscinaSource implements Source {
         s.queued = queued;
         s.at = now;
         s.completed = completed;
+        s.started = started;
         s.runSum = runSum;
         s.waitSum = waitSum;
       } catch (error) {
