@@ -155,7 +155,7 @@ describe('HTTP sessions at the cap', () => {
     const refused = await fetch(server.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(await refused.json()).toMatchObject({ error: { message: 'Service Unavailable: 3 sessions are open, the limit (maxSessions), each with a request or stream in progress; retry later, or reuse a session' } });
+    expect(await refused.json()).toMatchObject({ error: { message: 'Service Unavailable: 3 sessions are open, the limit (maxSessions), each with a request in progress or a stream whose client sent a request less than sessionStreamIdleMs (300,000 ms) ago; retry later, or reuse a session' } });
     expect(server.status().sessions).toMatchObject({ count: 3, busy: 3, evicted: 1, refused: 1 });
     // A's call was in flight throughout, and its session is still there.
     expect(settled()).toBe(false);

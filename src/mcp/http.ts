@@ -105,7 +105,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
-      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions), ${limit === 1 ? 'with' : 'each with'} a request or stream in progress; retry later, or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
+      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions), ${limit === 1 ? 'with' : 'each with'} a request in progress or a stream whose client sent a request less than sessionStreamIdleMs (${policy.sessionStreamIdleMs.toLocaleString('en-US')} ms) ago; retry later, or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
     }
     res.once('close', release);
     const transport = new NodeStreamableHTTPServerTransport({
