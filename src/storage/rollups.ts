@@ -76,6 +76,7 @@ export class RollupTable {
   private readonly tagsStmt: Statement;
   private readonly rowsStmt: Statement;
   private readonly rowsFromStmt: Statement;
+  private readonly rowsBetweenStmt: Statement;
   private readonly hourRange: Statement;
   private readonly deleteOldHours: Statement;
   private readonly anyMinute: Statement;
@@ -100,6 +101,7 @@ export class RollupTable {
     this.tagsStmt = db.prepare('SELECT tags FROM series WHERE name = ? ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
     this.rowsFromStmt = db.prepare('SELECT count(*) FROM rollups WHERE start >= ?');
+    this.rowsBetweenStmt = db.prepare('SELECT count(*) FROM rollups WHERE start >= ? AND start < ?');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE rowid IN (SELECT rowid FROM hourly WHERE start < ? LIMIT ?)');
     this.anyMinute = db.prepare('SELECT 1 FROM rollups WHERE series = ? AND start >= ? AND start < ? LIMIT 1');
@@ -236,6 +238,11 @@ export class RollupTable {
   /** Minute rows whose start is `from` or later (a range of the start index: cheap for a recent `from`). */
   rowsFrom(from: number): number {
     return Number(this.rowsFromStmt.get([from])?.[0] ?? 0);
+  }
+
+  /** Minute rows whose start is from `from` up to `to` (excluded): a range of the start index. */
+  rowsBetween(from: number, to: number): number {
+    return Number(this.rowsBetweenStmt.get([from, to])?.[0] ?? 0);
   }
 
   get database(): Db {

@@ -39,6 +39,9 @@ export interface StorageOp {
   params?: SqlValue[];
 }
 
+/** Minute rows older than this are written (a minute still open has no row yet, and its first is written after it closes): counted once, not at each flush. */
+const ROWS_SETTLED_MS = 2 * 60_000;
+
 export interface StorageStatus {
   file: string;
   /** Bytes of the database file and its WAL. */
@@ -140,6 +143,9 @@ export class StorageService {
    * The minute rows that start before `rowsFrom`, counted at the last retention pass; a flush
    * adds those from `rowsFrom` on. `rows` was the count of that pass alone: 0 after a pass
    * that found everything expired, while the flushes since wrote rows (a trial: 0 of 41).
+   * Each flush moves `rowsFrom` up to two minutes back (ROWS_SETTLED_MS), adding the rows it
+   * passes to `rowsBefore`, so that its count is a range of a few minutes' rows: counted from
+   * the retention pass on, it ranged over up to an hour's (7.8 ms a flush at 10,000 series).
    */
   private rowsBefore = 0;
   private rowsFrom = Infinity;
@@ -259,7 +265,14 @@ export class StorageService {
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
-      if (this.rows !== null) this.rows = this.rowsBefore + this.table.rowsFrom(this.rowsFrom);
+      if (this.rows !== null) {
+        const settled = this.clock() - ROWS_SETTLED_MS;
+        if (settled > this.rowsFrom) {
+          this.rowsBefore += this.table.rowsBetween(this.rowsFrom, settled);
+          this.rowsFrom = settled;
+        }
+        this.rows = this.rowsBefore + this.table.rowsFrom(this.rowsFrom);
+      }
       // Seqs are consecutive: one range of the primary key, rows or none (TRANSITIONS_KEPT).
       this.statement('DELETE FROM alert_transition WHERE seq <= (SELECT max(seq) FROM alert_transition) - ?').run([this.o.transitionsKept ?? TRANSITIONS_KEPT]);
       if (this.clock() >= this.nextRetention) this.retain();
@@ -353,7 +366,7 @@ export class StorageService {
       return deleted;
     }
     // From two minutes back: a minute still open has no row yet, and its first is counted then.
-    this.rowsFrom = this.clock() - 2 * 60_000;
+    this.rowsFrom = this.clock() - ROWS_SETTLED_MS;
     this.rows = this.table.rows();
     this.rowsBefore = this.rows - this.table.rowsFrom(this.rowsFrom);
     this.nextRetention = this.clock() + RETENTION_EVERY_MS;
