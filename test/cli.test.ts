@@ -227,7 +227,7 @@ describe('perfwatch CLI', () => {
       await waitFor(() => server.status().sessions.busy === 1, 10_000, "the holder's stream to open");
       await expect(cli('report', '--url', server.url)).rejects.toMatchObject({
         code: 2,
-        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 session is open, the limit (maxSessions), with a request or stream in progress; retry later, or reuse a session\n`,
+        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 session is open, the limit (maxSessions), with a request in progress or a stream whose client sent a request less than sessionStreamIdleMs (300,000 ms) ago; retry later, or reuse a session\n`,
       });
     } finally {
       await client.close();
