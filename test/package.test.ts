@@ -4,7 +4,8 @@
  * build the test run made (no second build), and read from this tree.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -49,6 +50,32 @@ describe('the published package', () => {
     }
     expect(missing.slice(0, 5), `${missing.length} sources missing`).toEqual([]);
   }, 180_000);
+
+  it('keeps dist/ of an unpacked tarball when npm install runs its prepare script there (no tsconfig.json: not a checkout)', async () => {
+    // A trial: `tar xzf perfwatch-*.tgz && cd package && npm install --omit=dev` ran prepare,
+    // whose build deleted dist/ and then failed (no tsc, no tsconfig.json): the package was
+    // gone and `npm start` failed with MODULE_NOT_FOUND. npm install runs the same script.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch unpacked '));
+    try {
+      const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+      const tarball = (JSON.parse(stdout) as { filename: string }[])[0]!.filename;
+      await run('tar', ['xzf', join(dir, tarball)], { cwd: dir, timeout: 60_000 });
+      const unpacked = join(dir, 'package');
+      expect(existsSync(join(unpacked, 'tsconfig.json'))).toBe(false);
+      const prepared = await run('npm', ['run', 'prepare'], { cwd: unpacked, timeout: 120_000 }).then(
+        () => 'ok',
+        (e: { stdout?: string; stderr?: string }) => `failed: ${e.stdout ?? ''}${e.stderr ?? ''}`,
+      );
+      expect(prepared).toBe('ok');
+      expect(existsSync(join(unpacked, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
+      // And it still runs, with the dependencies an install would have put beside it.
+      symlinkSync(join(ROOT, 'node_modules'), join(unpacked, 'node_modules'), 'dir');
+      const version = await run(process.execPath, [join(unpacked, 'dist', 'src', 'cli', 'main.js'), '--version'], { cwd: unpacked, timeout: 60_000 });
+      expect(version.stdout.trim()).toContain((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("admits no Node.js in engines that cannot require() it: an ES module alone, it needs require(esm) (20.19 on the 20 line, 22.12 on the 22 line)", async () => {
     expect(pkg.type).toBe('module');
