@@ -3,8 +3,8 @@
  * about where it runs. The files are listed by `npm pack --dry-run --ignore-scripts` over the
  * build the test run made (no second build), and read from this tree.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,47 @@ describe('the published package', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it("stops the monitor of npm start when npm gets SIGTERM (a container's stop), leaving no orphan on the port and the dataDir", async () => {
+    // A trial: npm ran the script through sh -c, which kept node as its child and did not pass
+    // npm's SIGTERM on: node ran on with PPID 1, holding the port and the dataDir's lock. The
+    // start script, on port 0, in a folder of its own (its dataDir there), run by npm.
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts;
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch npm start '));
+    symlinkSync(join(ROOT, 'dist'), join(dir, 'dist'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'start-check', private: true, scripts: { start: scripts.start.replace('--http 9464', '--http 0') } }));
+    const npm = spawn('npm', ['start'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+    /** The processes under `pid`, read from /proc. */
+    const descendants = (pid: number): number[] => {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      return children.flatMap((c) => [c, ...(existsSync(`/proc/${c}`) ? descendants(c) : [])]);
+    };
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+      } catch {
+        return false;
+      }
+    };
+    let under: number[] = [];
+    try {
+      await expect.poll(() => out, { timeout: 60_000, interval: 100 }).toContain('dashboard at http://127.0.0.1:');
+      under = descendants(npm.pid!);
+      expect(under.length).toBeGreaterThan(0);
+      npm.kill('SIGTERM');
+      await exited;
+      await expect.poll(() => under.filter(alive), { timeout: 30_000, interval: 100 }).toEqual([]);
+      expect(out).toContain('perfwatch: SIGTERM, stopping');
+    } finally {
+      for (const pid of [npm.pid!, ...under]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it("admits no Node.js in engines that cannot require() it: an ES module alone, it needs require(esm) (20.19 on the 20 line, 22.12 on the 22 line)", async () => {
     expect(pkg.type).toBe('module');
