@@ -51,6 +51,21 @@ describe('the published package', () => {
     expect(missing.slice(0, 5), `${missing.length} sources missing`).toEqual([]);
   }, 180_000);
 
+  it('ships the docs its README, error texts and help name, and its LICENSE, without the docs images', async () => {
+    // A trial: README.md, the errors (docs/reference.md, "Bundling a service") and `perfwatch mcp
+    // --help` named docs/*.md that the package did not hold, and "license": "MIT" had no LICENSE.
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const files = new Set((JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
+    const named = new Set<string>();
+    const texts = [readFileSync(join(ROOT, 'README.md'), 'utf8'), ...[...files].filter((f) => f.startsWith('dist/src/') && f.endsWith('.js')).map((f) => readFileSync(join(ROOT, f), 'utf8'))];
+    for (const text of texts) for (const m of text.matchAll(/\bdocs\/[a-z-]+\.md\b/g)) named.add(m[0]);
+    expect(named.size).toBeGreaterThan(3);
+    expect([...named].filter((f) => !files.has(f))).toEqual([]);
+    expect(files.has('LICENSE')).toBe(true);
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the perfwatch authors\n/);
+    expect([...files].filter((f) => f.startsWith('docs/img/'))).toEqual([]);
+  }, 180_000);
+
   it('keeps dist/ of an unpacked tarball when npm install runs its prepare script there (no tsconfig.json: not a checkout)', async () => {
     // A trial: `tar xzf perfwatch-*.tgz && cd package && npm install --omit=dev` ran prepare,
     // whose build deleted dist/ and then failed (no tsc, no tsconfig.json): the package was
