@@ -6816,6 +6816,20 @@ export const BREAKS = [
     mustFail: ['says in status().rows the minute rows on disk after every flush, not only what its last retention pass counted'],
   },
   {
+    name: "a service's file beside a bundle loaded as perfwatch's",
+    what: "a bundled perfwatch checks only that a file is at the path beside the bundle, so a service's own http/index.js there is run by serveHttp() (and a workers/watchdog.js two folders up would be started as perfwatch's thread); a file must also be inside perfwatch's package",
+    edits: [{ file: 'src/actors/package-files.ts', find: "  if (!existsSync(path)) return `${path} is missing: ${BUNDLE_ADVICE}`;\n", replace: "  if (!existsSync(path)) return `${path} is missing: ${BUNDLE_ADVICE}`;\n  if (path !== '') return undefined;\n" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ["runs none of the service's files where its own should be, beside an ES module bundle, and says so with the documented error"],
+  },
+  {
+    name: "mcp --help registering a pnpm install by its real path",
+    what: "perfwatch mcp --help registers a project's install by Node's real path of the CLI, under pnpm a node_modules/.pnpm/perfwatch@…/ folder that each upgrade renames, where the project's node_modules/perfwatch lasts",
+    edits: [{ file: 'src/cli/commands.ts', find: "    return realpathSync(linked) === realpathSync(real) ? linked : real;\n", replace: "    return realpathSync(linked) === realpathSync(real) ? real : real;\n" }],
+    tests: ['cli.test.ts'],
+    mustFail: ["mcp --help of a project's install under pnpm registers it by the project's node_modules/perfwatch, not the .pnpm folder an upgrade renames"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -116,6 +116,47 @@ for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 }
       { name: 'ActorError', code: 'PW_ERR_ACTOR', actor: 'serveHttp', isActorError: true },
       { name: 'ActorError', code: 'PW_ERR_ACTOR', actor: 'serveMcp', isActorError: true },
     ]);
+  });
+
+  it("runs none of the service's files where its own should be, beside an ES module bundle, and says so with the documented error", async () => {
+    // A trial: the service's http/index.js beside its bundle's folder was run by serveHttp(),
+    // which then failed with "front.serveMonitorHttp is not a function". Every file perfwatch
+    // would load or start from the bundle has a decoy of the service's here.
+    const base = join(root, 'decoy');
+    const dir = join(base, 'service');
+    const ran = join(base, 'ran.txt');
+    const decoy = (name: string): string => `process.getBuiltinModule('node:fs').appendFileSync(${JSON.stringify(ran)}, ${JSON.stringify(`${name}\n`)});\n`;
+    mkdirSync(join(dir, 'http'), { recursive: true });
+    mkdirSync(join(dir, 'mcp'), { recursive: true });
+    mkdirSync(join(base, 'workers'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'service', type: 'module' }));
+    writeFileSync(join(dir, 'http', 'index.js'), decoy('http/index.js'));
+    writeFileSync(join(dir, 'mcp', 'index.js'), decoy('mcp/index.js'));
+    for (const name of ['watchdog.js', 'collector.js', 'storage.js', 'alerts.js', 'exporter.js', 'exposition.js', 'reports.js', 'reports-entry.cjs']) {
+      writeFileSync(join(base, 'workers', name), decoy(`workers/${name}`));
+    }
+    const out = await bundle(
+      dir,
+      `
+import { PerformanceMonitor } from ${JSON.stringify(entry)};
+const m = new PerformanceMonitor({ storage: 'memory' });
+for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 }), () => m.start(), () => m.generateReport({ format: 'markdown' })]) {
+  await call().then(() => console.log('{"served":true}'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));
+}
+`,
+      { format: 'esm' },
+    );
+    const { code, stdout, stderr } = await node(out, dir);
+    expect(code).toBe(0);
+    expect(existsSync(ran) ? readFileSync(ran, 'utf8') : '').toBe('');
+    const answers = stdout.trim().split('\n').map((l) => JSON.parse(l) as { code: string; message: string });
+    const not = (file: string): RegExp => new RegExp(`${escape(file)} is not perfwatch's own file and was not loaded \\(.*"service".*\\): .*esbuild --external:perfwatch`);
+    expect(answers.map((a) => a.code)).toEqual(['PW_ERR_ACTOR', 'PW_ERR_ACTOR', 'PW_ERR_ACTOR', 'PW_ERR_REPORT']);
+    expect(answers[0]?.message).toMatch(new RegExp(`^serveHttp: the HTTP front's file ${not(join(dir, 'http', 'index.js')).source}`));
+    expect(answers[1]?.message).toMatch(new RegExp(`^serveMcp: the MCP front's file ${not(join(dir, 'mcp', 'index.js')).source}`));
+    expect(answers[2]?.message).toMatch(new RegExp(`^watchdog: its worker file ${not(join(base, 'workers', 'watchdog.js')).source}`));
+    expect(answers[3]?.message).toMatch(new RegExp(`the report thread's file ${not(join(base, 'workers', 'reports-entry.cjs')).source}`));
+    expect(stderr).not.toContain('PERFWATCH_FAULT');
   });
 
   it("fails a CommonJS bundle's require at once, saying why and what to do", async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -16,6 +16,23 @@ import { waitFor } from './helpers.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+
+/** The registration by path that `perfwatch mcp --help` prints (not the one by PATH). */
+function registration(help: string): { command: string; args: string[] } {
+  const line = help.split('\n').find((l) => l.trim().startsWith('{"mcpServers"') && !l.includes('"command":"perfwatch"'))!;
+  return JSON.parse(line).mcpServers.perfwatch as { command: string; args: string[] };
+}
+
+/** What a client does with a registration: spawn the command and speak MCP on its stdio. */
+async function expectServes({ command, args }: { command: string; args: string[] }): Promise<void> {
+  const client = new Client({ name: 'registration-check', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command, args: [...args, '--config', quietConfig()], stderr: 'ignore' }));
+  try {
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('get_monitoring_status');
+  } finally {
+    await client.close();
+  }
+}
 
 describe('perfwatch CLI', () => {
   it('prints help for the command and for each subcommand', async () => {
@@ -54,15 +71,30 @@ describe('perfwatch CLI', () => {
   it('mcp --help gives a registration that starts this install as an MCP server, fetching nothing', async () => {
     const { stdout } = await cli('mcp', '--help');
     expect(stdout).not.toMatch(/npx/);
-    const line = stdout.split('\n').find((l) => l.trim().startsWith('{"mcpServers"') && !l.includes('"command":"perfwatch"'))!;
-    const { command, args } = JSON.parse(line).mcpServers.perfwatch as { command: string; args: string[] };
-    // What a client does with it: spawn the command and speak MCP on its stdio.
-    const client = new Client({ name: 'registration-check', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command, args: [...args, '--config', quietConfig()], stderr: 'ignore' }));
+    await expectServes(registration(stdout));
+  });
+
+  it("mcp --help of a project's install under pnpm registers it by the project's node_modules/perfwatch, not the .pnpm folder an upgrade renames", async () => {
+    // A trial: the help printed the real path, node_modules/.pnpm/perfwatch@file+…/…, and said
+    // "after 'npm link' in the clone", which an installed package has none of.
+    const project = mkdtempSync(join(tmpdir(), 'perfwatch-pnpm-'));
     try {
-      expect((await client.listTools()).tools.map((t) => t.name)).toContain('get_monitoring_status');
+      const store = join(project, 'node_modules', '.pnpm');
+      const real = join(store, 'perfwatch@file+perfwatch-0.1.0.tgz', 'node_modules', 'perfwatch');
+      for (const part of ['src', 'workers']) cpSync(fileURLToPath(new URL(`../dist/${part}`, import.meta.url)), join(real, 'dist', part), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+      writeFileSync(join(real, 'package.json'), readFileSync(new URL('../package.json', import.meta.url)));
+      // pnpm's layout: the package's dependencies resolve from .pnpm/node_modules, the project's link to it.
+      symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(store, 'node_modules'), 'dir');
+      symlinkSync(real, join(project, 'node_modules', 'perfwatch'), 'dir');
+      const linked = join(project, 'node_modules', 'perfwatch', 'dist', 'src', 'cli', 'main.js');
+      const { stdout } = await run(process.execPath, [linked, 'mcp', '--help'], { timeout: 60_000 });
+      expect(stdout).not.toContain('.pnpm');
+      expect(stdout).not.toMatch(/npx/);
+      const found = registration(stdout);
+      expect(found.args).toEqual([linked, 'mcp']);
+      await expectServes(found);
     } finally {
-      await client.close();
+      rmSync(project, { recursive: true, force: true });
     }
   });
 

@@ -4,6 +4,8 @@
  * command's --help and a usage error; a command's module (the monitor, the MCP SDK, the
  * HTTP front) loads when it runs (`node dist/bench/startup.js`, case cli-help).
  */
+import { realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from './args.js';
 import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, TIMEOUT_TAKES } from './remote.js';
@@ -14,8 +16,27 @@ import { TOKEN_ENV } from '../mcp/token.js';
 /** What --interval takes, as its usage errors say it: collectionIntervalMs's range. */
 const INTERVAL_TAKES = `an integer number of ms from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}`;
 
+/**
+ * This CLI's file by a path that lasts: in a project that installed perfwatch, by the
+ * project's node_modules/perfwatch, where Node's real path (which this module's URL is) is
+ * under pnpm a node_modules/.pnpm/perfwatch@…/ folder named anew at each upgrade; in a clone,
+ * or where that link is not this copy (a nested install), the real path.
+ */
+function lastingPath(): string {
+  const real = fileURLToPath(new URL('./main.js', import.meta.url));
+  const parts = real.split(sep);
+  const at = parts.indexOf('node_modules');
+  if (at <= 0) return real;
+  const linked = join(parts.slice(0, at).join(sep) || sep, 'node_modules', 'perfwatch', 'dist', 'src', 'cli', 'main.js');
+  try {
+    return realpathSync(linked) === realpathSync(real) ? linked : real;
+  } catch {
+    return real;
+  }
+}
+
 /** The client configuration that runs this very install: absolute paths, nothing fetched. */
-const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });
+const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [lastingPath(), 'mcp'] } } });
 
 const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -67,9 +88,10 @@ Options:
                       the schema) instead of straight into columns (for measuring the lane)
   -h, --help          this help
 
-Register it with a client (its mcpServers config). This install, as it is:
+Register it with a client (its mcpServers config). This install (a project's by its
+node_modules/perfwatch, which upgrades keep; a clone's by its own path):
   ${THIS_INSTALL}
-or, after 'npm link' in the clone (which puts perfwatch on PATH):
+or, with perfwatch on PATH ('npm link' in a clone, 'npm install -g' of the package's tarball):
   {"mcpServers":{"perfwatch":{"command":"perfwatch","args":["mcp"]}}}
 `;
 
