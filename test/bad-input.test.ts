@@ -316,9 +316,9 @@ describe('bad input', () => {
     await m.flush();
     const rule = (tags: Record<string, string>) => m.createAlertRule({ metric: 'checkout_ms', operator: '>', threshold: 1, tags });
     const key = await rule({ endpont: '/slow' });
-    expect(key.note).toBe('no series of checkout_ms has {endpont=/slow} yet: the rule waits for one; its series have the tag endpoint; did you mean endpoint?');
+    expect(key.note).toBe('no series of checkout_ms has {endpont="/slow"} yet: the rule waits for one; its series have the tag endpoint; did you mean endpoint?');
     const value = await rule({ endpoint: '/slw' });
-    expect(value.note).toBe('no series of checkout_ms has {endpoint=/slw} yet: the rule waits for one; endpoint is /pay, /slow on its series; did you mean /slow?');
+    expect(value.note).toBe('no series of checkout_ms has {endpoint="/slw"} yet: the rule waits for one; endpoint is /pay, /slow on its series; did you mean /slow?');
     const matched = await rule({ endpoint: '/slow' });
     expect(matched).not.toHaveProperty('note');
     expect(m.listAlertRules().map((r) => r.id)).toEqual([key.id, value.id, matched.id]);

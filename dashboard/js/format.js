@@ -64,9 +64,12 @@ export function time(ms) {
   return ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString();
 }
 
-/** `name{k="v",…}` as Prometheus writes a series. */
+/**
+ * `name{k="v",…}` as Prometheus writes a series: `\`, `"` and a line break in a value escaped
+ * (`\\`, `\"`, `\n`), so {route:'a', x:'1'} and {route:'a",x="1'} read as two series.
+ */
 export function seriesName(metric, tags) {
-  const pairs = Object.entries(tags ?? {}).map(([k, v]) => `${k}="${v}"`);
+  const pairs = Object.entries(tags ?? {}).map(([k, v]) => `${k}="${String(v).replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`);
   return pairs.length ? `${metric}{${pairs.join(',')}}` : metric;
 }
 
