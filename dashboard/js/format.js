@@ -60,8 +60,9 @@ export function duration(ms) {
   return `${(s / 86400).toFixed(1)} d`;
 }
 
+/** A time in the reader's locale and zone, the zone named (`12/6/2026, 3:03:07 PM GMT+1`): without it a time read against a report's UTC was hours off. */
 export function time(ms) {
-  return ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString();
+  return ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString([], { timeZoneName: 'short' });
 }
 
 /**
