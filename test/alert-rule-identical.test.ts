@@ -119,12 +119,12 @@ describe('identical alert rules', () => {
       const args = { metric_type: 'response_time', tags: { endpoint: '/pay' }, aggregation: 'p99', window: 60, operator: '>', threshold: 300, severity: 'critical' };
       const first = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
       const id = (first.structuredContent!.rule as { id: string }).id;
-      expect(text(first)).toBe(`created rule ${id}: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical)`);
+      expect(text(first)).toBe(`created rule ${id}: p99(response_time[60s]) > 300 on response_time{endpoint="/pay"} (critical)`);
       const again = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
       expect(again.isError).toBeFalsy();
       expect(again.structuredContent!.rule).toEqual(first.structuredContent!.rule);
       const at = (first.structuredContent!.rule as { created_at: string }).created_at;
-      expect(text(again)).toBe(`rule ${id} exists with these same fields (created ${at}): none added. p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical)`);
+      expect(text(again)).toBe(`rule ${id} exists with these same fields (created ${at}): none added. p99(response_time[60s]) > 300 on response_time{endpoint="/pay"} (critical)`);
       expect(m.listAlertRules()).toHaveLength(1);
     } finally {
       await client.close();

@@ -96,6 +96,8 @@ describe('bad input', () => {
     expect(caught(() => m.record('cpu usage', 1)).message).toBe('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     expect(caught(() => m.record('a', 1, { a: '1', b: '2', c: '3', d: '4' })).message).toBe('tags has 4 tags; the limit is maxTags 3');
     expect(caught(() => m.record('a', 1, { route: 'x'.repeat(21) })).message).toBe('tags.route is 21 characters long; the limit is maxTagValueLength 20');
+    // Counted in UTF-16 code units, as the arena sizes a value: 11 rockets read "22 characters long" against a limit in characters.
+    expect(caught(() => m.record('a', 1, { route: '\u{1F680}'.repeat(11) })).message).toBe('tags.route is 22 UTF-16 code units long (a character outside the Basic Multilingual Plane, such as an emoji, counts 2); the limit is maxTagValueLength 20');
     expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' }))).toBeInstanceOf(KindMismatchError);
     expect(caught(() => m.define({ name: 'x', kind: 'histogram' as never })).message).toMatch(/^kind must be one of gauge, counter, distribution, got "histogram"/);
   });
@@ -316,9 +318,9 @@ describe('bad input', () => {
     await m.flush();
     const rule = (tags: Record<string, string>) => m.createAlertRule({ metric: 'checkout_ms', operator: '>', threshold: 1, tags });
     const key = await rule({ endpont: '/slow' });
-    expect(key.note).toBe('no series of checkout_ms has {endpont=/slow} yet: the rule waits for one; its series have the tag endpoint; did you mean endpoint?');
+    expect(key.note).toBe('no series of checkout_ms has {endpont="/slow"} yet: the rule waits for one; its series have the tag endpoint; did you mean endpoint?');
     const value = await rule({ endpoint: '/slw' });
-    expect(value.note).toBe('no series of checkout_ms has {endpoint=/slw} yet: the rule waits for one; endpoint is /pay, /slow on its series; did you mean /slow?');
+    expect(value.note).toBe('no series of checkout_ms has {endpoint="/slw"} yet: the rule waits for one; endpoint is /pay, /slow on its series; did you mean /slow?');
     const matched = await rule({ endpoint: '/slow' });
     expect(matched).not.toHaveProperty('note');
     expect(m.listAlertRules().map((r) => r.id)).toEqual([key.id, value.id, matched.id]);

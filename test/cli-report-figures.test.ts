@@ -24,7 +24,7 @@ describe("perfwatch report: the figures of its closing list", () => {
       // One sample of 0.1 + 0.2: its quantiles and max read 0.30000000000000004.
       expect(line('price')).toBe('price 0.3  p50 0.3 p90 0.3 p99 0.3 max 0.3  n=1');
       // The mean, 997.5, read `998`, the max beside it.
-      expect(line('req_time')).toMatch(/^req_time\{route=\/r997\} 997\.5 {2}p50 \S+ p90 \S+ p99 \S+ max 998 {2}n=2$/);
+      expect(line('req_time')).toMatch(/^req_time\{route="\/r997"\} 997\.5 {2}p50 \S+ p90 \S+ p99 \S+ max 998 {2}n=2$/);
       expect(line('report_time')).toBe('report_time 333.595  p50 333.595 p90 333.595 p99 333.595 max 333.595  n=1');
       expect(line('queue_depth')).toBe('queue_depth 0.3  n=1');
       expect(stdout).not.toMatch(/\d\.\d{7,}/);

@@ -195,8 +195,8 @@ describe('perfwatch CLI', () => {
       const { stdout } = await cli('report', '--url', server.url, '--metrics', 'report_latency');
       expect(stdout).toMatch(/^perfwatch report — .* — http:\/\/127\.0\.0\.1:\d+\/mcp$/m);
       expect(stdout).toMatch(/^monitor running/m);
-      expect(stdout).toMatch(/^report_latency\{route=\/r\} 25 {2}p50 /m);
-      expect(stdout).toMatch(/^report_latency\{route=\/r\} .* n=4$/m);
+      expect(stdout).toMatch(/^report_latency\{route="\/r"\} 25 {2}p50 /m);
+      expect(stdout).toMatch(/^report_latency\{route="\/r"\} .* n=4$/m);
       // Each run deletes its session on the way out: left to expire (15 minutes), 100 runs
       // (maxSessions) made the endpoint refuse every client.
       expect(server.status().sessions.count).toBe(0);

@@ -427,7 +427,7 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
         const burst = { from: window.from + 600000, to: window.from + 615000 };
         const ev = (w) => ({ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: 0.1, unit: 'ratio', window: w });
         renderReport(box, { generatedAt: window.to, window: { ...window, durationMs: 3600000 }, summary: { series: 1, samples: 1 }, score: { overall: null, formula: '', parts: [] }, notes: [], recommendations: [], diagnoses: [{ id: 'error-burst', title: 'Error-rate bursts', severity: 'warning', summary: '', actions: [], evidence: [ev(burst), ev(window)] }] });
-        return { lines: [...box.querySelectorAll('.evidence li')].map((li) => li.textContent), from: new Date(burst.from).toLocaleString(), to: new Date(burst.to).toLocaleString() };
+        return { lines: [...box.querySelectorAll('.evidence li')].map((li) => li.textContent), from: new Date(burst.from).toLocaleString([], { timeZoneName: 'short' }), to: new Date(burst.to).toLocaleString([], { timeZoneName: 'short' }) };
       })()`)) as { lines: string[]; from: string; to: string };
       expect(lines.lines).toEqual([`error rate of a burst of error_rate{endpoint="/pay"} = 0.6 ratio (threshold 0.1), ${lines.from} – ${lines.to} (15 s)`, 'error rate of a burst of error_rate{endpoint="/pay"} = 0.6 ratio (threshold 0.1)']);
     } finally {

@@ -243,8 +243,8 @@ describe('answer budgets', () => {
 
   it('says a filter matched no series, not that the monitor has no data, and refuses an empty metric_types', async () => {
     const none = [
-      [{ tags: { endpoint: '/nope' } }, 'no series matches {endpoint=/nope} yet: leave out tags for the series there are'],
-      [{ metric_types: ['queue_size'], tags: { endpoint: '/api/e1' } }, 'no series matches queue_size{endpoint=/api/e1} yet: leave out tags (or metric_types) for the series there are'],
+      [{ tags: { endpoint: '/nope' } }, 'no series matches {endpoint="/nope"} yet: leave out tags for the series there are'],
+      [{ metric_types: ['queue_size'], tags: { endpoint: '/api/e1' } }, 'no series matches queue_size{endpoint="/api/e1"} yet: leave out tags (or metric_types) for the series there are'],
       [{ metric_types: ['error_rate'] }, 'no series matches error_rate yet: leave out metric_types for the series there are'],
     ] as const;
     for (const [args, said] of none) {

@@ -228,7 +228,7 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect(created.isError, text(created)).toBeFalsy();
   const rule = (created.structuredContent as { rule: Record<string, unknown> }).rule;
   // The text says the condition once, and the series the rule watches.
-  expect(text(created)).toBe(`created rule ${rule.id}: max(${metric}[30s]) > 100 on ${metric}{route=/a} (warning)`);
+  expect(text(created)).toBe(`created rule ${rule.id}: max(${metric}[30s]) > 100 on ${metric}{route="/a"} (warning)`);
   expect(rule).toMatchObject({ metric_type: metric, operator: '>', threshold: 100, severity: 'warning', aggregation: 'max', window: 30, auto_resolve: true, tags: { route: '/a' }, condition: `max(${metric}[30s]) > 100` });
   await ok(client, 'record_performance_metric', { metric_type: metric, value: 500, tags: { route: '/a' } }, schemas.RecordOutput);
   await expect

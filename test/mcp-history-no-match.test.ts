@@ -33,20 +33,20 @@ describe('get_metric_history with a filter that matches no series', () => {
 
   it('says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data', async () => {
     // A filter no typo explains (no tag of k's series is near zone): no did you mean.
-    expect(await text('get_metric_history', { metric_type: 'k', tags: { zone: 'eu' } })).toBe('no series matches k{zone=eu} yet: leave out tags for the series there are');
-    expect(await text('get_performance_metrics', { metric_types: ['k'], tags: { zone: 'eu' } })).toMatch(/^no series matches k\{zone=eu\} yet: /);
+    expect(await text('get_metric_history', { metric_type: 'k', tags: { zone: 'eu' } })).toBe('no series matches k{zone="eu"} yet: leave out tags for the series there are');
+    expect(await text('get_performance_metrics', { metric_types: ['k'], tags: { zone: 'eu' } })).toMatch(/^no series matches k\{zone="eu"\} yet: /);
   });
 
   it('names the tags a typo in the filter most likely meant, as get_performance_metrics does', async () => {
     // It said only "no series matches response_time{endpont=/slow} yet" where get_performance_metrics added the did you mean.
-    expect(await text('get_metric_history', { metric_type: 'request_ms', tags: { endpont: '/slow' } })).toBe('no series matches request_ms{endpont=/slow} yet: leave out tags for the series there are; did you mean request_ms{endpoint=/slow}?');
-    expect(await text('get_metric_history', { metric_type: 'k', tags: { a: 'y' } })).toBe('no series matches k{a=y} yet: leave out tags for the series there are; did you mean k{a=x}?');
+    expect(await text('get_metric_history', { metric_type: 'request_ms', tags: { endpont: '/slow' } })).toBe('no series matches request_ms{endpont="/slow"} yet: leave out tags for the series there are; did you mean request_ms{endpoint="/slow"}?');
+    expect(await text('get_metric_history', { metric_type: 'k', tags: { a: 'y' } })).toBe('no series matches k{a="y"} yet: leave out tags for the series there are; did you mean k{a="x"}?');
   });
 
   it('lists a matching series outside the range with no points, and says no data in the range of a metric without any', async () => {
     // An hour that ended before the monitor started.
     const before = { metric_type: 'k', tags: { a: 'x' }, start: new Date(Date.now() - 7_200_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() };
-    expect(await text('get_metric_history', before)).toMatch(/^k\{a=x\}: no points$/m);
+    expect(await text('get_metric_history', before)).toMatch(/^k\{a="x"\}: no points$/m);
     expect(await text('get_metric_history', { metric_type: 'response_time' })).toBe('response_time: no data in the range');
   });
 });

@@ -35,21 +35,21 @@ describe('get_performance_metrics with a misspelt tag', () => {
   it('names the tag name a typo meant', async () => {
     const r = await metrics({ tags: { endpont: '/checkout' } });
     expect(r.structuredContent).toMatchObject({ total: 0, did_you_mean: { endpoint: '/checkout' } });
-    expect(r.content[0]!.text).toBe('no series matches {endpont=/checkout} yet: leave out tags for the series there are; did you mean {endpoint=/checkout}?');
+    expect(r.content[0]!.text).toBe('no series matches {endpont="/checkout"} yet: leave out tags for the series there are; did you mean {endpoint="/checkout"}?');
     expect(monitor.suggestTags({ tags: { endpont: '/checkout' } })).toEqual({ endpoint: '/checkout' });
   });
 
   it('names the value a typo meant, with the metric asked for and the tags spelt right', async () => {
     const r = await metrics({ metric_types: ['request_ms'], tags: { region: 'eu-west-1', endpoint: '/chekout' } });
     expect(r.structuredContent.did_you_mean).toEqual({ region: 'eu-west-1', endpoint: '/checkout' });
-    expect(r.content[0]!.text).toMatch(/; did you mean request_ms\{region=eu-west-1,endpoint=\/checkout\}\?$/);
+    expect(r.content[0]!.text).toMatch(/; did you mean request_ms\{region="eu-west-1",endpoint="\/checkout"\}\?$/);
   });
 
   it('suggests nothing for a filter no typo explains, nor for one that matches', async () => {
     // queue is a tag of queue_size's series, not of request_ms'.
     const other = await metrics({ metric_types: ['request_ms'], tags: { queue: 'mail' } });
     expect(other.structuredContent.did_you_mean).toBeUndefined();
-    expect(other.content[0]!.text).toBe('no series matches request_ms{queue=mail} yet: leave out tags (or metric_types) for the series there are');
+    expect(other.content[0]!.text).toBe('no series matches request_ms{queue="mail"} yet: leave out tags (or metric_types) for the series there are');
     expect((await metrics({ tags: { colour: 'red' } })).structuredContent.did_you_mean).toBeUndefined();
     expect((await metrics({ tags: { endpoint: '/cart' } })).structuredContent).toMatchObject({ total: 1 });
     expect((await metrics({ tags: { endpoint: '/cart' } })).structuredContent.did_you_mean).toBeUndefined();

@@ -145,7 +145,7 @@ describe('metric summaries kept between polls', () => {
     // A gauge: its value is its last sample, and quantiles and a sum per second say nothing.
     const gauge = memo.of([snap({ id: 4, name: 'heap_used', kind: 'gauge', unit: 'bytes', value: 5e7, last: 5e7 }, { mean: 4.5e7, min: 4e7, max: 5e7 })]);
     expect(gauge.metrics[0]).toEqual({ name: 'heap_used', tags, kind: 'gauge', unit: 'bytes', value: 5e7, last_at: '2025-11-27T08:00:00.000Z', count: 10, mean: 4.5e7, min: 4e7, max: 5e7, total_count: 10 });
-    expect(gauge.lines[0]).toBe('heap_used{route=/a} 50000000 bytes  n=10');
+    expect(gauge.lines[0]).toBe('heap_used{route="/a"} 50000000 bytes  n=10');
     // The stdio transport writes the summaries from their kept JSON, byte for byte as JSON.stringify would.
     const { serializeLine, withJson } = await import('../dist/src/mcp/prebuilt.js');
     expect(serializeLine({ jsonrpc: '2.0', id: 1, result: { structuredContent: { a: withJson([1], '[1.0]') } } })).toBe('{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"a":[1.0]}}}\n'); // the kept text is used

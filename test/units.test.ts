@@ -11,13 +11,27 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 // @ts-expect-error: the dashboard's modules are plain browser JavaScript, without types.
-import { bytes } from '../dashboard/js/format.js';
+import { bytes, time } from '../dashboard/js/format.js';
+import { tableTime } from '../dist/src/cli/serve.js';
 
 it('names sizes counted in 1024s KiB, MiB and GiB on the dashboard', () => {
   expect(bytes(512)).toBe('512 B');
   expect(bytes(2048)).toBe('2.0 KiB');
   expect(bytes(151_278_368)).toBe('144.3 MiB');
   expect(bytes(3 * 1024 ** 3)).toBe('3.0 GiB');
+});
+
+it("prints the serve table's time in UTC, marked Z", () => {
+  // It printed the local time without a zone: 15:03:07 on a machine in UTC+1 for 14:03:07Z.
+  expect(tableTime(new Date(Date.UTC(2026, 11, 6, 14, 3, 7, 999)))).toBe('14:03:07Z');
+});
+
+it('names the zone of a time on the dashboard', () => {
+  // It wrote new Date(ms).toLocaleString(): a time without its zone.
+  const at = Date.UTC(2026, 11, 6, 14, 3, 7);
+  const zone = new Intl.DateTimeFormat([], { timeZoneName: 'short' }).formatToParts(at).find((p) => p.type === 'timeZoneName')!.value;
+  expect(time(at)).toContain(zone);
+  expect(time(at)).toBe(new Date(at).toLocaleString([], { timeZoneName: 'short' }));
 });
 
 it("names the serve table's heap and network columns by the 1024s they are divided by", async () => {
@@ -36,6 +50,7 @@ it("names the serve table's heap and network columns by the 1024s they are divid
     });
     expect(header).toMatch(/net KiB\/s/);
     expect(header).toMatch(/heap MiB/);
+    expect(header).toMatch(/^ *time UTC /);
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT');

@@ -60,13 +60,17 @@ export function duration(ms) {
   return `${(s / 86400).toFixed(1)} d`;
 }
 
+/** A time in the reader's locale and zone, the zone named (`12/6/2026, 3:03:07 PM GMT+1`): without it a time read against a report's UTC was hours off. */
 export function time(ms) {
-  return ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString();
+  return ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString([], { timeZoneName: 'short' });
 }
 
-/** `name{k="v",…}` as Prometheus writes a series. */
+/**
+ * `name{k="v",…}` as Prometheus writes a series: `\`, `"` and a line break in a value escaped
+ * (`\\`, `\"`, `\n`), so {route:'a', x:'1'} and {route:'a",x="1'} read as two series.
+ */
 export function seriesName(metric, tags) {
-  const pairs = Object.entries(tags ?? {}).map(([k, v]) => `${k}="${v}"`);
+  const pairs = Object.entries(tags ?? {}).map(([k, v]) => `${k}="${String(v).replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`);
   return pairs.length ? `${metric}{${pairs.join(',')}}` : metric;
 }
 

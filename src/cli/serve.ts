@@ -20,8 +20,17 @@ function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefin
 }
 
 const TABLE_METRICS = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'heap_used'];
-const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net KiB/s', 'loop p99 ms', 'heap MiB', 'ingest/s', 'app series', 'dropped'];
-const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 10, 8];
+const COLUMNS = ['time UTC', 'cpu %', 'mem %', 'disk %', 'net KiB/s', 'loop p99 ms', 'heap MiB', 'ingest/s', 'app series', 'dropped'];
+const WIDTHS = [9, 6, 6, 7, 9, 11, 8, 10, 10, 8];
+
+/**
+ * The table's time of a row: UTC, marked `Z` (`14:03:07Z`), under the header `time UTC`. It was
+ * the machine's local time without a zone, which read against the UTC of the reports, the
+ * history and the logs as hours off.
+ */
+export function tableTime(date: Date): string {
+  return `${date.toISOString().slice(11, 19)}Z`;
+}
 
 function row(cells: string[]): string {
   return cells.map((c, i) => c.padStart(WIDTHS[i]!)).join(' ');
@@ -36,7 +45,7 @@ export function tableRow(monitor: PerformanceMonitor): string {
   const net = metrics.filter((m) => m.name === 'network_io').reduce((a, m) => a + (m.value ?? 0), 0);
   const lag = pick(metrics, 'event_loop_lag');
   return row([
-    new Date().toTimeString().slice(0, 8),
+    tableTime(new Date()),
     fmt(pick(metrics, 'cpu_usage')?.value),
     fmt(pick(metrics, 'memory_usage')?.value),
     fmt(disk),

@@ -183,6 +183,17 @@ export function validateName(name: unknown, field = 'name'): string {
 }
 
 /**
+ * How long a tag value is as maxTagValueLength counts it: in UTF-16 code units (the registry
+ * sizes its arena at three UTF-8 bytes a unit, so a limit in characters would let 128 emoji
+ * take 512 bytes). A value with a character outside the Basic Multilingual Plane says so: 128
+ * rockets read "256 characters long" against a limit the docs gave in characters.
+ */
+function lengthText(value: string): string {
+  if (!/[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(value)) return `${value.length} characters long`;
+  return `${value.length} UTF-16 code units long (a character outside the Basic Multilingual Plane, such as an emoji, counts 2)`;
+}
+
+/**
  * Validates tags against the limits and returns them as sorted string pairs. `hubTagged`: a
  * hub's member series, whose INSTANCE_TAG is allowed beyond maxTags.
  */
@@ -208,9 +219,7 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
       throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });
     }
     const value = String(raw);
-    if (value.length > limits.maxTagValueLength) {
-      throw new InvalidArgumentError(`${field}.${key}`, `is ${value.length} characters long; the limit is maxTagValueLength ${limits.maxTagValueLength}`);
-    }
+    if (value.length > limits.maxTagValueLength) throw new InvalidArgumentError(`${field}.${key}`, `is ${lengthText(value)}; the limit is maxTagValueLength ${limits.maxTagValueLength}`);
     if (CONTROL_CHARS.test(value)) throw new InvalidArgumentError(`${field}.${key}`, 'must not contain control characters');
     // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD, so two different
     // values would share one series.

@@ -4,6 +4,7 @@
  * rounded to what a reader needs), since many clients show the model only the text.
  */
 import { measured, significant } from '../engine/precision.js';
+import { seriesText } from '../series-text.js';
 import { exact } from '../value-text.js';
 import { withJson } from './prebuilt.js';
 import type { MetricSnapshot } from '../monitor/query.js';
@@ -63,10 +64,13 @@ export function quantile(v: number | null | undefined, min: number | null, max: 
   return figure(max !== null && v > max ? max : min !== null && v < min ? min : v);
 }
 
-export function seriesLabel(name: string, tags: Record<string, string>): string {
-  let inner = '';
-  for (const k in tags) inner += `${inner ? ',' : ''}${k}=${tags[k]}`;
-  return inner ? `${name}{${inner}}` : name;
+/**
+ * A series in an answer's text: `name{k="v",…}`, each value quoted, escaped and isolated as
+ * series-text.ts writes it. Written `name{k=v}`, {route:'a', x:'1'} and {route:'a,x=1'} read
+ * alike, and a right-to-left override in a value turned the rest of the line around.
+ */
+export function seriesLabel(name: string, tags: Readonly<Record<string, string>>): string {
+  return seriesText(name, tags);
 }
 
 /** A derived statistic (a mean, a rate, a quantile) as answers carry it (see engine/precision.ts). */

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { closeName, didYouMean, nearestNames } from '../suggest.js';
+import { tagsText } from '../series-text.js';
 
 /** The error for a metric name no series or definition has. */
 export function unknownMetricError(field: string, name: string, known: readonly string[]): InvalidArgumentError {
@@ -28,7 +29,7 @@ const VALUES_SHOWN = 5;
 /**
  * What an alert rule on a known metric should say when none of its series has the rule's tags:
  * the rule is kept (a series may come), and the tag key or value a typo most likely meant is
- * pointed out — a rule on {endpont=/slow} was created without a word and never fired.
+ * pointed out — a rule on {endpont="/slow"} was created without a word and never fired.
  * `series` are the tags of the metric's series; undefined when one matches or there are none.
  */
 export function unmatchedTagsNote(name: string, tags: Readonly<Record<string, string>> | undefined, series: readonly Readonly<Record<string, string>>[]): string | undefined {
@@ -36,8 +37,7 @@ export function unmatchedTagsNote(name: string, tags: Readonly<Record<string, st
   const pairs = Object.entries(tags);
   if (pairs.length === 0 || series.some((s) => pairs.every(([k, v]) => s[k] === v))) return undefined;
   const keys = [...new Set(series.flatMap((s) => Object.keys(s)))];
-  const filter = pairs.map(([k, v]) => `${k}=${v}`).join(',');
-  const head = `no series of ${name} has {${filter}} yet: the rule waits for one`;
+  const head = `no series of ${name} has {${tagsText(tags)}} yet: the rule waits for one`;
   const missing = pairs.find(([k]) => !keys.includes(k));
   if (missing) return `${head}; its series have the tag${keys.length === 1 ? '' : 's'} ${keys.join(', ') || '(none)'}${didYouMean(missing[0], keys)}`;
   // Every key exists: the first value no series has, with the values there are.

@@ -3,6 +3,7 @@
  * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
  */
 import { isolated } from '../isolate.js';
+import { seriesText } from '../series-text.js';
 import { noScore } from './score.js';
 import type { Anomaly, Evidence, PerformanceReport, SeriesStats } from './types.js';
 
@@ -26,18 +27,36 @@ export function duration(ms: number): string {
 }
 
 /**
- * A series as the report's tables, evidence lines and charts show it, each tag value isolated
- * for direction (isolate.ts): an evidence line is one paragraph wherever it is shown, and a
- * right-to-left override in an endpoint's name turned the figures after it around
- * (`p99 = 1500 ms` read `sm 0051 = 99p`). Metric and tag names are ASCII (the registry's rule).
+ * A series as the report's tables, evidence lines and charts show it: `name{k="v",…}`, each tag
+ * value escaped as Prometheus escapes a label value and isolated for direction
+ * (series-text.ts): an evidence line is one paragraph wherever it is shown, and a right-to-left
+ * override in an endpoint's name turned the figures after it around (`p99 = 1500 ms` read
+ * `sm 0051 = 99p`). Plain text, for the HTML report to escape as HTML; the Markdown report
+ * writes a series with markdownSeries().
  */
-export function seriesLabel(name: string, tags: Record<string, string>): string {
-  const parts = Object.entries(tags).map(([k, v]) => `${k}="${isolated(v)}"`);
-  return parts.length ? `${name}{${parts.join(',')}}` : name;
+export function seriesLabel(name: string, tags: Readonly<Record<string, string>>): string {
+  return seriesText(name, tags);
 }
 
-export function evidenceLine(e: Evidence): string {
-  return `${seriesLabel(e.metric, e.tags ?? {})} ${e.statistic} = ${fmt(e.value)} ${e.unit} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
+/**
+ * Text of the service's (a tag value, an alert rule's name) as Markdown that renders it as it
+ * is: a backslash before each ASCII punctuation character that can open or close an inline
+ * construct (code, emphasis, strikethrough, a link, raw HTML, an entity or character
+ * reference, a hard line break, a table's cell), the backslash itself first. A tag value
+ * `<script>alert(1)</script>&amp;` was raw HTML in the report, `&amp;` read `&` and
+ * `` `code`*bold* `` code and bold. (`|` is the table cell's to escape: cell().)
+ */
+export function markdownText(text: string): string {
+  return text.replace(/[\\`*_[\]<>&~!]/g, (c) => `\\${c}`);
+}
+
+/** seriesLabel() in Markdown: each tag value also escaped for Markdown (markdownText). Metric and tag names are [a-zA-Z0-9_:] (the registry's rule), and an underscore inside a word opens no emphasis. */
+export function markdownSeries(name: string, tags: Readonly<Record<string, string>>): string {
+  return seriesText(name, tags, markdownText);
+}
+
+export function evidenceLine(e: Evidence, label: (name: string, tags: Readonly<Record<string, string>>) => string = seriesLabel): string {
+  return `${label(e.metric, e.tags ?? {})} ${e.statistic} = ${fmt(e.value)} ${e.unit} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
 }
 
 /** An anomaly's peak score as the tables show it: a capped one as the bound it passed (Anomaly.scoreCapped). */
@@ -82,7 +101,7 @@ export function renderMarkdown(r: PerformanceReport): string {
   if (r.diagnoses.length === 0) out.push('No rule fired: nothing crossed a diagnosis threshold in this window.', '');
   for (const d of r.diagnoses) {
     out.push(`### [${d.severity}] ${d.title}`, '', d.summary, '', 'Evidence:');
-    for (const e of d.evidence) out.push(`- ${evidenceLine(e)}`);
+    for (const e of d.evidence) out.push(`- ${evidenceLine(e, markdownSeries)}`);
     out.push('', 'Actions:');
     d.actions.forEach((a, i) => out.push(`${i + 1}. ${a}`));
     out.push('');
@@ -93,7 +112,7 @@ export function renderMarkdown(r: PerformanceReport): string {
     if (r.recommendations.length === 0) out.push('None: no diagnosis or alert finding calls for a change.', '');
     for (const rec of r.recommendations) {
       out.push(`- **${rec.title}** (${rec.priority} priority, ${rec.category}; from ${rec.source}): ${rec.actions[0] ?? ''}`);
-      for (const e of rec.evidence) out.push(`  - evidence: ${evidenceLine(e)}`);
+      for (const e of rec.evidence) out.push(`  - evidence: ${evidenceLine(e, markdownSeries)}`);
     }
     out.push('');
   }
@@ -104,7 +123,7 @@ export function renderMarkdown(r: PerformanceReport): string {
     row(['series', 'kind', 'start', 'buckets', 'value', 'baseline median', 'size', 'peak z']);
     row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
     for (const a of r.anomalies) {
-      row([seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), a.buckets, fmt(a.value), fmt(a.baselineMedian), `${a.size >= 0 ? '+' : ''}${fmt(a.size)}${a.relativeSize === null ? '' : ` (${fmt(a.relativeSize * 100)}%)`}`, scoreText(a)]);
+      row([markdownSeries(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), a.buckets, fmt(a.value), fmt(a.baselineMedian), `${a.size >= 0 ? '+' : ''}${fmt(a.size)}${a.relativeSize === null ? '' : ` (${fmt(a.relativeSize * 100)}%)`}`, scoreText(a)]);
     }
     out.push('');
   }
@@ -116,7 +135,7 @@ export function renderMarkdown(r: PerformanceReport): string {
     else {
       out.push(`${a.firings} firings (${Object.entries(a.bySeverity).map(([s, n]) => `${s} ${n}`).join(', ')}); ${a.unresolved} still firing at the end.`);
       out.push(`Time to resolve: ${a.timeToResolve.episodes} episodes, mean ${a.timeToResolve.meanMs === null ? '–' : duration(a.timeToResolve.meanMs)}, median ${a.timeToResolve.medianMs === null ? '–' : duration(a.timeToResolve.medianMs)}, max ${a.timeToResolve.maxMs === null ? '–' : duration(a.timeToResolve.maxMs)}.`);
-      if (a.flapping.length) out.push(`Flapping: ${a.flapping.map((f) => `${isolated(f.ruleName)} (${f.fingerprint}, ${f.firings} firings in ${duration(f.windowMs)})`).join('; ')}.`);
+      if (a.flapping.length) out.push(`Flapping: ${a.flapping.map((f) => `${markdownText(isolated(f.ruleName))} (${f.fingerprint}, ${f.firings} firings in ${duration(f.windowMs)})`).join('; ')}.`);
       out.push('');
     }
   }
@@ -132,7 +151,7 @@ export function renderMarkdown(r: PerformanceReport): string {
   row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
   for (const s of r.series) {
     row([
-      seriesLabel(s.name, s.tags),
+      markdownSeries(s.name, s.tags),
       fmt(s.count),
       fmt(s.min),
       fmt(s.mean),

@@ -75,7 +75,7 @@ const CreateOutput = z.object({
  * the condition itself.
  */
 export function ruleText(r: z.output<typeof RuleOut>): string {
-  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, Object.fromEntries(Object.entries(r.tags).map(([k, v]) => [k, isolated(v)]))) : `every series of ${r.metric_type}`;
+  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
   const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
   return `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${isolated(r.name)}"` : ''}`;
 }
