@@ -69,3 +69,27 @@ export function memoryLimit(files: CgroupFiles = { root: '/sys/fs/cgroup', membe
   }
   return best;
 }
+
+/** The memory the process's limit counts as used now: `bytes`, read from `source`. */
+export interface MemoryInUse {
+  bytes: number;
+  /** The cgroup file read (v1 memory.usage_in_bytes, v2 memory.current), or 'rss' (the process's resident set). */
+  source: string;
+}
+
+/**
+ * What `limit` counts as used now: the usage file beside the cgroup file that set it (the
+ * cgroup's use, its other processes' and page cache included, as the kernel counts it against
+ * the limit), or this process's resident set when there is none or it cannot be read;
+ * undefined when neither can be (no file descriptor left: rss() reads /proc and throws EMFILE).
+ */
+export function memoryInUse(limit: MemoryLimit, rss: () => number = () => process.memoryUsage.rss()): MemoryInUse | undefined {
+  const file = /^cgroup v1 (.*)memory\.limit_in_bytes$/.exec(limit.source)?.[1]?.concat('memory.usage_in_bytes') ?? /^cgroup v2 (.*)memory\.max$/.exec(limit.source)?.[1]?.concat('memory.current');
+  const text = file === undefined ? undefined : readOr(file)?.trim();
+  if (file !== undefined && text !== undefined && /^\d+$/.test(text)) return { bytes: Number(text), source: file };
+  try {
+    return { bytes: rss(), source: 'rss' };
+  } catch {
+    return undefined;
+  }
+}
