@@ -6865,6 +6865,13 @@ export const BREAKS = [
     mustFail: ['refuses at start() a monitor whose threads a small cgroup memory limit cannot hold (64 MiB, v1), counts it as a fault, and the host lives'],
   },
   {
+    name: "an uncreatable dataDir's error without storage: 'memory'",
+    what: "a dataDir that cannot be created says only to choose another, where a service that can do without history has storage: 'memory'",
+    edits: [{ file: 'src/storage/lock.ts', find: "choose a dataDir this process may create and write, or storage: 'memory' to keep nothing on disk`", replace: 'choose a dataDir this process may create and write`' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['fails start() with an error naming a dataDir that cannot be created'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
