@@ -6853,9 +6853,16 @@ export const BREAKS = [
   {
     name: 'the memory in use read from the resident set under a cgroup',
     what: "under a cgroup limit the use is the cgroup's (v1 memory.usage_in_bytes, v2 memory.current), which the kernel counts against the limit, not this process's resident set alone",
-    edits: [{ file: 'src/engine/memory-limit.ts', find: "  if (file !== undefined && text !== undefined && /^\\d+$/.test(text)) return { bytes: Number(text), source: file };\n", replace: '' }],
+    edits: [{ file: 'src/engine/memory-limit.ts', find: "  if (dir !== undefined && file !== undefined && text !== undefined && /^\\d+$/.test(text)) {\n", replace: "  if (dir !== undefined && file !== undefined && text !== undefined && /^never$/.test(text)) {\n" }],
     tests: ['limits.test.ts'],
-    mustFail: ["is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current), else from the process's resident set"],
+    mustFail: ["is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current) less its inactive file cache, else from the process's resident set"],
+  },
+  {
+    name: "the memory in use counted with the cgroup's page cache",
+    what: "the cgroup's usage counts its page cache, which the kernel reclaims before it kills: counted, a service that had read a few GB of files read as full and its monitor was refused at start(); memory.stat's inactive_file is taken off",
+    edits: [{ file: 'src/engine/memory-limit.ts', find: "    const cache = Math.min(usage, inactiveFile(readOr(`${dir}memory.stat`)));\n", replace: "    const cache = Math.min(usage, 0 * inactiveFile(readOr(`${dir}memory.stat`)));\n" }],
+    tests: ['limits.test.ts'],
+    mustFail: ["is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current) less its inactive file cache, else from the process's resident set"],
   },
   {
     name: 'start() makes its threads whatever the memory limit has left',

@@ -99,12 +99,18 @@ describe('a container\'s memory limit', () => {
     expect(m.status().memory.limit).toMatchObject(memoryLimit());
   });
 
-  it('is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current), else from the process\'s resident set', () => {
+  it('is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current) less its inactive file cache, else from the process\'s resident set', () => {
     write('v1/memory.usage_in_bytes', String(45 * MiB));
     write('v2/memory.current', String(50 * MiB));
     const rss = (): number => 7 * MiB;
     expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v1 ${root}/v1/memory.limit_in_bytes` }, rss)).toEqual({ bytes: 45 * MiB, source: `${root}/v1/memory.usage_in_bytes` });
     expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/v2/memory.max` }, rss)).toEqual({ bytes: 50 * MiB, source: `${root}/v2/memory.current` });
+    // Less the file cache the kernel reclaims before it kills: the usage counts the page cache,
+    // and a service that had read its files read as full (v1's hierarchical total first).
+    write('v1/memory.stat', `cache ${30 * MiB}\ninactive_file ${5 * MiB}\ntotal_inactive_file ${20 * MiB}\n`);
+    write('v2/memory.stat', `anon ${10 * MiB}\nfile ${40 * MiB}\ninactive_file ${35 * MiB}\n`);
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v1 ${root}/v1/memory.limit_in_bytes` }, rss)).toEqual({ bytes: 25 * MiB, source: `${root}/v1/memory.usage_in_bytes less inactive_file` });
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/v2/memory.max` }, rss)).toEqual({ bytes: 15 * MiB, source: `${root}/v2/memory.current less inactive_file` });
     expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/none/memory.max` }, rss)).toEqual({ bytes: 7 * MiB, source: 'rss' });
     expect(memoryInUse({ bytes: 64 * MiB, source: 'os.totalmem()' }, rss)).toEqual({ bytes: 7 * MiB, source: 'rss' });
     // No file descriptor left: process.memoryUsage.rss() throws EMFILE, which failed start() with it.
