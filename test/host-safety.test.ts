@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -141,6 +141,38 @@ function runNodeWithAddressSpace(code: string, kb: number, timeoutMs = 30_000): 
     });
   });
 }
+
+/**
+ * A cgroup v1 memory folder the test may make under the process's own (its path), or why it
+ * may not: making one needs root and the v1 memory controller mounted at /sys/fs/cgroup/memory.
+ */
+function memoryCgroupBase(): { base?: string; why?: string } {
+  if (process.getuid?.() !== 0) return { why: 'making a cgroup needs root' };
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  } catch {
+    // no /proc
+  }
+  const base = line === undefined ? undefined : `/sys/fs/cgroup/memory${line.split(':')[2]}`;
+  if (base === undefined || !existsSync(`${base}/memory.limit_in_bytes`)) return { why: 'no cgroup v1 memory controller at /sys/fs/cgroup/memory' };
+  return { base };
+}
+
+/** Runs `code` as the only process of a new cgroup v1 memory folder limited to `bytes`; the folder is removed after. */
+function runNodeInMemoryCgroup(base: string, code: string, bytes: number, timeoutMs = 30_000): Promise<NodeRun> {
+  const dir = `${base}/perfwatch-test-${process.pid}-${Date.now()}`;
+  mkdirSync(dir);
+  writeFileSync(`${dir}/memory.limit_in_bytes`, String(bytes));
+  return new Promise<NodeRun>((resolve) => {
+    execFile('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', code], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+    });
+  }).finally(() => rmdirSync(dir));
+}
+
+const memoryCgroup = memoryCgroupBase();
+if (memoryCgroup.why !== undefined) console.warn(`host-safety.test.ts: the memory-cgroup test is skipped: ${memoryCgroup.why}`);
 
 /** A monitor started again with `options` (on the dataDir a child wrote) finds these totals in `metric`'s history. */
 async function expectStoredTotals(options: MonitorOptions, metric: string, totals: { count: number; sum: number }): Promise<void> {
@@ -590,7 +622,53 @@ describe('the host is never harmed by the monitor', () => {
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     expect(r.alive).toBe(true);
     // Something did not fit, and said why.
-    expect([r.start, r.report].join(' ')).toMatch(/ENOMEM: no room for another thread in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is [\d.]+ GiB, [\d.]+ GiB is in use, and a thread reserves about \d+ MiB/);
+    expect([r.start, r.report].join(' ')).toMatch(/no room for (another thread \(\w+\)|\d+ more threads \([\w, ]+\)) in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is [\d.]+ GiB, [\d.]+ GiB is in use, and (a thread|they) need about [\d.]+ GiB/);
+  }, 60_000);
+
+  it('refuses at start() a monitor whose threads do not all fit the address space (ulimit -v 3000000), before it makes any, counts it as a fault, and the host lives and grows its heap', async () => {
+    // The threads were checked one by one and admitted until no room was left: the storage
+    // thread took the last of it, the collector was refused, and a heap that grew then (the
+    // host's or a thread's) ended the process (6 of 6 runs with the default options).
+    const dir = mkdtempSync(join(tmpdir(), 'pw-room-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false } });`,
+        "const start = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        'const kept = []; for (let i = 0; i < 40; i++) kept.push(new Array(250_000).fill(i));',
+        "const faults = m.status().faults;",
+        "console.log(JSON.stringify({ start, state: m.state, faults: faults.total, kind: faults.byKind['address-space']?.count ?? 0, kept: kept.length }));",
+      );
+      const out = await runNodeWithAddressSpace(code, 3_000_000);
+      expect(out.code, out.stderr).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+      expect(r.start).toMatch(/^PW_ERR_ACTOR: \w+: no room for 4 more threads \(watchdog, storage, collector, alerts\) in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is 2\.86 GiB, [\d.]+ GiB is in use, and they need about 3\.00 GiB: 640 MiB a thread, .* raise the limit to at least \d+ \(ulimit -v takes KiB\), or storage: 'memory' \(no storage thread: one fewer\)$/);
+      expect(r).toMatchObject({ state: 'stopped', faults: 1, kind: 1, kept: 40 });
+      expect(out.stderr).toMatch(/PERFWATCH_FAULT.*perfwatch: address-space: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  (memoryCgroup.base === undefined ? it.skip : it)('refuses at start() a monitor whose threads a small cgroup memory limit cannot hold (64 MiB, v1), counts it as a fault, and the host lives', async () => {
+    // The threads' resident memory (13–16.5 MiB each) was in no fitting: a host of 45 MB under
+    // 64 MB was killed by the kernel (Memory cgroup out of memory) once they ran.
+    const dir = mkdtempSync(join(tmpdir(), 'pw-cgroup-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false } });`,
+        "const start = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        "const faults = m.status().faults;",
+        "console.log(JSON.stringify({ start, state: m.state, faults: faults.total, kind: faults.byKind.memory?.count ?? 0, limit: m.status().memory.limit.source }));",
+      );
+      const out = await runNodeInMemoryCgroup(memoryCgroup.base!, code, 64 * 1024 * 1024);
+      expect(out.code, out.stderr).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+      expect(r.start).toMatch(/^PW_ERR_ACTOR: watchdog: no room for the monitor's 4 threads \(watchdog, storage, collector, alerts\) under the memory limit: it is 64 MiB \(cgroup v1 \/sys\/fs\/cgroup\/memory\/.*\/memory\.limit_in_bytes\), \d+ MiB is in use \(\/sys\/fs\/cgroup\/memory\/.*\/memory\.usage_in_bytes\), \d+ MiB is left, and they need about 80 MiB \(20 MiB each\); past the limit the kernel kills the process: raise the limit to at least \d+ MiB, or storage: 'memory' \(no storage thread: one fewer\)$/);
+      expect(r).toMatchObject({ state: 'stopped', faults: 1, kind: 1 });
+      expect(r.limit).toMatch(/^cgroup v1 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {

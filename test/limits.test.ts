@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
 import { allocating, checkMemory } from '../dist/src/engine/memory.js';
 import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/engine/sketch.js';
-import { memoryLimit } from '../dist/src/engine/memory-limit.js';
+import { memoryInUse, memoryLimit } from '../dist/src/engine/memory-limit.js';
 import { buffersBytes } from '../dist/src/monitor/buffers.js';
-import { DEFAULT_SHARE, resolveForMemory } from '../dist/src/monitor/memory-fit.js';
+import { DEFAULT_SHARE, THREAD_RESIDENT, noMemoryFor, resolveForMemory, startThreads } from '../dist/src/monitor/memory-fit.js';
+import { resolveOptions } from '../dist/src/monitor/options.js';
 import { caught } from './helpers.js';
 
 
@@ -96,6 +97,49 @@ describe('a container\'s memory limit', () => {
     expect(machine.memory.scale).toBe(1);
     const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(m.status().memory.limit).toMatchObject(memoryLimit());
+  });
+
+  it('is counted as used from the usage file beside the limit (v1 memory.usage_in_bytes, v2 memory.current) less its inactive file cache, else from the process\'s resident set', () => {
+    write('v1/memory.usage_in_bytes', String(45 * MiB));
+    write('v2/memory.current', String(50 * MiB));
+    const rss = (): number => 7 * MiB;
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v1 ${root}/v1/memory.limit_in_bytes` }, rss)).toEqual({ bytes: 45 * MiB, source: `${root}/v1/memory.usage_in_bytes` });
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/v2/memory.max` }, rss)).toEqual({ bytes: 50 * MiB, source: `${root}/v2/memory.current` });
+    // Less the file cache the kernel reclaims before it kills: the usage counts the page cache,
+    // and a service that had read its files read as full (v1's hierarchical total first).
+    write('v1/memory.stat', `cache ${30 * MiB}\ninactive_file ${5 * MiB}\ntotal_inactive_file ${20 * MiB}\n`);
+    write('v2/memory.stat', `anon ${10 * MiB}\nfile ${40 * MiB}\ninactive_file ${35 * MiB}\n`);
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v1 ${root}/v1/memory.limit_in_bytes` }, rss)).toEqual({ bytes: 25 * MiB, source: `${root}/v1/memory.usage_in_bytes less inactive_file` });
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/v2/memory.max` }, rss)).toEqual({ bytes: 15 * MiB, source: `${root}/v2/memory.current less inactive_file` });
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/none/memory.max` }, rss)).toEqual({ bytes: 7 * MiB, source: 'rss' });
+    expect(memoryInUse({ bytes: 64 * MiB, source: 'os.totalmem()' }, rss)).toEqual({ bytes: 7 * MiB, source: 'rss' });
+    // No file descriptor left: process.memoryUsage.rss() throws EMFILE, which failed start() with it.
+    const noFds = (): number => {
+      throw Object.assign(new Error('EMFILE: too many open files, uv_resident_set_memory'), { code: 'EMFILE' });
+    };
+    expect(memoryInUse({ bytes: 64 * MiB, source: `cgroup v2 ${root}/none/memory.max` }, noFds)).toBeUndefined();
+  });
+
+  it('takes the buffers\' quarter from what the monitor\'s threads leave of it', () => {
+    const limit = { bytes: 256 * MiB, source: 'cgroup v2 /sys/fs/cgroup/memory.max' };
+    const threads = startThreads(resolveOptions({ storage: 'memory' }));
+    expect(threads).toEqual(['watchdog', 'collector', 'alerts']);
+    expect(startThreads(resolveOptions({}))).toEqual(['watchdog', 'storage', 'collector', 'alerts']);
+    const { memory } = resolveForMemory({ storage: 'memory' }, limit);
+    expect(memory.scale).toBeCloseTo((DEFAULT_SHARE * (limit.bytes - threads.length * THREAD_RESIDENT)) / buffersBytes(resolveOptions({ storage: 'memory' })), 12);
+  });
+
+  it('refuses the monitor\'s threads when the limit less what is in use of it cannot hold them, naming the limit, the use, the need and the ways out', () => {
+    const file = '/sys/fs/cgroup/memory/box/memory.limit_in_bytes';
+    const threads = startThreads(resolveOptions({}));
+    const limit = { bytes: 64 * MiB, source: `cgroup v1 ${file}` };
+    expect(noMemoryFor(threads, limit, { bytes: 45 * MiB, source: '/sys/fs/cgroup/memory/box/memory.usage_in_bytes' }, "storage: 'memory'")).toBe(
+      "no room for the monitor's 4 threads (watchdog, storage, collector, alerts) under the memory limit: it is 64 MiB (cgroup v1 /sys/fs/cgroup/memory/box/memory.limit_in_bytes), 45 MiB is in use (/sys/fs/cgroup/memory/box/memory.usage_in_bytes), 19 MiB is left, and they need about 80 MiB (20 MiB each); past the limit the kernel kills the process: raise the limit to at least 125 MiB, or storage: 'memory'",
+    );
+    expect(noMemoryFor(threads, limit, { bytes: 70 * MiB, source: 'rss' })).toMatch(/, 70 MiB this process uses \(its resident set\), 0 MiB is left, /);
+    expect(noMemoryFor(threads, { ...limit, bytes: 125 * MiB }, { bytes: 45 * MiB, source: 'rss' })).toBeUndefined();
+    // The machine's memory is no limit the kernel kills at.
+    expect(noMemoryFor(threads, { bytes: 64 * MiB, source: 'os.totalmem()' }, { bytes: 63 * MiB, source: 'rss' })).toBeUndefined();
   });
 
   it('refuses options given beyond it, naming the limit and its cgroup file', () => {

@@ -20,7 +20,7 @@ import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError, threadsRefused } from './thread-error.js';
 import { checkWorkerFile } from './package-files.js';
-import { ensureRoomForThread } from './thread-room.js';
+import { ensureRoomForThread, holdUntilOnline } from './thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
@@ -208,8 +208,9 @@ export class WatchdogLink {
     if (this.worker || this.unmade) return this.worker;
     let worker: Worker;
     try {
-      ensureRoomForThread();
+      ensureRoomForThread('watchdog');
       worker = new Worker(this.url, hostThreadOptions(this.preloads));
+      holdUntilOnline(worker);
     } catch (error) {
       this.unmade = true;
       const refused = threadsRefused(error as Error);

@@ -46,7 +46,7 @@ import { closeFirst } from './close-first.js';
 import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
-import { ensureRoomForThread } from './thread-room.js';
+import { ensureRoomForThread, holdUntilOnline } from './thread-room.js';
 import { ownThreadOptions } from './worker-argv.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
@@ -317,8 +317,9 @@ export class Watchdog {
     const gen = ++w.gen;
     let worker: Worker;
     try {
-      ensureRoomForThread();
+      ensureRoomForThread(w.name);
       worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2, ...(w.gate ? { gen: w.gateGen } : {}) }, transferList: [port2], ...ownThreadOptions() });
+      holdUntilOnline(worker);
     } catch (error) {
       // No thread could be made: new Worker() throws at once, with no 'error' event, when the
       // process is at its limit on threads (ulimit -u, a container's pids.max: EAGAIN). Thrown

@@ -69,3 +69,50 @@ export function memoryLimit(files: CgroupFiles = { root: '/sys/fs/cgroup', membe
   }
   return best;
 }
+
+/** The memory the process's limit counts as used now: `bytes`, read from `source`. */
+export interface MemoryInUse {
+  bytes: number;
+  /** The cgroup file read (v1 memory.usage_in_bytes, v2 memory.current, with " less inactive_file" when memory.stat's was taken off), or 'rss' (the process's resident set). */
+  source: string;
+}
+
+/**
+ * The file cache of the cgroup the kernel reclaims before it kills (memory.stat's
+ * `inactive_file`; v1's hierarchical `total_inactive_file` first), 0 when unread.
+ */
+function inactiveFile(stat: string | undefined): number {
+  if (stat === undefined) return 0;
+  const value = (key: string): number | undefined => {
+    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(stat);
+    return m ? Number(m[1]) : undefined;
+  };
+  return value('total_inactive_file') ?? value('inactive_file') ?? 0;
+}
+
+/**
+ * What `limit` counts as used now and the kernel cannot give back: the usage file beside the
+ * cgroup file that set it (the cgroup's use, its other processes' included, as the kernel
+ * counts it against the limit) less the inactive file cache of memory.stat beside it, which
+ * the kernel reclaims before it kills (as `docker stats` and the kubelet's working set count
+ * it: the usage alone includes the page cache, and a service that had read a few GB of files
+ * read as full, its monitor refused for no reason); or this process's resident set when there
+ * is no usage file or it cannot be read; undefined when neither can be (no file descriptor
+ * left: rss() reads /proc and throws EMFILE).
+ */
+export function memoryInUse(limit: MemoryLimit, rss: () => number = () => process.memoryUsage.rss()): MemoryInUse | undefined {
+  const v1 = /^cgroup v1 (.*)memory\.limit_in_bytes$/.exec(limit.source)?.[1];
+  const dir = v1 ?? /^cgroup v2 (.*)memory\.max$/.exec(limit.source)?.[1];
+  const file = dir === undefined ? undefined : `${dir}${v1 !== undefined ? 'memory.usage_in_bytes' : 'memory.current'}`;
+  const text = file === undefined ? undefined : readOr(file)?.trim();
+  if (dir !== undefined && file !== undefined && text !== undefined && /^\d+$/.test(text)) {
+    const usage = Number(text);
+    const cache = Math.min(usage, inactiveFile(readOr(`${dir}memory.stat`)));
+    return cache > 0 ? { bytes: usage - cache, source: `${file} less inactive_file` } : { bytes: usage, source: file };
+  }
+  try {
+    return { bytes: rss(), source: 'rss' };
+  } catch {
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { describeError } from '../actors/thread-error.js';
-import { ensureRoomForThread } from '../actors/thread-room.js';
+import { ensureRoomForThread, holdUntilOnline } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { ExpositionStats } from './exposition.js';
 import type { ExpositionFormat } from './text-format.js';
@@ -81,8 +81,9 @@ export class ExpositionWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    ensureRoomForThread();
+    ensureRoomForThread('exposition');
     const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', ...hostThreadOptions(this.preloads) });
+    holdUntilOnline(worker);
     worker.on('message', (reply: RenderReply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;

@@ -34,6 +34,7 @@ import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched, WatchedSpan } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import { isNoRoom, noRoomFor, readAddressSpace, threadsThatFit } from '../actors/thread-room.js';
 import { INERT_RULE, inOwnThread } from '../actors/own-thread.js';
 import { checkKeys } from '../known-keys.js';
 import { checkEvent, type EmitterEvent, type MonitorEvents } from './events.js';
@@ -61,7 +62,7 @@ import { ServedFronts } from './served.js';
 import { timedOwn } from './front-stages.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
 import type { MonitorOptions, ResolvedOptions } from './options.js';
-import { resolveForMemory, type MemoryFit } from './memory-fit.js';
+import { noMemoryFor, resolveForMemory, startThreads, type MemoryFit } from './memory-fit.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
@@ -461,6 +462,10 @@ export class PerformanceMonitor extends EventEmitter {
     // as a reset.
     let beginning = this.firstStartedAt;
     try {
+      // Every thread this start makes is checked against the address-space limit before the
+      // first is made: one by one, the first ones took the room the heaps needed, and a start
+      // that failed halfway left them running (thread-room.ts).
+      this.ensureRoomForThreads();
       // A hub's socket path that cannot be used fails start() before storage makes its dataDir
       // (the listen itself comes after the collector, below).
       if (this.options.hub?.listen !== undefined) await checkListenPath(this.options.hub.listen, 'hub.listen');
@@ -486,6 +491,9 @@ export class PerformanceMonitor extends EventEmitter {
       await this.hub?.start();
       await this.exporter.start(beginning);
     } catch (error) {
+      // A thread refused for want of address space is a fault, counted and warned once, as the
+      // watchdog's own is (its kind: the watchdog link counts that one).
+      if (isNoRoom(error) && !(error instanceof ActorError && error.actor === 'watchdog')) this.faults.report('address-space', error as Error);
       await this.collector.stop();
       await this.alerting.stop();
       await this.exporter.stop();
@@ -516,6 +524,25 @@ export class PerformanceMonitor extends EventEmitter {
     this.overhead.start();
     stopAtHostExit(this, () => this.serially(() => this.stopNow(true)));
     this.emitSafe('start');
+  }
+
+  /**
+   * Throws an ActorError, counted as a fault, when the threads start() makes do not fit the
+   * address-space limit (naming the first that does not) or the cgroup's memory limit less
+   * what it holds now (naming the watchdog, the first made): read at each start, as the use changes.
+   */
+  private ensureRoomForThreads(): void {
+    const names = startThreads(this.options);
+    const fewer = this.storage ? "storage: 'memory' (no storage thread: one fewer)" : undefined;
+    const space = readAddressSpace();
+    const noSpace = noRoomFor(names, space, fewer);
+    if (noSpace !== undefined) throw new ActorError(names[Math.min(threadsThatFit(space), names.length - 1)]!, noSpace);
+    const noMemory = noMemoryFor(names, this.memoryFit, undefined, fewer);
+    if (noMemory !== undefined) {
+      const error = new ActorError(names[0]!, noMemory);
+      this.faults.report('memory', error);
+      throw error;
+    }
   }
 
   /**

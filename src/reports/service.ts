@@ -410,7 +410,7 @@ export class ReportService {
     // A task may start a thread: one that does not fit the address space would end the process.
     if ((this.pool?.threads.length ?? 0) < this.effectiveThreads) {
       try {
-        ensureRoomForThread();
+        ensureRoomForThread('report');
       } catch (error) {
         this.deps.fault?.(error as Error);
         throw new ReportFailedError(`a report thread could not start (${describeError(error as Error)}); the next report tries again`);

@@ -57,7 +57,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   try {
     await makeDirs(dir, PRIVATE_DIR_MODE);
   } catch (error) {
-    throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write`);
+    throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write, or storage: 'memory' to keep nothing on disk`);
   }
   const file = join(dir, LOCK_FILE);
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
@@ -350,7 +350,7 @@ function advice(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'free space on its file system';
   if (code === 'EMFILE') return 'this process has no file descriptor left: let it open more (ulimit -n) or close some it holds';
-  return 'choose a dataDir this process may write';
+  return "choose a dataDir this process may write, or storage: 'memory' to keep nothing on disk";
 }
 
 /** The error with its code once: node:fs messages already begin with it ("EACCES: permission denied, mkdir …"). */
