@@ -139,7 +139,7 @@ describe('metric summaries kept between polls', () => {
     expect(moved.metrics[0]).not.toBe(first.metrics[0]);
     expect(moved.metrics[0]).toMatchObject({ value: 2.5, count: 10 });
     expect(first.metrics[0]!.value).toBe(2.12346); // the earlier answer is left as it was
-    expect(moved.lines[0]).toMatch(/^hits\{route=\/a\} 2\.5\/s/);
+    expect(moved.lines[0]).toMatch(/^hits\{route="\/a"\} 2\.5\/s/);
     const grown = memo.of([snap({ totalCount: 11, last: 4 }, { count: 11, max: 4 })]);
     expect(grown.metrics[0]).toMatchObject({ last: 4, total_count: 11, count: 11, max: 4 });
     // A gauge: its value is its last sample, and quantiles and a sum per second say nothing.
