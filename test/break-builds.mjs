@@ -3821,7 +3821,7 @@ export const BREAKS = [
   {
     name: 'report names not isolated for direction',
     what: "a report's sentences quote a tag value as it is: a right-to-left override (U+202E) never closed in a slow endpoint's name turns the rest of the diagnosis around on the dashboard, and 1500 ms (25 requests) reads (stseuqer 52) sm 0051",
-    edits: [{ find: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${isolated(v)}`);', replace: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);' }],
+    edits: [{ file: 'src/reports/diagnoses.ts', find: "  return tagsText(tags) || 'no tags';\n", replace: "  return tagsText(tags, (v) => v.replace(/[\\u2066-\\u2069]/g, '')) || 'no tags';\n" }],
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of a report's sentence around"],
   },
@@ -6940,6 +6940,13 @@ export const BREAKS = [
     edits: [{ file: 'src/storage/lock.ts', find: "choose a dataDir this process may create and write, or storage: 'memory' to keep nothing on disk`", replace: 'choose a dataDir this process may create and write`' }],
     tests: ['storage.test.ts'],
     mustFail: ['fails start() with an error naming a dataDir that cannot be created'],
+  },
+  {
+    name: 'diagnoses: series named unquoted',
+    what: "the diagnoses write a series' tags quoted and escaped (endpoint=\"/pay\"), as every other answer does; unquoted, a tag value holding a comma read as two tags",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: "  return tagsText(tags) || 'no tags';\n", replace: "  return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',') || 'no tags';\n" }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['error bursts: buckets at 10% errors and 3× the mean'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

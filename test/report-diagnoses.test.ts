@@ -120,7 +120,7 @@ describe('diagnoses', () => {
     expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
     // The ten buckets are one burst, said once with its window.
     expect(d.evidence).toEqual([expect.objectContaining({ value: 0.5, tags: { endpoint: '/pay' }, window: { from: T0 + 600_000, to: T0 + 610_000 } })]);
-    expect(d.summary).toMatch(/: endpoint=\/pay 500 of 1000 requests failed \(50%\) in 10 s from /);
+    expect(d.summary).toMatch(/: endpoint="\/pay" 500 of 1000 requests failed \(50%\) in 10 s from /);
   });
 
   it('error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts', () => {
@@ -129,7 +129,7 @@ describe('diagnoses', () => {
     const d = only('error_rate', { endpoint: '/pay' }, (s) => (s >= 120 && s < 135 ? ratio(10, 6) : ratio(10, 0)), 'error-burst');
     expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
     expect(d.summary).toBe(
-      `1 burst of errors at 10% or more of a series' requests and 3× its rate outside them (0.75% overall): endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/pay 0.75% of 12000.`,
+      `1 burst of errors at 10% or more of a series' requests and 3× its rate outside them (0.75% overall): endpoint="/pay" 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint="/pay" 0.75% of 12000.`,
     );
     expect(d.evidence).toEqual([{ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: DIAGNOSIS_RULES.errorBurst.burstRate, unit: 'ratio', window: { from: T0 + 120_000, to: T0 + 135_000 } }]);
     // Beside a high error rate the burst is said with its counts too, not only counted.
@@ -138,7 +138,7 @@ describe('diagnoses', () => {
       ['error_rate', { endpoint: '/fail' }, () => ratio(1, 1)],
     ]);
     expect(high!.summary).toBe(
-      `9.77% of requests failed over the window, with 1 burst: endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/fail 100% of 1200; endpoint=/pay 0.75% of 12000.`,
+      `9.77% of requests failed over the window, with 1 burst: endpoint="/pay" 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint="/fail" 100% of 1200; endpoint="/pay" 0.75% of 12000.`,
     );
   });
 
@@ -155,7 +155,7 @@ describe('diagnoses', () => {
     ]);
     const [d] = s.report().diagnoses.filter((x) => x.id === 'error-burst');
     expect(d?.summary).toBe(
-      `9.5% of requests failed over the window, with 1 burst: endpoint=/pay 171 of 180 requests failed (95%) in 18 s from ${new Date(T0 + 13_000).toISOString()}. Most failures: endpoint=/pay 38% of 450.`,
+      `9.5% of requests failed over the window, with 1 burst: endpoint="/pay" 171 of 180 requests failed (95%) in 18 s from ${new Date(T0 + 13_000).toISOString()}. Most failures: endpoint="/pay" 38% of 450.`,
     );
     expect(d!.actions[1]).toMatch(/^Correlate the burst times with deploys/);
   });
@@ -168,7 +168,7 @@ describe('diagnoses', () => {
       ['error_rate', { endpoint: '/flaky' }, () => ratio(20, 2)],
     ]);
     expect(d).toMatchObject({ severity: 'critical', title: 'High error rate' });
-    expect(d.summary).toBe('9.23% of requests failed over the window. Most failures: endpoint=/fail 100% of 12000; endpoint=/flaky 10% of 24000.');
+    expect(d.summary).toBe('9.23% of requests failed over the window. Most failures: endpoint="/fail" 100% of 12000; endpoint="/flaky" 10% of 24000.');
     // Fewer requests than a burst bucket needs are no share of failures: no diagnosis of a few.
     const few = DIAGNOSIS_RULES.errorBurst.minEvents - 1;
     expect(diagnosesOf([['error_rate', { endpoint: '/x' }, (sec) => (sec < few ? 1 : undefined)]])).toEqual([]);
@@ -184,7 +184,7 @@ describe('diagnoses', () => {
     // A route answering 9% of its requests with its own 503, steadily, and calling nothing.
     const steady = only('error_rate', { endpoint: '/api/items' }, () => ratio(100, 9), 'error-burst');
     expect(steady).toMatchObject({ severity: 'critical', title: 'High error rate' });
-    expect(steady.actions[0]).toMatch(/^Start with endpoint=\/api\/items: read its 5xx responses and the error logs of its handler in the window/);
+    expect(steady.actions[0]).toMatch(/^Start with endpoint="\/api\/items": read its 5xx responses and the error logs of its handler in the window/);
     expect(steady.actions.join(' ')).not.toMatch(/burst|retries|circuit breaker/i);
     expect(steady.actions[1]).toMatch(/^The failures came steadily over the window, at no moment in particular: look for a cause present the whole time/);
     // The same beside outgoing calls that fail: retries and a circuit breaker, for the hosts named.
@@ -194,7 +194,7 @@ describe('diagnoses', () => {
       ['api_error_rate', { host: 'ok.example', method: 'GET' }, () => ratio(10, 0)],
     ]).filter((x) => x.id === 'error-burst');
     const retries = called!.actions.filter((a) => /retries/.test(a));
-    expect(retries).toEqual([expect.stringMatching(/^Outgoing calls failed in the window too \(api_error_rate: host=payments\.example,method=POST 50% of 12000\): add retries with backoff and timeouts on calls to those hosts, and a circuit breaker/)]);
+    expect(retries).toEqual([expect.stringMatching(/^Outgoing calls failed in the window too \(api_error_rate: host="payments\.example",method="POST" 50% of 12000\): add retries with backoff and timeouts on calls to those hosts, and a circuit breaker/)]);
     expect(called!.evidence.filter((e) => e.metric === 'api_error_rate').map((e) => [e.tags, e.value])).toEqual([[{ host: 'payments.example', method: 'POST' }, 0.5]]);
     // A burst is said as one, with its times to correlate.
     const burst = only('error_rate', { endpoint: '/pay' }, (sec) => (sec >= 600 && sec < 610 ? ratio(100, 50) : ratio(100, 1)), 'error-burst');
@@ -209,7 +209,7 @@ describe('diagnoses', () => {
       ['error_rate', { endpoint: '/fail', instance: 'b' }, () => ratio(10, 10)],
       ['error_rate', { endpoint: '/ok' }, () => ratio(20, 0)],
     ]).filter((x) => x.id === 'error-burst');
-    expect(d!.summary).toMatch(/ Most failures: endpoint=\/fail 100% of 24000\.$/);
+    expect(d!.summary).toMatch(/ Most failures: endpoint="\/fail" 100% of 24000\.$/);
     expect(d!.evidence.map((e) => e.tags)).toEqual([undefined, { endpoint: '/fail' }]);
   });
 
@@ -270,7 +270,7 @@ describe('diagnoses', () => {
     // 50 health checks a second at 2 ms, and a checkout a second at 1.4 s: the p95 of all requests is 2 ms.
     const d = only('response_time', { endpoint: '/checkout' }, () => 1400, 'slow-endpoints', [['response_time', { endpoint: '/health' }, () => Array.from({ length: 50 }, () => 2)]]);
     expect(d.severity).toBe('warning');
-    expect(d.summary).toBe('1 series of response_time answered at p95 in 1000 ms or more: endpoint=/checkout 1400 ms (1200 requests). Over every request together the p95 is 2 ms, which hides them.');
+    expect(d.summary).toBe('1 series of response_time answered at p95 in 1000 ms or more: endpoint="/checkout" 1400 ms (1200 requests). Over every request together the p95 is 2 ms, which hides them.');
     expect(d.evidence).toEqual([expect.objectContaining({ metric: 'response_time', tags: { endpoint: '/checkout' }, statistic: 'p95', threshold: DIAGNOSIS_RULES.slowEndpoints.p95WarningMs })]);
     expect(d.evidence[0]!.value).toBeCloseTo(1400, -1);
     // Critical from 2 s; and a handful of slow requests (under minEvents) is not an endpoint's behaviour.
@@ -287,7 +287,7 @@ describe('diagnoses', () => {
       ['event_loop_lag', {}, () => 3],
     ]);
     expect(d.summary).toBe(
-      '1 series of response_time answered at p95 in 1000 ms or more: endpoint=/checkout 1300 ms (1200 requests). Outgoing calls took half that time or more at p95 in the same window: host=payments:443 1250 ms (1200 calls). The event loop was free meanwhile (event_loop_lag p99 3 ms): the time went waiting, not computing.',
+      '1 series of response_time answered at p95 in 1000 ms or more: endpoint="/checkout" 1300 ms (1200 requests). Outgoing calls took half that time or more at p95 in the same window: host="payments:443" 1250 ms (1200 calls). The event loop was free meanwhile (event_loop_lag p99 3 ms): the time went waiting, not computing.',
     );
     expect(d.evidence.map((e) => [e.metric, e.tags, e.statistic])).toEqual([
       ['response_time', { endpoint: '/checkout' }, 'p95'],
@@ -303,9 +303,9 @@ describe('diagnoses', () => {
       ['api_response_time', { host: 'payments:443' }, () => 1250],
       ['event_loop_lag', {}, () => 3],
     ]);
-    expect(waiting.actions[0]).toMatch(/^Start with the outgoing calls to host=payments:443 \(1250 ms at p95\), against 1300 ms for endpoint=\/checkout: give them a timeout/);
+    expect(waiting.actions[0]).toMatch(/^Start with the outgoing calls to host="payments:443" \(1250 ms at p95\), against 1300 ms for endpoint="\/checkout": give them a timeout/);
     expect(waiting.actions.join(' ')).not.toMatch(/^If |If the handler computes|CPU profile/);
-    expect(waiting.actions.at(-1)).toMatch(/^Alert on endpoint=\/checkout alone/);
+    expect(waiting.actions.at(-1)).toMatch(/^Alert on endpoint="\/checkout" alone/);
     // The loop free, no slow call measured: the wait is on something the monitor does not see.
     const unseen = only('response_time', { endpoint: '/report' }, () => 1300, 'slow-endpoints', [['event_loop_lag', {}, () => 3]]);
     expect(unseen.actions[0]).toMatch(/^The event loop was free meanwhile: the time went waiting on something not measured here/);

@@ -10,6 +10,7 @@ import type { Pieces } from '../analysis/stats.js';
 import { leastSquares } from '../analysis/stats.js';
 import { isolated } from '../isolate.js';
 import { percent } from '../percent.js';
+import { tagsText } from '../series-text.js';
 import { burstsOf } from './error-bursts.js';
 
 const MiB = 1024 * 1024;
@@ -293,10 +294,11 @@ const ioWait: Rule = ({ metrics, window }) => {
   ];
 };
 
-/** `endpoint=/pay,method=POST` of a series' tags, or its name alone. */
+/** `endpoint="/pay",method="POST"` of a series' tags, or 'no tags'. */
 function tagsLabel(tags: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(tags).map(([k, v]) => `${k}=${isolated(v)}`);
-  return parts.length ? parts.join(',') : 'no tags';
+  // Quoted and escaped as every other answer writes a series (series-text.ts): unquoted,
+  // {route:'a', x:'1'} and {route:'a,x=1'} read alike.
+  return tagsText(tags) || 'no tags';
 }
 
 /** The label of a hub member's series without its `instance`: that of its cluster-wide twin. */
@@ -478,7 +480,7 @@ const workerPoolSaturation: Rule = ({ series, window }) => {
     if (!wait || !run || !(wait.mean >= run.mean)) continue;
     const change = of(r.queueMetric, busy.tags)?.change;
     const grew = change != null && change.currentMean - change.baselineMean >= r.minQueueGrowth && change.currentMean >= 2 * change.baselineMean;
-    const name = `"${busy.tags.pool !== undefined ? isolated(busy.tags.pool) : tagsLabel(busy.tags)}"${busy.tags.instance !== undefined ? ` of member "${isolated(busy.tags.instance)}"` : ''}`;
+    const name = `${busy.tags.pool !== undefined ? `"${isolated(busy.tags.pool)}"` : tagsLabel(busy.tags)}${busy.tags.instance !== undefined ? ` of member "${isolated(busy.tags.instance)}"` : ''}`;
     const quarters = change?.basis === 'first-quarter';
     const evidence = [ev(r.metric, 'mean', busy.mean, r.utilizationWarning, 'ratio', window, busy.tags), ev(r.waitMetric, 'mean', wait.mean, round(run.mean, 4), 'ms', window, busy.tags)];
     if (grew) evidence.push(ev(r.queueMetric, quarters ? 'mean of the last quarter' : 'mean over the window', change.currentMean, round(change.baselineMean, 4), 'count', change.currentWindow, busy.tags));
