@@ -12,8 +12,9 @@
  */
 import { isolated } from './isolate.js';
 
-/** A tag value as Prometheus writes a label value, without its quotes: `\`, `"` and line breaks escaped. */
+/** A tag value as Prometheus writes a label value, without its quotes: `\`, `"` and line breaks escaped (/metrics writes its labels with it too: http/text-format.ts). */
 export function labelValue(value: string): string {
+  if (!/[\\"\n]/.test(value)) return value;
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 

@@ -16,7 +16,7 @@
  * after it, and a thread made but not yet online counts as reserved (pending): new Worker()
  * returns before the thread reserves its space, and threads made meanwhile all read the VmSize
  * from before it. start() checks the whole set it will make before it makes the first
- * (roomForThreads), so that a monitor that cannot fit fails whole, with one error.
+ * (noRoomFor, from the monitor's ensureRoomForThreads), so that a monitor that cannot fit fails whole, with one error.
  */
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';

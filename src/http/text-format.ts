@@ -6,6 +6,7 @@
  * define); everything else, unicode included, is written as UTF-8. HELP escapes backslash
  * and line feed.
  */
+import { labelValue } from '../series-text.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -55,10 +56,6 @@ export function formatNumber(v: number): string {
   return String(v);
 }
 
-export function escapeLabelValue(value: string): string {
-  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
-}
-
 export function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
@@ -66,6 +63,6 @@ export function escapeHelp(text: string): string {
 /** `k1="v1",k2="v2"` of a series' tags (canonical order), without braces. */
 export function labelPairs(tags: Readonly<Record<string, string>>): string {
   let out = '';
-  for (const key in tags) out += `${out === '' ? '' : ','}${key}="${escapeLabelValue(tags[key]!)}"`;
+  for (const key in tags) out += `${out === '' ? '' : ','}${key}="${labelValue(tags[key]!)}"`;
   return out;
 }

@@ -12,7 +12,7 @@
  *
  * The monitor's threads cost memory too, whatever the options: THREAD_RESIDENT each, which
  * the buffers' quarter is taken after, and which start() checks the limit still has room for
- * (less what the cgroup uses then) before it makes any thread (roomForThreadsIn): a host with
+ * (less what the cgroup uses then) before it makes any thread (noMemoryFor): a host with
  * 45 MB of its own under a 64 MB limit was killed by the kernel once the monitor's threads ran.
  */
 import { MACHINE, memoryInUse, memoryLimit, type MemoryInUse, type MemoryLimit } from '../engine/memory-limit.js';
