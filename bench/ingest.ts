@@ -20,7 +20,8 @@
  * out under each overflow policy (interleaved rounds, medians), and a burst of 1M records on
  * an idle monitor with default options. Last, the steady-load table (bench/steady.ts): the
  * collector's CPU at 1M samples/s over 100, 1,000 and 10,000 series from status().overhead,
- * beside prom-client's in-thread cost for the same tagged load.
+ * beside prom-client's in-thread cost for the same tagged load, and the 10,000 series again
+ * with a ring of 2^20 (WIDE_RING), whose chunks are eight times as large.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +41,8 @@ const OVERLOAD_ROUNDS = Number(process.env.BENCH_OVERLOAD_ROUNDS ?? 3);
 const BURST_ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
 const E2E_WIDE_SAMPLES = Number(process.env.BENCH_E2E_WIDE_SAMPLES ?? 5_000_000);
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 4_000);
+/** The main thread's ring of the steady table's last row: 2^20 slots (12 MiB), for chunks of 262,144 (store/writer-state.ts). */
+const WIDE_RING = 1 << 20;
 /** BENCH_STEADY_ONLY=1: the steady-load table alone (for paired runs of two builds). */
 const STEADY_ONLY = process.env.BENCH_STEADY_ONLY === '1';
 const STEADY_SERIES = [100, 1_000, 10_000];
@@ -139,8 +142,11 @@ async function main(): Promise<void> {
   }
   const tenth = await steady(STEADY_SERIES[0]!, STEADY_MS, values, 100_000);
   process.stderr.write(`  steady ${tenth.series} series at 100k/s: collector ${tenth.collectorPercent.toFixed(2)}% of a core\n`);
+  // The widest row again with a ring of 2^20 (12 MiB): chunks of 262,144 slots instead of 32,768.
+  const wideRing = await steady(STEADY_SERIES.at(-1)!, STEADY_MS, values, 1_000_000, WIDE_RING);
+  process.stderr.write(`  steady ${wideRing.series} series, ringCapacity ${WIDE_RING}: collector ${wideRing.collectorPercent.toFixed(2)}% of a core\n`);
   if (STEADY_ONLY) {
-    printSteady(steadyRuns, tenth, promNs);
+    printSteady(steadyRuns, tenth, promNs, wideRing);
     // The stopped monitors leave a handle open on this path (not traced yet): end here.
     process.exit(0);
   }
@@ -259,12 +265,12 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${rate.toFixed(1)} | ${(rate / otelRate).toFixed(2)} | ${(rate / raw).toFixed(2)} | ${note} |`);
   }
   console.log(`\npeak RSS of the whole run: ${(peakRss / 1048576).toFixed(0)} MiB`);
-  printSteady(steadyRuns, tenth, promNs);
+  printSteady(steadyRuns, tenth, promNs, wideRing);
   console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
 }
 
 /** The steady-load table, and the collector's cost split into per burst and per sample. */
-function printSteady(steadyRuns: SteadyResult[], tenth: SteadyResult, promNs: Map<number, number>): void {
+function printSteady(steadyRuns: SteadyResult[], tenth: SteadyResult, promNs: Map<number, number>, wideRing: SteadyResult): void {
   console.log(`\nsteady load: 1M samples/s recorded every 10 ms by the main thread, spread evenly over the series; default options; ${STEADY_MS} ms measured after a warm-up\n`);
   console.log('| steady load | collector CPU, % of one core (status().overhead) | of which system sampling | ingestion per sample | applied | prom-client Histogram.observe({series}, v), in-thread, % of one core at 1M/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
@@ -273,6 +279,8 @@ function printSteady(steadyRuns: SteadyResult[], tenth: SteadyResult, promNs: Ma
     console.log(`| 1M samples/s over ${r.series.toLocaleString('en-US')} series | ${r.collectorPercent.toFixed(2)}% | ${r.samplingPercent.toFixed(2)}% | ${ingestNs.toFixed(0)} ns | ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s${r.dropped > 0 ? `, ${r.dropped} dropped` : ''} | ${(promNs.get(r.series)! / 10).toFixed(1)}% |`);
   }
   console.log(`| 100k samples/s over ${tenth.series.toLocaleString('en-US')} series (the same 100 bursts a second) | ${tenth.collectorPercent.toFixed(2)}% | ${tenth.samplingPercent.toFixed(2)}% | | ${(tenth.appliedPerSecond / 1e6).toFixed(2)}M/s | |`);
+  const wideNs = ((wideRing.collectorPercent - wideRing.samplingPercent) / 100) * 1e9 / wideRing.appliedPerSecond;
+  console.log(`| 1M samples/s over ${wideRing.series.toLocaleString('en-US')} series, \`ringCapacity: ${WIDE_RING}\` (a ring of 12 MiB, chunks of 262,144 slots) | ${wideRing.collectorPercent.toFixed(2)}% | ${wideRing.samplingPercent.toFixed(2)}% | ${wideNs.toFixed(0)} ns | ${(wideRing.appliedPerSecond / 1e6).toFixed(2)}M/s${wideRing.dropped > 0 ? `, ${wideRing.dropped} dropped` : ''} | |`);
   const full = steadyRuns[0]!;
   const perSample = (((full.collectorPercent - full.samplingPercent) - (tenth.collectorPercent - tenth.samplingPercent)) / 100) * 1e9 / (full.rate - tenth.rate);
   const perBurst = (((full.collectorPercent - full.samplingPercent) / 100) * 1e9 - perSample * full.rate) / 100 / 1000;

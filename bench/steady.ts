@@ -29,10 +29,11 @@ const CHECK_MS = 1_000;
 
 /**
  * `rate` samples/s (default 1M) over `series` series for `ms` (at least two checks) after a
- * warm-up of two checks: whatever the rate, one burst every 10 ms.
+ * warm-up of two checks: whatever the rate, one burst every 10 ms. `ringCapacity`: the main
+ * thread's ring, else the default (2^16).
  */
-export async function steady(series: number, ms: number, values: Float64Array, rate = 1_000_000): Promise<SteadyResult> {
-  const m = new PerformanceMonitor({ storage: 'memory', overhead: { checkIntervalMs: CHECK_MS } });
+export async function steady(series: number, ms: number, values: Float64Array, rate = 1_000_000, ringCapacity?: number): Promise<SteadyResult> {
+  const m = new PerformanceMonitor({ storage: 'memory', overhead: { checkIntervalMs: CHECK_MS }, ...(ringCapacity === undefined ? {} : { ringCapacity }) });
   await m.start();
   const handles = Array.from({ length: series }, (_, i) => m.metric('bench_steady', { series: String(i) }));
   let sent = 0;

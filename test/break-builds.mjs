@@ -839,7 +839,7 @@ export const BREAKS = [
   {
     name: 'chunks of 4,096 whatever the ring',
     what: "drain() groups samples in chunks of 4,096 slots as before, not of half the ring: at 10,000 series a series' samples no longer share a chunk",
-    edits: [{ find: 'const CHUNK_MAX = 32768;', replace: 'const CHUNK_MAX = 4096;' }],
+    edits: [{ find: 'const CHUNK_MAX = 262_144;', replace: 'const CHUNK_MAX = 4096;' }],
     tests: ['store-chunks.test.ts'],
     mustFail: ['are half the ring'],
   },
@@ -6947,6 +6947,20 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/diagnoses.ts', find: "  return tagsText(tags) || 'no tags';\n", replace: "  return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',') || 'no tags';\n" }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['error bursts: buckets at 10% errors and 3× the mean'],
+  },
+  {
+    name: 'chunks: the grouping buffers not grown to a chunk left in flight',
+    what: "a successor replays a chunk its predecessor left in flight (up to 262,144 slots from a ring of 2^20) in grouping buffers made for 32,768: the samples past them are lost, and sums and sketches go wrong",
+    edits: [{ file: 'src/engine/store/samples.ts', find: '    if (slots > this.groupValues.length) this.growGroups(slots);\n', replace: '    if (!replay && slots > this.groupValues.length) this.growGroups(slots);\n' }],
+    tests: ['apply-kill.test.ts'],
+    mustFail: ['keeps them over 12 seeds of a ring of 2^20, kills landing inside chunks of more than 32,768 slots'],
+  },
+  {
+    name: 'chunks: held at 32,768 slots whatever the ring',
+    what: "a ring larger than the default gets chunks of 32,768 slots at most, as before: at 10,000 series each series' few samples of a chunk pay a cold hot line and raw slot, where chunks of 262,144 share them among several times as many",
+    edits: [{ file: 'src/engine/store/writer-state.ts', find: 'export const CHUNK_MAX = 262_144;\n', replace: 'export const CHUNK_MAX = 32_768;\n' }],
+    tests: ['store-chunks.test.ts'],
+    mustFail: ['are half the ring, at least 4,096 and at most 262,144 slots, and apply every sample once', "apply every sample of a chunk larger than the grouping's first buffers once"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -1,7 +1,8 @@
 /**
- * drain() groups a ring's samples by series in chunks of half the ring, from 4,096 to 32,768
+ * drain() groups a ring's samples by series in chunks of half the ring, from 4,096 to 262,144
  * slots: at 10,000 series a chunk of 4,096 gave each series one sample or none, and a
- * series' samples share its hot line and raw slots only within a chunk. A ring of few series
+ * series' samples share its hot line and raw slots only within a chunk (a ring larger than
+ * the default 2^16 gets chunks larger than 32,768: its grouping buffers grow to them). A ring of few series
  * gets smaller chunks, 64 slots a series of its last chunk, so that the grouping's buffers
  * stay warm from one chunk to the next. Every sample is applied exactly, whatever the chunks.
  */
@@ -47,16 +48,28 @@ function chunksOf(slots: number, ...passes: { samples: number; series: number }[
 const wide = (samples: number) => ({ samples, series: SERIES });
 
 describe('the chunks of a drain', () => {
-  it('are half the ring, at least 4,096 and at most 32,768 slots, and apply every sample once', () => {
+  it('are half the ring, at least 4,096 and at most 262,144 slots, and apply every sample once', () => {
     expect(chunksOf(1 << 16, wide(60_000)).chunks).toEqual([32_768, 60_000 - 32_768]);
     expect(chunksOf(1 << 15, wide(20_000)).chunks).toEqual([16_384, 20_000 - 16_384]);
     expect(chunksOf(1 << 13, wide(8_000)).chunks).toEqual([4_096, 8_000 - 4_096]);
     expect(chunksOf(1 << 12, wide(4_000)).chunks).toEqual([4_000]);
-    expect(chunksOf(1 << 18, wide(70_000)).chunks).toEqual([32_768, 32_768, 70_000 - 65_536]);
+    expect(chunksOf(1 << 18, wide(140_000)).chunks).toEqual([131_072, 140_000 - 131_072]);
+    // The first chunk of a ring of 2^20 is of the most (262,144, not half the ring); then 64 slots a series.
+    expect(chunksOf(1 << 20, wide(400_000)).chunks).toEqual([262_144, 64_000, 64_000, 400_000 - 390_144]);
     const { store } = chunksOf(1 << 16, wide(60_000));
     for (const id of [0, 1, 999]) {
       const want = Array.from({ length: 60 }, (_, k) => id + k * SERIES);
       expect(store.snapshot(id)).toMatchObject({ totalCount: 60, totalSum: want.reduce((a, b) => a + b, 0), lastValue: want.at(-1) });
+    }
+  });
+
+  it("apply every sample of a chunk larger than the grouping's first buffers once", () => {
+    // 262,144 slots: the buffers, made for 32,768, grow to it before the chunk is grouped.
+    const { chunks, store } = chunksOf(1 << 20, wide(300_000));
+    expect(chunks[0]).toBe(262_144);
+    for (const id of [0, 1, 500, 999]) {
+      const want = Array.from({ length: 300 }, (_, k) => id + k * SERIES);
+      expect(store.snapshot(id)).toMatchObject({ totalCount: 300, totalSum: want.reduce((a, b) => a + b, 0), lastValue: want.at(-1) });
     }
   });
 

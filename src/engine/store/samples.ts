@@ -107,10 +107,12 @@ export class SamplePath extends BucketRows {
     const mask = reader.mask;
     const maxSeries = this.layout.maxSeries;
     const counts = this.groupCounts;
-    const distinct = this.groupIds;
     const r0 = reader.r;
     const replay = hdr[CHUNK_K] !== 0 && hdr[CHUNK_R0] === r0;
     const slots = replay ? hdr[CHUNK_K]! : n;
+    // A larger ring's chunk (or one a predecessor left in flight): the buffers grow to it, once.
+    if (slots > this.groupValues.length) this.growGroups(slots);
+    const distinct = this.groupIds;
     // Count per series, up to the first slot that is no sample.
     const k = countSeries(ids, mask, r0, slots, maxSeries, counts, distinct);
     if (k === 0) {
@@ -176,6 +178,14 @@ export class SamplePath extends BucketRows {
     reader.counted[0]! += k;
     this.grouped = pos - done;
     return k;
+  }
+
+  /** The grouping's buffers for chunks of `slots`: the next power of two, at least twice their size. */
+  protected growGroups(slots: number): void {
+    let size = this.groupValues.length * 2;
+    while (size < slots) size *= 2;
+    this.groupIds = new Int32Array(size);
+    this.groupValues = new Float64Array(size);
   }
 
   /** The raw slots of the chunk's small groups, before any is committed (raw-first.ts). */

@@ -53,13 +53,19 @@ export const BEAT_MASK = 1024 - 1;
  * least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of 4,096 gave each
  * series one sample or none, each a cold hot line and a raw slot on a page of its own; in
  * chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue 16's eighth
- * pass). At 100 series that size costs instead: the collector wakes to a cold core (its
- * caches lost while it slept), and a chunk's values grouped by series (8 bytes a slot: 256
- * KiB at 32,768) come back cold in every pass, where those of chunks of 6,400 slots stay
- * warm from one chunk to the next (issue 16's wake-up pass). Half the ring: a producer never waits on a whole ring in flight.
+ * pass), and in the chunks of 131,072 and 262,144 slots a larger ring allows, more of them
+ * (the collector at 1M samples/s over 10,000 series, 2.4-3.6 points of a core less with a
+ * ring of 2^20: docs/benchmarks.md, "Chunks as large as the ring allows"). At 100 series
+ * that size costs instead: the collector wakes to a cold core (its caches lost while it
+ * slept), and a chunk's values grouped by series (8 bytes a slot: 256 KiB at 32,768) come
+ * back cold in every pass, where those of chunks of 6,400 slots stay warm from one chunk to
+ * the next (issue 16's wake-up pass). Half the ring: a producer never waits on a whole ring
+ * in flight. CHUNK_MAX bounds the grouping's buffers (12 bytes a slot: 3 MiB).
  */
 export const CHUNK_MIN = 4096;
-export const CHUNK_MAX = 32768;
+export const CHUNK_MAX = 262_144;
+/** The grouping's buffers at first: a chunk of the default ring (2^16) at most; they grow to a larger ring's chunks when one comes. */
+export const CHUNK_FIRST = 32_768;
 export const CHUNK_PER_SERIES = 64;
 /** Which i32 of an f64 holds its high word (the sketch key's bits). */
 export const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -155,8 +161,8 @@ export class WriterState {
   protected pass = 1;
   /** A chunk's grouping: per series its count, then its cursor; the series in order seen; the values by series. */
   protected readonly groupCounts: Int32Array;
-  protected readonly groupIds = new Int32Array(CHUNK_MAX);
-  protected readonly groupValues = new Float64Array(CHUNK_MAX);
+  protected groupIds = new Int32Array(CHUNK_FIRST);
+  protected groupValues = new Float64Array(CHUNK_FIRST);
   /** The bucket in which the pool was last found empty and idle series' pages taken back. */
   protected reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
