@@ -6963,6 +6963,13 @@ export const BREAKS = [
     mustFail: ['are half the ring, at least 4,096 and at most 262,144 slots, and apply every sample once', "apply every sample of a chunk larger than the grouping's first buffers once"],
   },
   {
+    name: 'markdown report: diagnoses written unescaped',
+    what: "the markdown report escapes a diagnosis' sentence for Markdown as it escapes the tables' tag values: a slow endpoint tagged `<script>` or `*bold*` was raw HTML and emphasis in its diagnosis",
+    edits: [{ file: 'src/reports/markdown.ts', find: "`### [${d.severity}] ${markdownText(d.title)}`, '', markdownText(d.summary), '', 'Evidence:'", replace: "`### [${d.severity}] ${markdownText(d.title)}`, '', d.summary, '', 'Evidence:'" }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['escapes every sentence, evidence line and action of a diagnosis as markdownText does, and reads as the plain text', 'leaves no markup of the service in the diagnoses and recommendations'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
