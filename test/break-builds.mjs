@@ -6846,7 +6846,7 @@ export const BREAKS = [
   {
     name: 'markdown report: tag values not escaped for Markdown',
     what: 'a tag value in the markdown report is escaped so that it renders as written: `<script>`, `&amp;`, backticks and asterisks were raw HTML, an entity, code and emphasis',
-    edits: [{ file: 'src/reports/markdown.ts', find: "  return text.replace(/[\\\\`*_[\\]<>&~!]/g, (c) => `\\\\${c}`);\n", replace: '  return text;\n' }],
+    edits: [{ file: 'src/reports/markdown.ts', find: "  return text.replace(/[\\\\`*_[\\]<>&~!@]|:(?=\\/\\/)|(?<=www)\\./gi, (c) => `\\\\${c}`);\n", replace: '  return text;\n' }],
     tests: ['series-names.test.ts'],
     mustFail: ['writes each series of the markdown report once, its values escaped as Prometheus and Markdown escape them'],
   },
@@ -6964,10 +6964,17 @@ export const BREAKS = [
   },
   {
     name: 'markdown report: diagnoses written unescaped',
-    what: "the markdown report escapes a diagnosis' sentence for Markdown as it escapes the tables' tag values: a slow endpoint tagged `<script>` or `*bold*` was raw HTML and emphasis in its diagnosis",
+    what: "the markdown report escapes a diagnosis' sentence for Markdown as it escapes the tables' tag values: a slow endpoint tagged `<script>`, `*bold*` or `https://evil.example/x` was raw HTML, emphasis and a link in its diagnosis",
     edits: [{ file: 'src/reports/markdown.ts', find: "`### [${d.severity}] ${markdownText(d.title)}`, '', markdownText(d.summary), '', 'Evidence:'", replace: "`### [${d.severity}] ${markdownText(d.title)}`, '', d.summary, '', 'Evidence:'" }],
     tests: ['report-markdown-diagnoses.test.ts'],
-    mustFail: ['escapes every sentence, evidence line and action of a diagnosis as markdownText does, and reads as the plain text', 'leaves no markup of the service in the diagnoses and recommendations'],
+    mustFail: ['escapes every sentence, evidence line and action of a diagnosis as markdownText does, and reads as the plain text', 'leaves no markup or link of the service in the diagnoses, the recommendations and the series table'],
+  },
+  {
+    name: 'markdown report: bare URLs in tag values left as links',
+    what: "the markdown report breaks GFM's autolinks in the service's text with an escaped character (the `:` of `://`, the `.` after `www`, the `@`): a tag value `https://evil.example/x` was a link in a diagnosis and in the series table",
+    edits: [{ file: 'src/reports/markdown.ts', find: "~!@]|:(?=\\/\\/)|(?<=www)\\./gi, (c) =>", replace: "~!]/g, (c) =>" }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['leaves no markup or link of the service in the diagnoses, the recommendations and the series table'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -3,8 +3,8 @@
  * by every format, and name series by their tag values and captures by the functions and files of
  * a profile, all of them the service's own text: a tag value `<script>alert(1)</script>`,
  * `*bold*` or `[a](http://evil)` was live markup in a diagnosis of the markdown report (and of
- * the MCP answer that gives it), while the tables beside them escaped the same values. The JSON
- * and the MCP text keep every value as it is.
+ * the MCP answer that gives it), and `https://evil.example/x` a link, while the tables beside
+ * them escaped the same values. The JSON and the MCP text keep every value as it is.
  */
 import { describe, expect, it } from 'vitest';
 import { reportOut, reportText } from '../dist/src/mcp/report-answer.js';
@@ -27,7 +27,11 @@ const CAPTURE: CaptureNote = { id: 9, kind: 'cpu', at: T0 + 30_000, seconds: 10,
 /** The text a line renders: each backslash escape of ASCII punctuation read as the character it escapes. */
 const rendered = (line: string): string => line.replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
-/** What of `line` Markdown would read as markup: an inline construct's character no backslash escapes (an underscore inside a word opens nothing). */
+/**
+ * What of `line` Markdown would read as markup or a link: an inline construct's character no
+ * backslash escapes (an underscore inside a word opens nothing), and the start of a GFM autolink
+ * (`scheme://`, `www.`, an address's `@`) not broken by an escaped character.
+ */
 function live(line: string): string[] {
   const found: string[] = [];
   for (let i = 0; i < line.length; i++) {
@@ -38,7 +42,9 @@ function live(line: string): string[] {
     }
     const word = (x: string | undefined): boolean => x !== undefined && /[A-Za-z0-9]/.test(x);
     if (c === '_' && word(line[i - 1]) && word(line[i + 1])) continue;
-    if ('\\`*_[]<>&~!'.includes(c)) found.push(`${c} at ${i}`);
+    if ('\\`*_[]<>&~!@'.includes(c)) found.push(`${c} at ${i}`);
+    if (c === ':' && line.startsWith('//', i + 1)) found.push(`:// at ${i}`);
+    if (c === '.' && /www$/i.test(line.slice(0, i))) found.push(`www. at ${i}`);
   }
   return found;
 }
@@ -79,7 +85,7 @@ describe('diagnoses in the markdown report', () => {
     }
   });
 
-  it('leaves no markup of the service in the diagnoses and recommendations', () => {
+  it('leaves no markup or link of the service in the diagnoses, the recommendations and the series table', () => {
     const diagnoses = section('## Diagnoses');
     expect(diagnoses.join('\n')).toContain('\\<script\\>alert(1)\\</script\\>');
     for (const line of diagnoses) {
@@ -91,5 +97,9 @@ describe('diagnoses in the markdown report', () => {
       const own = line.replace(/^- \*\*(.*?[^\\])\*\* /, '- $1 ');
       expect(live(own), line).toEqual([]);
     }
+    // The tables escaped markup already; a bare URL in a tag value was a link there too.
+    const rows = section('## Series').filter((l) => l.startsWith('| response_time{'));
+    expect(rows).toHaveLength(HOSTILE.length);
+    for (const row of rows) expect(live(row), row).toEqual([]);
   });
 });

@@ -45,9 +45,16 @@ export function seriesLabel(name: string, tags: Readonly<Record<string, string>>
  * entity or character reference, a hard line break, a table's cell), the backslash itself first.
  * A tag value `<script>alert(1)</script>&amp;` was raw HTML in the report, `&amp;` read `&` and
  * `` `code`*bold* `` code and bold. (`|` is the table cell's to escape: cell().)
+ *
+ * GFM also makes a link of a bare URL, `www.` host or address with no markup around it: a tag
+ * value `https://evil.example/x` was a link in the report to wherever the service's callers
+ * said, one a reader follows trusting the report. An escaped character breaks each where GFM
+ * starts one (the `:` of `://`, the `.` after `www`, the `@`): rendered, the text reads the
+ * same, and is no link. (A renderer that links bare host names besides, as markdown-it's
+ * linkify does, still may: only a code span stops that, and the report writes names as text.)
  */
 export function markdownText(text: string): string {
-  return text.replace(/[\\`*_[\]<>&~!]/g, (c) => `\\${c}`);
+  return text.replace(/[\\`*_[\]<>&~!@]|:(?=\/\/)|(?<=www)\./gi, (c) => `\\${c}`);
 }
 
 /** seriesLabel() in Markdown: each tag value also escaped for Markdown (markdownText). Metric and tag names are [a-zA-Z0-9_:] (the registry's rule), and an underscore inside a word opens no emphasis. */
