@@ -6977,6 +6977,13 @@ export const BREAKS = [
     mustFail: ['leaves no markup or link of the service in the diagnoses, the recommendations and the series table'],
   },
   {
+    name: 'captures: the firing rule named raw in a diagnosis',
+    what: "a capture's sentence in a diagnosis quotes the rule it fired for isolated and on one line: a rule named `slow\\n# x` broke the sentence in two and started a heading in the markdown report",
+    edits: [{ file: 'src/reports/captures.ts', find: '`, when "${isolated(n.rule)}" fired`', replace: '`, when "${n.rule}" fired`' }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['writes the name of the rule a capture fired for on one line, in every format'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -20,9 +20,10 @@ const HOSTILE: [Record<string, string>, number][] = [
   [{ endpoint: '| pipe', host: 'www.evil.example', method: 'https://evil.example/x', user: 'a@evil.example' }, 2000],
 ];
 
-/** A CPU capture whose top function and file are named with markup and a URL. */
+/** A CPU capture whose top function and file are named with markup and a URL, taken when an alert rule fired whose name holds a line break and a heading (a rule's name may hold any character). */
 const SITE = '*foo* at [x](https://evil.example/y)_z.js:3';
-const CAPTURE: CaptureNote = { id: 9, kind: 'cpu', at: T0 + 30_000, seconds: 10, headline: `70% of samples in ${SITE} (self)`, file: '/p/9.cpuprofile', top: [], lead: { site: SITE, share: 0.7 }, rule: null, idle: 0.1 };
+const RULE = 'slow\n# Injected';
+const CAPTURE: CaptureNote = { id: 9, kind: 'cpu', at: T0 + 30_000, seconds: 10, headline: `70% of samples in ${SITE} (self)`, file: '/p/9.cpuprofile', top: [], lead: { site: SITE, share: 0.7 }, rule: RULE, idle: 0.1 };
 
 /** The text a line renders: each backslash escape of ASCII punctuation read as the character it escapes. */
 const rendered = (line: string): string => line.replace(/\\([!-/:-@[-`{-~])/g, '$1');
@@ -73,6 +74,14 @@ describe('diagnoses in the markdown report', () => {
     const text = reportText(reportOut(report, undefined));
     for (const [tags] of HOSTILE) expect(text).toContain(tagsText(tags));
     expect(text).toContain(SITE);
+  });
+
+  it("writes the name of the rule a capture fired for on one line, in every format", () => {
+    // Its line break written as JSON writes it (isolate.ts), not one that starts a heading of the Markdown.
+    const profile = report.diagnoses.find((d) => d.id === 'cpu-profile')!;
+    expect(profile.summary).toContain('when "slow\\n# Injected" fired');
+    expect(profile.summary).not.toContain('\n');
+    expect(lines.filter((l) => l.startsWith('# '))).toEqual(['# Performance report']);
   });
 
   it('escapes every sentence, evidence line and action of a diagnosis as markdownText does, and reads as the plain text', () => {
