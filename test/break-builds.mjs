@@ -6846,7 +6846,7 @@ export const BREAKS = [
   {
     name: 'markdown report: tag values not escaped for Markdown',
     what: 'a tag value in the markdown report is escaped so that it renders as written: `<script>`, `&amp;`, backticks and asterisks were raw HTML, an entity, code and emphasis',
-    edits: [{ file: 'src/reports/markdown.ts', find: "  return text.replace(/[\\\\`*_[\\]<>&~!]/g, (c) => `\\\\${c}`);\n", replace: '  return text;\n' }],
+    edits: [{ file: 'src/reports/markdown.ts', find: "  return text.replace(/[\\\\`*_[\\]<>&~!@]|:(?=\\/\\/)|(?<=www)\\./gi, (c) => `\\\\${c}`);\n", replace: '  return text;\n' }],
     tests: ['series-names.test.ts'],
     mustFail: ['writes each series of the markdown report once, its values escaped as Prometheus and Markdown escape them'],
   },
@@ -6961,6 +6961,27 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/store/writer-state.ts', find: 'export const CHUNK_MAX = 262_144;\n', replace: 'export const CHUNK_MAX = 32_768;\n' }],
     tests: ['store-chunks.test.ts'],
     mustFail: ['are half the ring, at least 4,096 and at most 262,144 slots, and apply every sample once', "apply every sample of a chunk larger than the grouping's first buffers once"],
+  },
+  {
+    name: 'markdown report: diagnoses written unescaped',
+    what: "the markdown report escapes a diagnosis' sentence for Markdown as it escapes the tables' tag values: a slow endpoint tagged `<script>`, `*bold*` or `https://evil.example/x` was raw HTML, emphasis and a link in its diagnosis",
+    edits: [{ file: 'src/reports/markdown.ts', find: "`### [${d.severity}] ${markdownText(d.title)}`, '', markdownText(d.summary), '', 'Evidence:'", replace: "`### [${d.severity}] ${markdownText(d.title)}`, '', d.summary, '', 'Evidence:'" }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['escapes every sentence, evidence line and action of a diagnosis as markdownText does, and reads as the plain text', 'leaves no markup or link of the service in the diagnoses, the recommendations and the series table'],
+  },
+  {
+    name: 'markdown report: bare URLs in tag values left as links',
+    what: "the markdown report breaks GFM's autolinks in the service's text with an escaped character (the `:` of `://`, the `.` after `www`, the `@`): a tag value `https://evil.example/x` was a link in a diagnosis and in the series table",
+    edits: [{ file: 'src/reports/markdown.ts', find: "~!@]|:(?=\\/\\/)|(?<=www)\\./gi, (c) =>", replace: "~!]/g, (c) =>" }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['leaves no markup or link of the service in the diagnoses, the recommendations and the series table'],
+  },
+  {
+    name: 'captures: the firing rule named raw in a diagnosis',
+    what: "a capture's sentence in a diagnosis quotes the rule it fired for isolated and on one line: a rule named `slow\\n# x` broke the sentence in two and started a heading in the markdown report",
+    edits: [{ file: 'src/reports/captures.ts', find: '`, when "${isolated(n.rule)}" fired`', replace: '`, when "${n.rule}" fired`' }],
+    tests: ['report-markdown-diagnoses.test.ts'],
+    mustFail: ['writes the name of the rule a capture fired for on one line, in every format'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

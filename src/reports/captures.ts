@@ -11,6 +11,7 @@
  * or processes. It is attached saying so, with its idle share as the evidence, and its top
  * function is not offered as the place to start.
  */
+import { isolated } from '../isolate.js';
 import { percent } from '../percent.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Diagnosis, Evidence, TimeWindow } from './types.js';
@@ -42,7 +43,10 @@ function idleWords(n: CaptureNote, diagnosis: string | undefined): string {
 const CAPTURE_WHILE_BLOCKED = "Capture again while the loop is blocked: a rule on event_loop_lag (p99 over 100 ms, say) with capture: 'cpu' takes one when it fires.";
 
 function sentence(n: CaptureNote, diagnosis?: string): string {
-  const by = n.rule ? `, when "${n.rule}" fired` : '';
+  // The rule's name is the service's text, which may hold anything: isolated and kept on one
+  // line as every other answer quotes it (isolate.ts). Raw, a name `slow\n# x` broke the
+  // sentence in two, and started a heading of its own in the markdown report.
+  const by = n.rule ? `, when "${isolated(n.rule)}" fired` : '';
   const why = idle(n) ? ` ${idleWords(n, diagnosis)}` : '';
   return `${n.kind === 'cpu' ? 'CPU' : 'Heap'} profile ${n.id} (${n.seconds} s from ${new Date(n.at).toISOString()}${by}): ${n.headline}.${why}`;
 }

@@ -39,15 +39,22 @@ export function seriesLabel(name: string, tags: Readonly<Record<string, string>>
 }
 
 /**
- * Text of the service's (a tag value, an alert rule's name) as Markdown that renders it as it
- * is: a backslash before each ASCII punctuation character that can open or close an inline
- * construct (code, emphasis, strikethrough, a link, raw HTML, an entity or character
- * reference, a hard line break, a table's cell), the backslash itself first. A tag value
- * `<script>alert(1)</script>&amp;` was raw HTML in the report, `&amp;` read `&` and
+ * Text of the service's (a tag value, an alert rule's name, a diagnosis' sentence naming them)
+ * as Markdown that renders it as it is: a backslash before each ASCII punctuation character that
+ * can open or close an inline construct (code, emphasis, strikethrough, a link, raw HTML, an
+ * entity or character reference, a hard line break, a table's cell), the backslash itself first.
+ * A tag value `<script>alert(1)</script>&amp;` was raw HTML in the report, `&amp;` read `&` and
  * `` `code`*bold* `` code and bold. (`|` is the table cell's to escape: cell().)
+ *
+ * GFM also makes a link of a bare URL, `www.` host or address with no markup around it: a tag
+ * value `https://evil.example/x` was a link in the report to wherever the service's callers
+ * said, one a reader follows trusting the report. An escaped character breaks each where GFM
+ * starts one (the `:` of `://`, the `.` after `www`, the `@`): rendered, the text reads the
+ * same, and is no link. (A renderer that links bare host names besides, as markdown-it's
+ * linkify does, still may: only a code span stops that, and the report writes names as text.)
  */
 export function markdownText(text: string): string {
-  return text.replace(/[\\`*_[\]<>&~!]/g, (c) => `\\${c}`);
+  return text.replace(/[\\`*_[\]<>&~!@]|:(?=\/\/)|(?<=www)\./gi, (c) => `\\${c}`);
 }
 
 /** seriesLabel() in Markdown: each tag value also escaped for Markdown (markdownText). Metric and tag names are [a-zA-Z0-9_:] (the registry's rule), and an underscore inside a word opens no emphasis. */
@@ -55,9 +62,18 @@ export function markdownSeries(name: string, tags: Readonly<Record<string, strin
   return seriesText(name, tags, markdownText);
 }
 
-export function evidenceLine(e: Evidence, label: (name: string, tags: Readonly<Record<string, string>>) => string = seriesLabel): string {
-  return `${label(e.metric, e.tags ?? {})} ${e.statistic} = ${fmt(e.value)} ${e.unit} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
+/**
+ * An evidence line: the series (`label`), then its statistic and unit in `text`. Plain text by
+ * default; the Markdown report passes markdownSeries and markdownText, since a statistic may
+ * name what a profile found (`share of samples in *foo* at src/a.js:3`: a function of the
+ * service's, named as it likes).
+ */
+export function evidenceLine(e: Evidence, label: (name: string, tags: Readonly<Record<string, string>>) => string = seriesLabel, text: (s: string) => string = (s) => s): string {
+  return `${label(e.metric, e.tags ?? {})} ${text(e.statistic)} = ${fmt(e.value)} ${text(e.unit)} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
 }
+
+/** An evidence line in Markdown: the series and the statistic each escaped (evidenceLine). */
+const markdownEvidence = (e: Evidence): string => evidenceLine(e, markdownSeries, markdownText);
 
 /** An anomaly's peak score as the tables show it: a capped one as the bound it passed (Anomaly.scoreCapped). */
 export function scoreText(a: Anomaly): string {
@@ -99,11 +115,14 @@ export function renderMarkdown(r: PerformanceReport): string {
 
   out.push('## Diagnoses', '');
   if (r.diagnoses.length === 0) out.push('No rule fired: nothing crossed a diagnosis threshold in this window.', '');
+  // A diagnosis' title, sentence and actions are plain text, shared by every format, and name
+  // the service's series, alert rules and profiled functions as they are: escaped here, whole,
+  // as the tables' values are. (They hold no markup of their own to keep.)
   for (const d of r.diagnoses) {
-    out.push(`### [${d.severity}] ${d.title}`, '', d.summary, '', 'Evidence:');
-    for (const e of d.evidence) out.push(`- ${evidenceLine(e, markdownSeries)}`);
+    out.push(`### [${d.severity}] ${markdownText(d.title)}`, '', markdownText(d.summary), '', 'Evidence:');
+    for (const e of d.evidence) out.push(`- ${markdownEvidence(e)}`);
     out.push('', 'Actions:');
-    d.actions.forEach((a, i) => out.push(`${i + 1}. ${a}`));
+    d.actions.forEach((a, i) => out.push(`${i + 1}. ${markdownText(a)}`));
     out.push('');
   }
 
@@ -111,8 +130,9 @@ export function renderMarkdown(r: PerformanceReport): string {
     out.push('## Recommendations', '');
     if (r.recommendations.length === 0) out.push('None: no diagnosis or alert finding calls for a change.', '');
     for (const rec of r.recommendations) {
-      out.push(`- **${rec.title}** (${rec.priority} priority, ${rec.category}; from ${rec.source}): ${rec.actions[0] ?? ''}`);
-      for (const e of rec.evidence) out.push(`  - evidence: ${evidenceLine(e, markdownSeries)}`);
+      // A flapping rule's recommendation names the rule in its title: plain text too.
+      out.push(`- **${markdownText(rec.title)}** (${rec.priority} priority, ${rec.category}; from ${markdownText(rec.source)}): ${markdownText(rec.actions[0] ?? '')}`);
+      for (const e of rec.evidence) out.push(`  - evidence: ${markdownEvidence(e)}`);
     }
     out.push('');
   }
