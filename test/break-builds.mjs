@@ -2403,7 +2403,7 @@ export const BREAKS = [
   {
     name: 'report pool kept after a thread could not start',
     what: 'a pool whose thread could not start is not destroyed: the report queued on it waits for ever (piscina starts no thread after that)',
-    edits: [{ find: '    void pool.destroy().catch(() => {});\n    this.deps.fault?.(error);', replace: '    this.deps.fault?.(error);' }],
+    edits: [{ find: '    void pool.destroy().catch(() => {});\n    this.wakeWaiting();\n    this.deps.fault?.(error);', replace: '    this.wakeWaiting();\n    this.deps.fault?.(error);' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report whose pool thread cannot start'],
   },
@@ -4658,7 +4658,7 @@ export const BREAKS = [
   {
     name: 'report pool destroyed after a thread not made',
     what: "a report whose thread cannot be made (new Worker() throws EAGAIN in pool.run()) fails with Node's bare error, and the pool holding piscina's queued task stays, so the next stop() destroys it and rejects that task's unreturned promise: an unhandled rejection ends the host",
-    edits: [{ find: '        throw this.threadNotMade(pool, error as Error);', replace: '        throw error;' }],
+    edits: [{ find: '          throw this.threadNotMade(fit, error as Error);', replace: '          throw error;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report with an error naming the limit on threads when its thread cannot be made'],
   },
@@ -6947,6 +6947,20 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/diagnoses.ts', find: "  return tagsText(tags) || 'no tags';\n", replace: "  return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',') || 'no tags';\n" }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['error bursts: buckets at 10% errors and 3× the mean'],
+  },
+  {
+    name: 'report pool threads made and not held until online',
+    what: "a thread piscina makes for a report takes ~600 MB of the address space once it runs; not counted meanwhile, a check for another thread (a second report's, an actor's) read the space from before it and could admit one that did not fit, which ends the process",
+    edits: [{ file: 'src/reports/service.ts', find: '      for (const thread of pool.threads) if (!before.has(thread)) holdUntilOnline(thread);\n', replace: '      void holdUntilOnline;\n' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['counts a report thread made and not yet online as holding its address space'],
+  },
+  {
+    name: "a report thread's room checked one await before the pool makes it",
+    what: "reports asked at once each passed the address-space check before any gave its task to the pool, which then made a thread for each up to reports.threads, more than fit: the check and pool.run() must be in one stretch of the thread",
+    edits: [{ file: 'src/reports/service.ts', find: '      if (this.threadFits(pool)) return { pool, given: give(pool) };\n', replace: '      if (this.threadFits(pool)) {\n        await null;\n        return { pool, given: give(pool) };\n      }\n' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['runs concurrent reports on the report threads that fit the address space'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
