@@ -6963,6 +6963,13 @@ export const BREAKS = [
     mustFail: ['runs concurrent reports on the report threads that fit the address space'],
   },
   {
+    name: "status() naming the memory limit where the address space binds",
+    what: "under ulimit -v the process meets its address-space limit long before the machine's memory: status().memory.binding must name it (kind 'address-space', its bytes, VmSize used), not os.totalmem(), or an agent reading status sees room that is not there",
+    edits: [{ file: 'src/monitor/memory-fit.ts', find: '  if (space.limit === null) return memory;\n', replace: '  if (space.limit === null || space.limit > 0) return memory;\n' }],
+    tests: ['limits.test.ts'],
+    mustFail: ['is named in status() beside the limit the process meets first'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

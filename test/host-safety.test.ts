@@ -709,6 +709,34 @@ describe('the host is never harmed by the monitor', () => {
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ report: 'done', most: 1, after: 0 });
   }, 60_000);
 
+  it("names in status() the address-space limit (ulimit -v) as the one the process meets first, not the machine's memory, and the machine's without a limit", async () => {
+    // status().memory.limit said os.totalmem() (24 GB here) under ulimit -v 3000000: an agent
+    // reading it saw room that the process did not have. limit keeps its meaning (what the
+    // buffers were sized against); binding names the limit that binds.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 1000, system: { enabled: false } });",
+      `import { statusOut, statusText } from ${JSON.stringify(new URL('../dist/src/mcp/status-answer.js', import.meta.url).href)};`,
+      'const status = m.status();',
+      "const { limit, binding } = status.memory;",
+      "const mcp = statusText(statusOut(status), status).split('\\n').find((l) => l.startsWith('collector '));",
+      "console.log(JSON.stringify({ limit, binding, mcp }));",
+    );
+    const limited = await runNodeWithAddressSpace(code, 3_000_000);
+    expect(limited.code, limited.stderr).toBe(0);
+    const r = JSON.parse(limited.stdout.trim().split('\n').at(-1)!);
+    expect(r.binding).toMatchObject({ kind: 'address-space', bytes: 3_000_000 * 1024, source: 'ulimit -v (RLIMIT_AS, /proc/self/limits)' });
+    expect(r.binding.usedBytes).toBeGreaterThan(0);
+    expect(r.binding.freeBytes).toBe(3_000_000 * 1024 - r.binding.usedBytes);
+    expect(r.limit.bytes).toBeGreaterThan(r.binding.bytes);
+    // get_monitoring_status, which an agent reads, says it after the memory limit.
+    expect(r.mcp).toMatch(/from os\.totalmem\(\)\); the address space binds first: [\d,.]+ MiB left of 2,?929\.69 MiB \(ulimit -v \(RLIMIT_AS, \/proc\/self\/limits\)\)$/);
+    const free = await runNode(['--input-type=module', '-e', code], 30_000);
+    expect(free.code, free.stderr).toBe(0);
+    const f = JSON.parse(free.stdout.trim().split('\n').at(-1)!);
+    expect(f.binding).toMatchObject({ kind: f.limit.source === 'os.totalmem()' ? 'physical' : 'cgroup', bytes: f.limit.bytes, source: f.limit.source });
+    expect(f.mcp).not.toMatch(/binds first/);
+  }, 60_000);
+
   (memoryCgroup.base === undefined ? it.skip : it)('refuses at start() a monitor whose threads a small cgroup memory limit cannot hold (64 MiB, v1), counts it as a fault, and the host lives', async () => {
     // The threads' resident memory (13–16.5 MiB each) was in no fitting: a host of 45 MB under
     // 64 MB was killed by the kernel (Memory cgroup out of memory) once they ran.
