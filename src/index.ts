@@ -7,7 +7,7 @@
 import './bundle-check.js';
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
-export type { MemoryFit } from './monitor/memory-fit.js';
+export type { BindingLimit, MemoryFit } from './monitor/memory-fit.js';
 export type { MemoryLimit } from './engine/memory-limit.js';
 export type { EmitterEvent, MonitorEvents } from './monitor/events.js';
 export type { CatalogView, StorageStatusView } from './monitor/storage-link.js';

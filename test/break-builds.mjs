@@ -2403,7 +2403,7 @@ export const BREAKS = [
   {
     name: 'report pool kept after a thread could not start',
     what: 'a pool whose thread could not start is not destroyed: the report queued on it waits for ever (piscina starts no thread after that)',
-    edits: [{ find: '    void pool.destroy().catch(() => {});\n    this.deps.fault?.(error);', replace: '    this.deps.fault?.(error);' }],
+    edits: [{ find: '    void pool.destroy().catch(() => {});\n    this.wakeWaiting();\n    this.deps.fault?.(error);', replace: '    this.wakeWaiting();\n    this.deps.fault?.(error);' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report whose pool thread cannot start'],
   },
@@ -4658,7 +4658,7 @@ export const BREAKS = [
   {
     name: 'report pool destroyed after a thread not made',
     what: "a report whose thread cannot be made (new Worker() throws EAGAIN in pool.run()) fails with Node's bare error, and the pool holding piscina's queued task stays, so the next stop() destroys it and rejects that task's unreturned promise: an unhandled rejection ends the host",
-    edits: [{ find: '        throw this.threadNotMade(pool, error as Error);', replace: '        throw error;' }],
+    edits: [{ find: '          throw this.threadNotMade(fit, error as Error);', replace: '          throw error;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report with an error naming the limit on threads when its thread cannot be made'],
   },
@@ -6982,6 +6982,27 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/captures.ts', find: '`, when "${isolated(n.rule)}" fired`', replace: '`, when "${n.rule}" fired`' }],
     tests: ['report-markdown-diagnoses.test.ts'],
     mustFail: ['writes the name of the rule a capture fired for on one line, in every format'],
+  },
+  {
+    name: 'report pool threads made and not held until online',
+    what: "a thread piscina makes for a report takes ~600 MB of the address space once it runs; not counted meanwhile, a check for another thread (a second report's, an actor's) read the space from before it and could admit one that did not fit, which ends the process",
+    edits: [{ file: 'src/reports/service.ts', find: '      for (const thread of pool.threads) if (!before.has(thread)) holdUntilOnline(thread);\n', replace: '      void holdUntilOnline;\n' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['counts a report thread made and not yet online as holding its address space'],
+  },
+  {
+    name: "a report thread's room checked one await before the pool makes it",
+    what: "reports asked at once each passed the address-space check before any gave its task to the pool, which then made a thread for each up to reports.threads, more than fit: the check and pool.run() must be in one stretch of the thread",
+    edits: [{ file: 'src/reports/service.ts', find: '      if (this.threadFits(pool)) return { pool, given: give(pool) };\n', replace: '      if (this.threadFits(pool)) {\n        await null;\n        return { pool, given: give(pool) };\n      }\n' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['runs concurrent reports on the report threads that fit the address space'],
+  },
+  {
+    name: "status() naming the memory limit where the address space binds",
+    what: "under ulimit -v the process meets its address-space limit long before the machine's memory: status().memory.binding must name it (kind 'address-space', its bytes, VmSize used), not os.totalmem(), or an agent reading status sees room that is not there",
+    edits: [{ file: 'src/monitor/memory-fit.ts', find: '  if (space.limit === null) return memory;\n', replace: '  if (space.limit === null || space.limit > 0) return memory;\n' }],
+    tests: ['limits.test.ts'],
+    mustFail: ['is named in status() beside the limit the process meets first'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

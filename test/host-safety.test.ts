@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CardinalityError, PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import { HEADROOM, THREAD_ADDRESS_SPACE } from '../dist/src/actors/thread-room.js';
 import { historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -647,6 +648,93 @@ describe('the host is never harmed by the monitor', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('runs concurrent reports on the report threads that fit the address space (ulimit -v with room for one), not on a second that leaves the host no room to grow its heap', async () => {
+    // The pool's threads were checked before a report (one at a time, none counted as made
+    // until its space was in VmSize) and piscina made up to reports.threads of them for reports
+    // asked at once: with room for one, two were made, 22 MiB of the address space was left, and
+    // the host's next 200 MB of heap ended it ("JavaScript heap out of memory", rc 134).
+    const MiB = 1024 * 1024;
+    const code = (limited: boolean): string =>
+      hostCode(
+        "import { readFileSync } from 'node:fs';",
+        "const vm = () => Number(/^VmSize:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;",
+        "const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 1000, system: { enabled: false }, reports: { threads: 2 } });",
+        "const said = (e) => `${e.code}: ${e.message}`;",
+        "const start = await m.start().then(() => 'started', said);",
+        'await new Promise((r) => setTimeout(r, 300));',
+        'const started = vm();',
+        limited ? "const reports = await Promise.all([1, 2, 3, 4].map(() => m.generateReport().then(() => 'done', said)));" : 'const reports = [];',
+        'const afterReports = vm();',
+        `const kept = []; for (let i = 0; i < ${limited ? 100 : 0}; i++) kept.push(new Array(250_000).fill(i));`,
+        limited ? "const again = await m.generateReport().then(() => 'done', said);" : "const again = 'not asked';",
+        'await m.stop();',
+        'console.log(JSON.stringify({ start, started, reports, afterReports, again, faults: m.status().faults.total, kept: kept.length }));',
+      );
+    // What the monitor's own threads take on this machine, measured without a limit: the limit
+    // is set to leave room for them and one report thread with the headroom, and 100 MiB over.
+    const free = await runNode(['--input-type=module', '-e', code(false)], 30_000);
+    expect(free.code, free.stderr).toBe(0);
+    const started = (JSON.parse(free.stdout.trim().split('\n').at(-1)!) as { started: number }).started;
+    const limit = started + THREAD_ADDRESS_SPACE + HEADROOM + 100 * MiB;
+    const out = await runNodeWithAddressSpace(code(true), Math.floor(limit / 1024), 60_000);
+    expect(out.stderr).not.toMatch(/Fatal process OOM|heap out of memory/);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ start: 'started', reports: ['done', 'done', 'done', 'done'], again: 'done', faults: 0, kept: 100 });
+    // One report thread was made, not two: the headroom is left for the heaps.
+    expect(limit - r.afterReports).toBeGreaterThan(HEADROOM - 100 * MiB);
+  }, 120_000);
+
+  it("counts a report thread made and not yet online as holding its address space, as the actors' threads are, until it is online", async () => {
+    // piscina makes a report's thread in pool.run(), and its ~600 MB are in VmSize only once it
+    // runs: uncounted meanwhile, a check for another thread (an actor's, a second report's) read
+    // the space from before it and admitted a thread that did not fit.
+    const code = hostCode(
+      `import { threadsThatFit } from ${JSON.stringify(new URL('../dist/src/actors/thread-room.js', import.meta.url).href)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 1000, system: { enabled: false } });",
+      'await m.start();',
+      // Room for a million threads: what is short of it is the threads held as not yet online.
+      'const space = { limit: 2 ** 50, used: 0 };',
+      'const held = () => threadsThatFit(space, 0) - threadsThatFit(space);',
+      "let done = false; const report = m.generateReport().then(() => 'done', (e) => e.message).finally(() => { done = true; });",
+      'let most = 0; while (!done) { most = Math.max(most, held()); await new Promise((r) => setImmediate(r)); }',
+      'const after = held();',
+      'await m.stop();',
+      'console.log(JSON.stringify({ report: await report, most, after }));',
+    );
+    const out = await runNode(['--input-type=module', '-e', code], 30_000);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ report: 'done', most: 1, after: 0 });
+  }, 60_000);
+
+  it("names in status() the address-space limit (ulimit -v) as the one the process meets first, not the machine's memory, and the machine's without a limit", async () => {
+    // status().memory.limit said os.totalmem() (24 GB here) under ulimit -v 3000000: an agent
+    // reading it saw room that the process did not have. limit keeps its meaning (what the
+    // buffers were sized against); binding names the limit that binds.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 1000, system: { enabled: false } });",
+      `import { statusOut, statusText } from ${JSON.stringify(new URL('../dist/src/mcp/status-answer.js', import.meta.url).href)};`,
+      'const status = m.status();',
+      "const { limit, binding } = status.memory;",
+      "const mcp = statusText(statusOut(status), status).split('\\n').find((l) => l.startsWith('collector '));",
+      "console.log(JSON.stringify({ limit, binding, mcp }));",
+    );
+    const limited = await runNodeWithAddressSpace(code, 3_000_000);
+    expect(limited.code, limited.stderr).toBe(0);
+    const r = JSON.parse(limited.stdout.trim().split('\n').at(-1)!);
+    expect(r.binding).toMatchObject({ kind: 'address-space', bytes: 3_000_000 * 1024, source: 'ulimit -v (RLIMIT_AS, /proc/self/limits)' });
+    expect(r.binding.usedBytes).toBeGreaterThan(0);
+    expect(r.binding.freeBytes).toBe(3_000_000 * 1024 - r.binding.usedBytes);
+    expect(r.limit.bytes).toBeGreaterThan(r.binding.bytes);
+    // get_monitoring_status, which an agent reads, says it after the memory limit.
+    expect(r.mcp).toMatch(/from os\.totalmem\(\)\); the address space binds first: [\d,.]+ MiB left of 2,?929\.69 MiB \(ulimit -v \(RLIMIT_AS, \/proc\/self\/limits\)\)$/);
+    const free = await runNode(['--input-type=module', '-e', code], 30_000);
+    expect(free.code, free.stderr).toBe(0);
+    const f = JSON.parse(free.stdout.trim().split('\n').at(-1)!);
+    expect(f.binding).toMatchObject({ kind: f.limit.source === 'os.totalmem()' ? 'physical' : 'cgroup', bytes: f.limit.bytes, source: f.limit.source });
+    expect(f.mcp).not.toMatch(/binds first/);
   }, 60_000);
 
   (memoryCgroup.base === undefined ? it.skip : it)('refuses at start() a monitor whose threads a small cgroup memory limit cannot hold (64 MiB, v1), counts it as a fault, and the host lives', async () => {

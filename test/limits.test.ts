@@ -7,7 +7,7 @@ import { allocating, checkMemory } from '../dist/src/engine/memory.js';
 import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/engine/sketch.js';
 import { memoryInUse, memoryLimit } from '../dist/src/engine/memory-limit.js';
 import { buffersBytes } from '../dist/src/monitor/buffers.js';
-import { DEFAULT_SHARE, THREAD_RESIDENT, noMemoryFor, resolveForMemory, startThreads } from '../dist/src/monitor/memory-fit.js';
+import { ADDRESS_SPACE_SOURCE, DEFAULT_SHARE, THREAD_RESIDENT, bindingLimit, noMemoryFor, resolveForMemory, startThreads } from '../dist/src/monitor/memory-fit.js';
 import { resolveOptions } from '../dist/src/monitor/options.js';
 import { caught } from './helpers.js';
 
@@ -140,6 +140,27 @@ describe('a container\'s memory limit', () => {
     expect(noMemoryFor(threads, { ...limit, bytes: 125 * MiB }, { bytes: 45 * MiB, source: 'rss' })).toBeUndefined();
     // The machine's memory is no limit the kernel kills at.
     expect(noMemoryFor(threads, { bytes: 64 * MiB, source: 'os.totalmem()' }, { bytes: 63 * MiB, source: 'rss' })).toBeUndefined();
+  });
+
+  it('is named in status() beside the limit the process meets first: its address space (ulimit -v), its cgroup or the machine, whichever has the least left', () => {
+    // Under ulimit -v alone status().memory.limit said the machine's 24 GB while the process had
+    // a GB of address space left: an agent reading it saw room that was not there.
+    const machine = { bytes: 24 * 1024 * MiB, source: 'os.totalmem()' };
+    const cgroup = { bytes: 512 * MiB, source: 'cgroup v2 /sys/fs/cgroup/memory.max' };
+    const space = { limit: 4000 * MiB, used: 3000 * MiB };
+    expect(bindingLimit(machine, space, { bytes: 100 * MiB, source: 'rss' })).toEqual({ kind: 'address-space', bytes: 4000 * MiB, source: ADDRESS_SPACE_SOURCE, usedBytes: 3000 * MiB, freeBytes: 1000 * MiB });
+    // A cgroup with less left than the address space binds first, whatever the sizes of the two.
+    expect(bindingLimit(cgroup, space, { bytes: 200 * MiB, source: 'rss' })).toEqual({ kind: 'cgroup', bytes: 512 * MiB, source: cgroup.source, usedBytes: 200 * MiB, freeBytes: 312 * MiB });
+    expect(bindingLimit(machine, { limit: null, used: 3000 * MiB }, { bytes: 100 * MiB, source: 'rss' })).toEqual({ kind: 'physical', bytes: machine.bytes, source: 'os.totalmem()', usedBytes: 100 * MiB, freeBytes: machine.bytes - 100 * MiB });
+    // Uses that cannot be read: the lower limit, its use null.
+    expect(bindingLimit(machine, { limit: 4000 * MiB, used: null }, undefined)).toMatchObject({ kind: 'address-space', usedBytes: null, freeBytes: null });
+    expect(bindingLimit(cgroup, { limit: 4000 * MiB, used: 3900 * MiB }, undefined)).toMatchObject({ kind: 'cgroup', usedBytes: null, freeBytes: null });
+    // The monitor's status() reads it live, beside the limit its buffers were sized against.
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    const { limit, binding } = m.status().memory;
+    expect(limit).toMatchObject(memoryLimit());
+    expect(binding.kind === 'address-space' || binding.bytes === limit.bytes).toBe(true);
+    expect(binding.freeBytes).toBeGreaterThan(0);
   });
 
   it('refuses options given beyond it, naming the limit and its cgroup file', () => {

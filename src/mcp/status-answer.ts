@@ -167,6 +167,16 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
  * on alert rules (maxAlertRules) is in it, not fields of the structured answer: the tool list's 20 KB budget
  * has no room for one more schema (one more number went 11 bytes past it).
  */
+/**
+ * The limit the process meets first when it is not the memory limit above (the address space
+ * under `ulimit -v`): the limit line alone showed an agent the machine's memory, room the
+ * process did not have. Nothing when it is the same limit, so the usual answer reads as it did.
+ */
+function boundBy(b: MonitorStatus['memory']['binding'], mb: (bytes: number) => string): string {
+  if (b.kind !== 'address-space') return '';
+  return `; the address space binds first: ${b.freeBytes === null ? 'its use unread' : `${mb(b.freeBytes)} left`} of ${mb(b.bytes)} (${b.source})`;
+}
+
 export function statusText(s: Out, status: MonitorStatus): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
@@ -176,7 +186,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     // apart and listed by get_performance_metrics too, so a bare count read as most series missing.
     `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     ...refusedLines(status.series.refused),
-    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})`,
+    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})${boundBy(status.memory.binding, mb)}`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),

@@ -16,6 +16,7 @@
  * 45 MB of its own under a 64 MB limit was killed by the kernel once the monitor's threads ran.
  */
 import { MACHINE, memoryInUse, memoryLimit, type MemoryInUse, type MemoryLimit } from '../engine/memory-limit.js';
+import type { AddressSpace } from '../actors/thread-room.js';
 import { buffersBytes } from './buffers.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
 
@@ -83,4 +84,53 @@ export function noMemoryFor(threads: readonly string[], limit: MemoryLimit, give
   if (free >= need) return undefined;
   const used = inUse.source === 'rss' ? 'this process uses (its resident set)' : `is in use (${inUse.source})`;
   return `no room for the monitor's ${threads.length} threads (${threads.join(', ')}) under the memory limit: it is ${mib(limit.bytes)} (${limit.source}), ${mib(inUse.bytes)} ${used}, ${mib(Math.max(0, free))} is left, and they need about ${mib(need)} (${THREAD_RESIDENT / MiB} MiB each); past the limit the kernel kills the process: raise the limit to at least ${mib(inUse.bytes + need)}${fewer ? `, or ${fewer}` : ''}`;
+}
+
+/**
+ * The limit the process meets first, of those that end it: its address space (`ulimit -v`,
+ * RLIMIT_AS: a reservation past it ends the process), its cgroup's memory limit (the kernel
+ * kills past it), or the machine's memory. status().memory.limit is the memory the buffers
+ * were sized against, and under `ulimit -v` alone it is the machine's (24 GB, say) while the
+ * process has a GB of address space left: an agent reading it saw room that was not there.
+ */
+export interface BindingLimit {
+  /** Which limit: 'address-space' (RLIMIT_AS), 'cgroup' (memory.max, memory.limit_in_bytes) or 'physical' (os.totalmem()). */
+  kind: 'address-space' | 'cgroup' | 'physical';
+  bytes: number;
+  /** Where it was read: 'ulimit -v (RLIMIT_AS, /proc/self/limits)', the cgroup file, or 'os.totalmem()'. */
+  source: string;
+  /** What it counts as used now (VmSize; the cgroup's use; this process's resident set), null when unread. */
+  usedBytes: number | null;
+  /** bytes less usedBytes (at least 0), null when the use is unread. */
+  freeBytes: number | null;
+}
+
+/** Where an address-space limit is read. */
+export const ADDRESS_SPACE_SOURCE = 'ulimit -v (RLIMIT_AS, /proc/self/limits)';
+
+/**
+ * Of the memory limit (`limit`, with its use `inUse`: memoryInUse's) and the address space
+ * (`space`: limit and VmSize), the one with the least left, by its free bytes where both uses
+ * are known, else by its bytes: what a caller asking how much more the process may take needs.
+ * No address-space limit: the memory limit. Reads nothing itself: a use that could not be read is null.
+ */
+export function bindingLimit(limit: MemoryLimit, space: AddressSpace, inUse: MemoryInUse | undefined): BindingLimit {
+  const memoryUsed = inUse?.bytes ?? null;
+  const memory: BindingLimit = {
+    kind: limit.source === MACHINE ? 'physical' : 'cgroup',
+    bytes: limit.bytes,
+    source: limit.source,
+    usedBytes: memoryUsed,
+    freeBytes: memoryUsed === null ? null : Math.max(0, limit.bytes - memoryUsed),
+  };
+  if (space.limit === null) return memory;
+  const addressSpace: BindingLimit = {
+    kind: 'address-space',
+    bytes: space.limit,
+    source: ADDRESS_SPACE_SOURCE,
+    usedBytes: space.used,
+    freeBytes: space.used === null ? null : Math.max(0, space.limit - space.used),
+  };
+  const both = memory.freeBytes !== null && addressSpace.freeBytes !== null;
+  return (both ? addressSpace.freeBytes! < memory.freeBytes! : addressSpace.bytes < memory.bytes) ? addressSpace : memory;
 }

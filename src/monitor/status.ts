@@ -16,7 +16,9 @@ import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.j
 import type { StoreReader } from '../engine/store/reader.js';
 import { storeBytes, type StoreBuffers } from '../engine/store/layout.js';
 import { touchedBytes } from '../engine/store/usage.js';
-import type { MemoryFit } from './memory-fit.js';
+import { bindingLimit, type BindingLimit, type MemoryFit } from './memory-fit.js';
+import { readAddressSpace } from '../actors/thread-room.js';
+import { memoryInUse } from '../engine/memory-limit.js';
 import type { SourceCost } from '../engine/system.js';
 import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
@@ -149,6 +151,14 @@ export interface MonitorStatus {
      * quarter of it (1: as documented; docs/reference.md, "Memory limits").
      */
     limit: MemoryFit;
+    /**
+     * The limit the process meets first, read at each status(): its address space under
+     * `ulimit -v` (kind 'address-space'), its cgroup's memory limit ('cgroup') or the machine's
+     * memory ('physical'), whichever has the least left (freeBytes). `limit` above stays what the
+     * buffers were sized against: under `ulimit -v` alone it is the machine's memory, which
+     * is not the room the process has.
+     */
+    binding: BindingLimit;
   };
   system: SystemInfo | null;
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
@@ -280,6 +290,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
       registryBytes: p.registry.bytes(),
       ringBytes: ringsBytes,
       limit: { ...p.memoryFit },
+      binding: bindingLimit(p.memoryFit, readAddressSpace(), memoryInUse(p.memoryFit)),
     },
     system: live.collectorInfo?.system ?? null,
     alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },

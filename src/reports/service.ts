@@ -17,9 +17,17 @@
  * failure, so the tasks queued would wait for ever (their timeout starts when a thread takes
  * them). The pool is dropped then: its queued tasks fail naming the cause, and the next task
  * makes a new pool.
+ *
+ * Each pool thread takes about 600 MB of the address space, and piscina makes one whenever a
+ * task finds no thread free, up to maxThreads, with no check of ours between: reports asked at
+ * once under `ulimit -v` with room for one made two, and the host's heap then had no room to
+ * grow (thread-room.ts). So a task that would make a thread is given to the pool only when the
+ * thread fits (counting the threads made and not yet online, as each new pool thread is held
+ * until it is); one that does not fit waits for a thread of the pool to be free, so that the
+ * pool runs on the threads that fit, and fails naming the limit only when the pool has none.
  */
 import { createRequire } from 'node:module';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError } from '../errors.js';
@@ -31,7 +39,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import { missingFile } from '../actors/package-files.js';
 import { describeError, threadsRefused } from '../actors/thread-error.js';
-import { ensureRoomForThread, roomForThread } from '../actors/thread-room.js';
+import { ensureRoomForThread, holdUntilOnline } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -167,6 +175,10 @@ export class ReportService {
   private readonly failedPools = new WeakMap<Piscina<ReportTask, ReportTaskResult>, Error>();
   /** Pools close() ended: their tasks fail with STOPPED_RULE, not the pool's "Terminating worker thread". */
   private readonly closedPools = new WeakSet<Piscina<ReportTask, ReportTaskResult>>();
+  /** Tasks given to each pool and not yet settled: with its threads, whether the next would make one. */
+  private readonly given = new WeakMap<Piscina<ReportTask, ReportTaskResult>, number>();
+  /** Tasks waiting for a thread of the pool to be free (no room for another): woken when a task settles or the pool ends. */
+  private waiting: Array<() => void> = [];
   private configured: number;
   private cap: number | undefined;
   private latestReport: PerformanceReport | undefined;
@@ -341,6 +353,7 @@ export class ReportService {
     this.pool = undefined;
     if (!pool) return;
     this.closedPools.add(pool);
+    this.wakeWaiting();
     await pool.destroy();
   }
 
@@ -366,6 +379,7 @@ export class ReportService {
     this.failedPools.set(pool, error);
     if (this.pool === pool) this.pool = undefined;
     void pool.destroy().catch(() => {});
+    this.wakeWaiting();
     this.deps.fault?.(error);
   }
 
@@ -379,6 +393,7 @@ export class ReportService {
    */
   private threadNotMade(pool: Piscina<ReportTask, ReportTaskResult>, error: Error): ReportFailedError {
     if (this.pool === pool) this.pool = undefined;
+    this.wakeWaiting();
     const refused = threadsRefused(error);
     if (refused !== undefined) return new ReportFailedError(`a report thread could not start: ${refused}`);
     this.deps.fault?.(error);
@@ -391,6 +406,7 @@ export class ReportService {
     if (!this.pool || this.poolThreads === this.effectiveThreads) return;
     const old = this.pool;
     this.pool = undefined;
+    this.wakeWaiting();
     void old.close().catch(() => {});
   }
 
@@ -400,22 +416,109 @@ export class ReportService {
    * does nothing is that call.
    */
   private replaceAbortedThread(pool: Piscina<ReportTask, ReportTaskResult>): void {
-    if (this.running > 1 && roomForThread()) pool.run({ kind: 'noop', now: this.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
+    if (this.running <= 1 || this.pool !== pool || !this.threadFits(pool)) return;
+    try {
+      this.runHeld(pool, { kind: 'noop', now: this.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
+    } catch {
+      // No thread could be made: the tasks queued fail as threadNotMade says at their own run.
+    }
+  }
+
+  /**
+   * Whether a task given to `pool` now runs on a thread it has, or would make one that fits the
+   * address space: a pool whose tasks given are fewer than its threads has one free (piscina
+   * gives the task to it), and one at maxThreads makes none (the task waits in its queue).
+   */
+  private threadFits(pool: Piscina<ReportTask, ReportTaskResult>): boolean {
+    const threads = pool.threads.length;
+    if ((this.given.get(pool) ?? 0) < threads || threads >= this.poolThreads) return true;
+    try {
+      ensureRoomForThread('report');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * pool.run(), with each thread piscina made for it (in the call: new Worker() returns before
+   * the thread reserves its space) held as made and not yet online, so that the next check of
+   * the address space, for a report or an actor's thread, counts it.
+   */
+  private runHeld(pool: Piscina<ReportTask, ReportTaskResult>, task: ReportTask, options?: Parameters<Piscina<ReportTask, ReportTaskResult>['run']>[1]): Promise<ReportTaskResult> {
+    const before = new Set<Worker>(pool.threads);
+    this.given.set(pool, (this.given.get(pool) ?? 0) + 1);
+    let pending: Promise<ReportTaskResult>;
+    try {
+      pending = pool.run(task, options);
+    } catch (error) {
+      this.settled(pool);
+      throw error;
+    } finally {
+      for (const thread of pool.threads) if (!before.has(thread)) holdUntilOnline(thread);
+    }
+    return pending.finally(() => this.settled(pool));
+  }
+
+  /** A task given to `pool` settled: a thread of it may be free for a task waiting for one. */
+  private settled(pool: Piscina<ReportTask, ReportTaskResult>): void {
+    this.given.set(pool, Math.max(0, (this.given.get(pool) ?? 0) - 1));
+    this.wakeWaiting();
+  }
+
+  private wakeWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
+
+  /**
+   * Gives a task to the pool (`give`, which calls runHeld) once it fits: at once when it runs on
+   * a thread the pool has or one that fits is made for it; else, when the pool has tasks (so
+   * threads) of its own, after one of them settles, as many times as it takes (the pool runs on
+   * the threads that fit); else it fails, naming the limit. A pool closed meanwhile (stop())
+   * fails the task as its queued ones fail, one dropped for a thread that could not start with
+   * the same cause. `give` runs in the same stretch of this thread as the check: reports asked
+   * at once all passed a check made one await before their pool.run(), and each made a thread.
+   */
+  private async giveWhenFits<T>(Pool: typeof Piscina, signal: AbortSignal | undefined, give: (pool: Piscina<ReportTask, ReportTaskResult>) => T): Promise<{ pool: Piscina<ReportTask, ReportTaskResult>; given: T }> {
+    for (;;) {
+      if (signal?.aborted) throw new ReportAbortedError();
+      const pool = this.ensurePool(Pool);
+      if (this.threadFits(pool)) return { pool, given: give(pool) };
+      if ((this.given.get(pool) ?? 0) === 0) {
+        try {
+          ensureRoomForThread('report');
+        } catch (error) {
+          this.deps.fault?.(error as Error);
+          throw new ReportFailedError(`a report thread could not start (${describeError(error as Error)}); the next report tries again`);
+        }
+        return { pool, given: give(pool) };
+      }
+      await new Promise<void>((resolve, reject) => {
+        const abort = (): void => {
+          this.waiting = this.waiting.filter((w) => w !== wake);
+          reject(new ReportAbortedError());
+        };
+        const wake = (): void => {
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        };
+        this.waiting.push(wake);
+        signal?.addEventListener('abort', abort, { once: true });
+      });
+      // The pool waited on ended meanwhile: the task fails as those queued on it did.
+      const ended = this.closedPools.has(pool) ? new ReportAbortedError(STOPPED_RULE) : undefined;
+      const failed = this.failedPools.get(pool);
+      if (ended) throw ended;
+      if (failed) throw new ReportFailedError(`a report thread could not start (${failed.message}); the next report starts another`);
+    }
   }
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
     const missing = missingFile(POOL_FILE) ?? missingFile(POOL_MODULE);
     if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);
-    // A task may start a thread: one that does not fit the address space would end the process.
-    if ((this.pool?.threads.length ?? 0) < this.effectiveThreads) {
-      try {
-        ensureRoomForThread('report');
-      } catch (error) {
-        this.deps.fault?.(error as Error);
-        throw new ReportFailedError(`a report thread could not start (${describeError(error as Error)}); the next report tries again`);
-      }
-    }
     let Pool: typeof Piscina;
     try {
       Pool = loadPiscina();
@@ -453,16 +556,26 @@ export class ReportService {
       const storage = await this.deps.storagePort();
       if (storage) transferList.push((task.storage = storage));
     }
-    const pool = this.ensurePool(Pool);
-    const started = performance.now();
+    let started = 0;
+    let pool: Piscina<ReportTask, ReportTaskResult>;
+    let pending: Promise<ReportTaskResult>;
+    try {
+      // A task may make a thread: one that does not fit the address space would end the process.
+      ({ pool, given: pending } = await this.giveWhenFits(Pool, signal, (fit) => {
+        started = performance.now();
+        try {
+          return this.runHeld(fit, task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
+        } catch (error) {
+          throw this.threadNotMade(fit, error as Error);
+        }
+      }));
+    } catch (error) {
+      port.close();
+      task.storage?.close();
+      throw error;
+    }
     this.running++;
     try {
-      let pending: Promise<ReportTaskResult>;
-      try {
-        pending = pool.run(task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
-      } catch (error) {
-        throw this.threadNotMade(pool, error as Error);
-      }
       const result = await pending;
       await drained;
       if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
