@@ -7005,6 +7005,13 @@ export const BREAKS = [
     mustFail: ['is named in status() beside the limit the process meets first'],
   },
   {
+    name: "report-threads knob: its range ends at the cores whatever reports.threads",
+    what: "a monitor configured with more report threads than the machine has cores (reports.threads 4 on 2 cores) throws from its constructor \"tunable.get must return a finite number from min 1 to max 2, got 4\", naming no option",
+    edits: [{ file: 'src/monitor/own.ts', find: '      max: Math.max(2, availableParallelism(), o.reports.threads),\n', replace: '      max: Math.max(2, availableParallelism()),\n' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ["takes a configured reports.threads above the machine's cores into its range"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

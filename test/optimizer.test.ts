@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from '../dist/src/index.js';
 import { Optimizer } from '../dist/src/optimizer/optimizer.js';
@@ -582,5 +583,18 @@ describe('Optimizer verdict on noisy samples', () => {
     const verify = worse.optimizer.getLog().find((e) => e.kind === 'verify')!;
     expect(verify.message).toMatch(/\([\d.]+% worse; difference ±[\d.]+ ms \(95%\): beyond the noise\)$/);
     expect(verify.message).not.toMatch(/-/);
+  });
+});
+
+describe("the monitor's own report-threads knob", () => {
+  it('takes a configured reports.threads above the machine\'s cores into its range: the monitor is made, and the knob may reach it', () => {
+    // reports.threads may be 1-64 whatever the machine; the knob's range was 1 to the cores
+    // (at least 2), and a monitor configured with more threads threw from its constructor
+    // "tunable.get must return a finite number from min 1 to max 2, got 4", naming no option.
+    const threads = Math.max(2, availableParallelism()) + 2;
+    const m = new PerformanceMonitor({ storage: 'memory', reports: { threads } });
+    monitors.push(m);
+    const knob = m.getTunables().find((t) => t.name === 'perfwatch.report_threads');
+    expect(knob).toMatchObject({ min: 1, max: threads });
   });
 });

@@ -40,7 +40,10 @@ export function registerOwnTunables(optimizer: Optimizer, reports: ReportService
       get: () => reports.threads,
       set: (n) => reports.setThreads(n),
       min: 1,
-      max: Math.max(2, availableParallelism()),
+      // The cores (at least 2), or the threads configured where more (reports.threads takes
+      // 1-64 whatever the machine): the configured value lies in the range, or the monitor's
+      // constructor threw "tunable.get must return a finite number …", naming no option.
+      max: Math.max(2, availableParallelism(), o.reports.threads),
       step: 1,
       target: 'monitor_report_time',
       goal: 'decrease',
