@@ -7012,6 +7012,20 @@ export const BREAKS = [
     mustFail: ["takes a configured reports.threads above the machine's cores into its range"],
   },
   {
+    name: 'status answer: no line of the monitor over its budget',
+    what: "get_monitoring_status says nothing of the monitor's own cost when it is over its budget: an agent asked whether the monitor costs the service much cannot tell",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '  if (!o.enabled || (!o.overBudget.cpu && !o.overBudget.memory)) return [];\n', replace: '  if (o.enabled) return [];\n' }],
+    tests: ['mcp-status-overhead.test.ts'],
+    mustFail: ['names the budget passed, the cost by thread and what to do when the cost is ingestion'],
+  },
+  {
+    name: 'overhead: over the budget by ingestion, with nothing to do',
+    what: "status().overhead's action over the CPU budget by ingestion says the back-off cannot help and not what the service can do (fewer samples, a larger ringCapacity at many series, a higher budget)",
+    edits: [{ file: 'src/overhead/governor.ts', find: "so it is not slowed further; ' +\n  \"to cost less, record fewer samples (a hot loop's summed before record()), at thousands of series give the collector fewer wake-ups and larger chunks with a larger ringCapacity (1048576: about two points of a core less at 1M samples/s over 10,000 series), or raise overhead.cpuPercent\";", replace: "so it is not slowed further';" }],
+    tests: ['mcp-status-overhead.test.ts'],
+    mustFail: ['names the budget passed, the cost by thread and what to do when the cost is ingestion'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

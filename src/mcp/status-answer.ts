@@ -192,9 +192,27 @@ export function statusText(s: Out, status: MonitorStatus): string {
     ...hubLines(status.hub),
     ...faultsLines(s.faults, s.state === 'running'),
     ...catalogLines(status.storage),
+    ...overheadLines(status.overhead),
     profilingLine(status.profiling),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
+}
+
+/**
+ * The monitor over its own budget (overhead.cpuPercent, overhead.memoryBytes), with what it
+ * does about it and what the service can: nothing when within it, so the usual answer reads
+ * as it did. An agent asked whether the monitor costs the service much saw no line of its
+ * cost at all (status().overhead, and the monitor_overhead_* series, held it).
+ */
+function overheadLines(o: MonitorStatus['overhead']): string[] {
+  if (!o.enabled || (!o.overBudget.cpu && !o.overBudget.memory)) return [];
+  const pct = (ms: number, windowMs: number): string => `${num((100 * ms) / Math.max(1, windowMs))}%`;
+  const b = o.breakdown;
+  const parts = b === null ? '' : ` (collector ${pct(b.collectorMs, b.windowMs)}, of which system sampling ${pct(b.samplingMs, b.windowMs)}; main thread ${pct(b.mainThreadMs, b.windowMs)}; reports ${pct(b.reportsMs, b.windowMs)})`;
+  const cpu = o.cpuPercent === null ? 'CPU unknown' : `${num(o.cpuPercent)}% of a core${parts}`;
+  const memory = o.memoryBytes === null ? '' : `, memory ${num(o.memoryBytes / 1048576)} MiB`;
+  const over = [o.overBudget.cpu ? `overhead.cpuPercent ${o.budget.cpuPercent}` : '', o.overBudget.memory ? `overhead.memoryBytes ${num(o.budget.memoryBytes / 1048576)} MiB` : ''].filter(Boolean).join(' and ');
+  return [`overhead over its budget (${over}): ${cpu}${memory}; back-off level ${o.level}${o.actions.length > 0 ? `: ${o.actions.join('; ')}` : ''}`];
 }
 
 /**

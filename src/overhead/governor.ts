@@ -35,6 +35,14 @@ const MAX_LEVEL = 3;
 const MIN_REDUCIBLE_SHARE = 0.05;
 /** The first seconds after start (JIT, first reads, V8 settling its heaps) are measured, not acted on. */
 const WARMUP_MS = 2_000;
+/**
+ * The action over the CPU budget by ingestion, with what the service can do, since the
+ * monitor can do nothing: the collector's cost is the samples it is given (docs/benchmarks.md,
+ * "Chunks as large as the ring allows", for the ring's part at many series).
+ */
+const INGESTION_BOUND =
+  'over the CPU budget by ingestion (draining the samples the host records): slowing the system sampling would save under 5%, so it is not slowed further; ' +
+  "to cost less, record fewer samples (a hot loop's summed before record()), at thousands of series give the collector fewer wake-ups and larger chunks with a larger ringCapacity (1048576: about two points of a core less at 1M samples/s over 10,000 series), or raise overhead.cpuPercent";
 /** The slowest cadence a back-off may reach (the range of system.slowCadenceMs). */
 const MAX_CADENCE_MS = 3_600_000;
 
@@ -188,7 +196,7 @@ export class OverheadGovernor {
     }
     if (this.level >= 2 || this.state.overBudget.memory) actions.push('report pool capped at 1 thread');
     if (this.state.overBudget.memory) actions.push('the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries to use less memory');
-    if (this.state.ingestionBound) actions.push('over the CPU budget by ingestion (draining the samples the host records): slowing the system sampling would save under 5%, so it is not slowed further');
+    if (this.state.ingestionBound) actions.push(INGESTION_BOUND);
     return {
       enabled: this.budget.enabled,
       budget: { cpuPercent: this.budget.cpuPercent, memoryBytes: this.budget.memoryBytes },
