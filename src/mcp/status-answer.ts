@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { MonitorStatus } from '../monitor/monitor.js';
+import { dropAdvice, dropsText } from '../monitor/drops.js';
 import { alertsAnswer } from './alerts-answer.js';
 import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
@@ -186,6 +187,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     // apart and listed by get_performance_metrics too, so a bare count read as most series missing.
     `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     ...refusedLines(status.series.refused),
+    ...droppedLines(status.ingestion),
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})${boundBy(status.memory.binding, mb)}`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
@@ -226,6 +228,17 @@ function refusedLines(r: MonitorStatus['series']['refused']): string[] {
   if (r.threads > 0) parts.push(`${r.threads} in producer() threads`);
   const names = parts.join(', ');
   return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values`];
+}
+
+/**
+ * Samples dropped at full rings, with the latest interval's share and what to do: `dropped
+ * 1400964` beside the ingested count said nothing of why, and nothing else in the answer did.
+ */
+function droppedLines(i: MonitorStatus['ingestion']): string[] {
+  if (i.dropped === 0) return [];
+  const main = i.rings.find((r) => r.owner === 'main');
+  const latest = i.lastDrops === null ? '' : ` (the latest interval with drops: ${dropsText(i.lastDrops)})`;
+  return [`samples dropped: ${i.dropped.toLocaleString('en-US')} at full rings${latest}; ${dropAdvice(i.overflow, i.stallTimeoutMs, main?.capacity ?? 0)}`];
 }
 
 /**

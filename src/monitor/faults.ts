@@ -31,7 +31,11 @@ export class Faults {
     this.onFault = onFault;
   }
 
-  report(kind: string, error: unknown): void {
+  /**
+   * `metric` false: not recorded in monitor_faults, for a fault whose own metric says it (samples
+   * dropped at full rings: monitor_dropped), where the sample would go into the ring that is full.
+   */
+  report(kind: string, error: unknown, metric = true): void {
     const message = error instanceof Error ? error.message : String(error);
     let record = this.kinds.get(kind);
     if (record === undefined) {
@@ -44,6 +48,7 @@ export class Faults {
     record.lastAt = Date.now();
     this.total++;
     this.newest = kind;
+    if (!metric) return;
     try {
       this.onFault(kind);
     } catch {

@@ -55,7 +55,7 @@ import type { Capture, ProfileRequest } from '../profiling/schema.js';
 import { annotationsOf } from '../profiling/text.js';
 import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { allocateBuffers, allocateRings } from './buffers.js';
-import { DropWatch } from './drops.js';
+import { DropWatch, dropAdvice } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
 import { ServedFronts } from './served.js';
@@ -267,6 +267,7 @@ export class PerformanceMonitor extends EventEmitter {
       // over time before this monitor started says so (their rows are all from before it).
       ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
       seriesRefused: () => this.takeThreadRefusals().reportNote(o.maxSeries),
+      samplesDropped: () => this.drops.reportNote(dropAdvice(o.overflow, o.stallTimeoutMs, o.ringCapacity)),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -317,6 +318,7 @@ export class PerformanceMonitor extends EventEmitter {
       runtime: this.runtime,
       faults: this.faults,
       drops: this.drops,
+      dropAdvice: () => dropAdvice(o.overflow, o.stallTimeoutMs, o.ringCapacity),
       collector: this.collector,
       overhead: this.overhead,
       rings: () => this.rings(),

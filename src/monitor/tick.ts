@@ -14,7 +14,7 @@ import { CLOCK_OFFSET, CLOCK_STEPS, INGESTED, QUIET_AT, type ControlViews } from
 import { monitorNow } from '../engine/monitor-clock.js';
 import type { RingWriter } from '../engine/ring.js';
 import type { OverheadGovernor } from '../overhead/governor.js';
-import type { DropWatch } from './drops.js';
+import { dropsText, type DropWatch } from './drops.js';
 import type { Faults } from './faults.js';
 import type { RuntimeSampler } from './runtime.js';
 import { ringStatuses } from './status.js';
@@ -43,6 +43,8 @@ export interface TickDeps {
   runtime: RuntimeSampler | undefined;
   faults: Faults;
   drops: DropWatch;
+  /** What to do about drops under the options in effect (drops.ts, dropAdvice). */
+  dropAdvice(): string;
   collector: Supervisor<CollectorApi>;
   overhead: OverheadGovernor;
   /** The main thread's ring, then those of producer() handles. */
@@ -126,8 +128,14 @@ export class Tick {
     if (now >= this.nextDropCheck) {
       this.nextDropCheck = now + this.deps.intervalMs - TICK_MS / 2;
       this.deps.seriesRefusals();
-      const report = this.deps.drops.check(ringStatuses(this.deps.rings()), now);
-      if (report) this.deps.emit('drops', report);
+      const report = this.deps.drops.check(ringStatuses(this.deps.rings()), now, ingested);
+      if (report) {
+        this.deps.emit('drops', report);
+        // Counted by interval with drops, warned once: the samples are lost, and the event alone
+        // reached no one who had not listened for it. Not a monitor_faults sample: monitor_dropped
+        // counts them, and the sample would go into the ring that is full.
+        faults.report('samples-dropped', new Error(`${dropsText(report)}: ${this.deps.dropAdvice()}`), false);
+      }
     }
     const steps = ctl.f64[CLOCK_STEPS]!;
     if (steps > this.clockSteps) {

@@ -129,6 +129,8 @@ export interface ReportServiceDeps {
   leftOut?: (from: number) => string | undefined;
   /** What a report says of the new series refused at maxSeries, if any were (monitor/series-refusals.ts). */
   seriesRefused?: () => string | undefined;
+  /** What a report says of the samples dropped at full rings since the start, if any were (monitor/drops.ts). */
+  samplesDropped?: () => string | undefined;
   /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
   fault?: (error: Error) => void;
 }
@@ -241,7 +243,7 @@ export class ReportService {
     }
     const now = this.now();
     const history = this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
-    const notes = [this.deps.leftOut?.(from ?? -Infinity), this.deps.seriesRefused?.()].filter((n): n is string => n !== undefined);
+    const notes = [this.deps.leftOut?.(from ?? -Infinity), this.deps.seriesRefused?.(), this.deps.samplesDropped?.()].filter((n): n is string => n !== undefined);
     const result = await this.run(
       {
         kind: 'report',
