@@ -7026,6 +7026,13 @@ export const BREAKS = [
     mustFail: ['names the budget passed, the cost by thread and what to do when the cost is ingestion'],
   },
   {
+    name: 'recordRequest: success missing said as a bare "must be a boolean"',
+    what: "recordRequest({ endpoint, responseTimeMs }) throws \"success must be a boolean, got undefined\" of a field the reference marks optional, not saying it is required when statusCode is not given",
+    edits: [{ file: 'src/engine/producer.ts', find: "sample.success == null && statusCode === undefined ? 'must be a boolean when statusCode is not given (it decides error_rate)' : 'must be a boolean'", replace: "'must be a boolean'" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses malformed requests, naming the field'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
