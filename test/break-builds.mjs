@@ -7033,6 +7033,20 @@ export const BREAKS = [
     mustFail: ['refuses malformed requests, naming the field'],
   },
   {
+    name: 'actor restarts: not a fault',
+    what: "a collector (or any actor) the watchdog restarts is told only as 'actor-exit'/'actor-restart' events and a count: status().faults stays 0, no warning, no monitor_faults{kind=\"actor-restart\"}",
+    edits: [{ file: 'src/actors/supervisor.ts', find: "      this.restarted(event.restarts, event.downMs);\n", replace: '' }],
+    tests: ['actor-restart-faults.test.ts'],
+    mustFail: ['counts each restart of the collector as an actor-restart fault naming why it ended and how long it was down, warned once through a crash loop', "counts the alert actor's restart as one too, by its name"],
+  },
+  {
+    name: "status answer: the collector's restarts without their last reason",
+    what: 'get_monitoring_status says "collector running, restarts 2" and not why it last ended nor when: an agent cannot tell a crash from a hang',
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '${lastExitText(s.collector.restarts, status.collector.lastExit)}', replace: '' }],
+    tests: ['actor-restart-faults.test.ts'],
+    mustFail: ["says in get_monitoring_status's collector line why it last ended and how long ago"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
