@@ -48,7 +48,10 @@ describe('bad input', () => {
   it('refuses malformed requests, naming the field', () => {
     expect(caught(() => m.recordRequest({ responseTimeMs: -5, success: true })).message).toBe('responseTimeMs must be a finite number from 0 to under 2^333 (~1.7e100), got -5');
     expect(caught(() => m.recordRequest({ responseTimeMs: Number.NaN, success: true })).field).toBe('responseTimeMs');
-    expect(caught(() => m.recordRequest({ responseTimeMs: 5 } as never)).message).toBe('success must be a boolean, got undefined');
+    // Optional only beside a statusCode: the message says so, not just "must be a boolean".
+    expect(caught(() => m.recordRequest({ responseTimeMs: 5 } as never)).message).toBe('success must be a boolean when statusCode is not given (it decides error_rate), got undefined');
+    expect(caught(() => m.recordRequest({ endpoint: '/a', responseTimeMs: 5 } as never)).field).toBe('success');
+    expect(caught(() => m.recordRequest({ responseTimeMs: 5, success: 'yes' } as never)).message).toBe('success must be a boolean, got "yes"');
     expect(caught(() => m.recordRequest({ responseTimeMs: 5, success: true, statusCode: 700 })).message).toBe('statusCode must be an integer from 100 to 599, got 700');
     expect(caught(() => m.recordRequest({ responseTimeMs: 5, success: true, endpoint: 42 as never })).field).toBe('endpoint');
     expect(caught(() => m.recordRequest(null as never)).field).toBe('request');

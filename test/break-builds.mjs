@@ -7054,6 +7054,27 @@ export const BREAKS = [
     mustFail: ['are not monitor_faults samples, which would go into the full ring (monitor_dropped counts them)'],
   },
   {
+    name: 'recordRequest: success missing said as a bare "must be a boolean"',
+    what: "recordRequest({ endpoint, responseTimeMs }) throws \"success must be a boolean, got undefined\" of a field the reference marks optional, not saying it is required when statusCode is not given",
+    edits: [{ file: 'src/engine/producer.ts', find: "sample.success == null && statusCode === undefined ? 'must be a boolean when statusCode is not given (it decides error_rate)' : 'must be a boolean'", replace: "'must be a boolean'" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses malformed requests, naming the field'],
+  },
+  {
+    name: 'actor restarts: not a fault',
+    what: "a collector (or any actor) the watchdog restarts is told only as 'actor-exit'/'actor-restart' events and a count: status().faults stays 0, no warning, no monitor_faults{kind=\"actor-restart\"}",
+    edits: [{ file: 'src/actors/supervisor.ts', find: "      this.restarted(event.restarts, event.downMs);\n", replace: '' }],
+    tests: ['actor-restart-faults.test.ts'],
+    mustFail: ['counts each restart of the collector as an actor-restart fault naming why it ended and how long it was down, warned once through a crash loop', "counts the alert actor's restart as one too, by its name"],
+  },
+  {
+    name: "status answer: the collector's restarts without their last reason",
+    what: 'get_monitoring_status says "collector running, restarts 2" and not why it last ended nor when: an agent cannot tell a crash from a hang',
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '${lastExitText(s.collector.restarts, status.collector.lastExit)}', replace: '' }],
+    tests: ['actor-restart-faults.test.ts'],
+    mustFail: ["says in get_monitoring_status's collector line why it last ended and how long ago"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

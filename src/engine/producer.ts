@@ -337,7 +337,12 @@ export class Producer {
       throw new InvalidArgumentError('statusCode', 'must be an integer from 100 to 599', { value: statusCode });
     }
     const success = sample.success ?? (statusCode !== undefined ? statusCode < 500 : undefined);
-    if (typeof success !== 'boolean') throw new InvalidArgumentError('success', 'must be a boolean', { value: success });
+    if (typeof success !== 'boolean') {
+      // Optional only beside a statusCode: a request with neither said "must be a boolean" of a
+      // field the reference marks optional, and left the caller to guess what was missing.
+      const rule = sample.success == null && statusCode === undefined ? 'must be a boolean when statusCode is not given (it decides error_rate)' : 'must be a boolean';
+      throw new InvalidArgumentError('success', rule, { value: success });
+    }
     if (endpoint !== undefined && typeof endpoint !== 'string') throw new InvalidArgumentError('endpoint', 'must be a string', { value: endpoint });
     let h = this.byEndpoint.get(endpoint);
     if (h === undefined) {

@@ -178,6 +178,15 @@ function boundBy(b: MonitorStatus['memory']['binding'], mb: (bytes: number) => s
   return `; the address space binds first: ${b.freeBytes === null ? 'its use unread' : `${mb(b.freeBytes)} left`} of ${mb(b.bytes)} (${b.source})`;
 }
 
+/**
+ * Why the collector last ended and how long ago, beside its restarts: a bare "restarts 2" left
+ * an agent to guess whether it crashed, hung or was killed, and when.
+ */
+function lastExitText(restarts: number, exit: MonitorStatus['collector']['lastExit'], now = Date.now()): string {
+  if (restarts === 0 || exit === null) return '';
+  return ` (last: ${cut(exit.reason)}, ${Math.max(0, Math.round((now - exit.at) / 1000))} s ago)`;
+}
+
 export function statusText(s: Out, status: MonitorStatus): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
@@ -188,7 +197,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     ...refusedLines(status.series.refused),
     ...droppedLines(status.ingestion),
-    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})${boundBy(status.memory.binding, mb)}`,
+    `collector ${s.collector.state}, restarts ${s.collector.restarts}${lastExitText(s.collector.restarts, status.collector.lastExit)}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})${boundBy(status.memory.binding, mb)}`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),

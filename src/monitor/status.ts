@@ -7,7 +7,7 @@
 import type { InstrumentStatus } from '../instrument/instrumentation.js';
 import type { ProfilerStatus } from '../profiling/profiler.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
-import type { ActorState, Supervisor } from '../actors/supervisor.js';
+import { exitReason, type ActorState, type Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
 import { BAD_SAMPLES, CLOCK, CLOCK_OFFSET, CLOCK_STEPPED_AT, CLOCK_STEPS, INGESTED, MINUTE_SKETCH_BYTES, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
 import { collectorLag } from '../engine/pending-clock.js';
@@ -88,7 +88,8 @@ export interface MonitorStatus {
   collector: {
     state: ActorState;
     restarts: number;
-    lastExit: { code: number; message: string | null } | null;
+    /** The last exit: `reason` without the actor's name, `hung` when it stopped beating, `at` when it was heard of (epoch ms). */
+    lastExit: { code: number; message: string | null; reason: string; hung: boolean; at: number } | null;
     /**
      * Read from shared memory, so current even while this thread has not yet heard of a
      * replacement: the age of the running collector's last beat, and when it started.
@@ -272,7 +273,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     collector: {
       state: c.state,
       restarts: c.restarts,
-      lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
+      lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null, reason: exitReason(c.lastExit), hung: c.lastExit.hung === true, at: c.lastExit.at } : null,
       heartbeatAgeMs: clock > 0 && running ? Math.max(0, now - clock) : null,
       startedAt: running ? p.ctl.f64[STARTED_AT]! : null,
       lagMs: collectorLag(p.ctl, now, pending),
