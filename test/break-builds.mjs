@@ -7075,6 +7075,13 @@ export const BREAKS = [
     mustFail: ["says in get_monitoring_status's collector line why it last ended and how long ago"],
   },
   {
+    name: 'overhead: over the memory budget, only buffers to lower',
+    what: "over the memory budget the advice names the fixed buffers to lower and never the budget, which lowering them cannot reach when it is under what the monitor's defaults take (13 MiB against 1 MiB)",
+    edits: [{ file: 'src/overhead/governor.ts', find: ' to use less memory, or raise overhead.memoryBytes\';', replace: ' to use less memory\';' }],
+    tests: ['overhead.test.ts'],
+    mustFail: ['caps the report pool and says what to lower, or that the budget may be raised'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -130,3 +130,22 @@ describe('overhead budget', () => {
     expect(m.status().overhead.budget).toEqual({ cpuPercent: 2.5, memoryBytes: 64 * 1024 * 1024 });
   });
 });
+
+describe('over the memory budget', () => {
+  it('caps the report pool and says what to lower, or that the budget may be raised', async () => {
+    // A budget under what the monitor's own buffers and heaps take: lowering them cannot reach
+    // it (13 MiB against 1 MiB in a trial), so the advice offers the budget too.
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { memoryBytes: 1024 * 1024, checkIntervalMs: 200 } });
+    await m.start();
+    try {
+      const until = Date.now() + 10_000;
+      while (!m.status().overhead.overBudget.memory && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      const o = m.status().overhead;
+      expect(o.overBudget.memory, JSON.stringify(o)).toBe(true);
+      expect(o.actions).toContain('report pool capped at 1 thread');
+      expect(o.actions.join('; ')).toMatch(/lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries \(or record fewer and shorter tags, maxTags and maxTagValueLength, when status\(\)\.memory\.registryBytes is most of it\) to use less memory, or raise overhead\.memoryBytes$/);
+    } finally {
+      await m.stop();
+    }
+  });
+});

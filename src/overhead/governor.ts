@@ -43,6 +43,9 @@ const WARMUP_MS = 2_000;
 const INGESTION_BOUND =
   'over the CPU budget by ingestion (draining the samples the host records): slowing the system sampling would save under 5%, so it is not slowed further; ' +
   "to cost less, record fewer samples (a hot loop's summed before record()), at thousands of series give the collector fewer wake-ups and larger chunks with a larger ringCapacity (1048576: about two points of a core less at 1M samples/s over 10,000 series), or raise overhead.cpuPercent";
+/** The action over the memory budget: what to lower (fixed at construction), or the budget to raise. */
+const MEMORY_OVER =
+  'the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries (or record fewer and shorter tags, maxTags and maxTagValueLength, when status().memory.registryBytes is most of it) to use less memory, or raise overhead.memoryBytes';
 /** The slowest cadence a back-off may reach (the range of system.slowCadenceMs). */
 const MAX_CADENCE_MS = 3_600_000;
 
@@ -195,7 +198,9 @@ export class OverheadGovernor {
       if (this.deps.systemEnabled) actions.push(`slow system sources (the search for mounts; off Linux the ones that spawn processes) every ${this.slowCadenceMs} ms instead of ${this.deps.slowCadenceMs} ms`);
     }
     if (this.level >= 2 || this.state.overBudget.memory) actions.push('report pool capped at 1 thread');
-    if (this.state.overBudget.memory) actions.push('the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries to use less memory');
+    // Lowering the buffers cannot bring a monitor under a budget below what its defaults take
+    // (13 MiB at 1 MiB, a trial's): the budget may be what is wrong, and the advice says so.
+    if (this.state.overBudget.memory) actions.push(MEMORY_OVER);
     if (this.state.ingestionBound) actions.push(INGESTION_BOUND);
     return {
       enabled: this.budget.enabled,
