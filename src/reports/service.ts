@@ -39,7 +39,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import { missingFile } from '../actors/package-files.js';
 import { describeError, threadsRefused } from '../actors/thread-error.js';
-import { ensureRoomForThread, holdUntilOnline } from '../actors/thread-room.js';
+import { ensureRoomForThread, holdUntilOnline, roomForThread } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -433,13 +433,7 @@ export class ReportService {
    */
   private threadFits(pool: Piscina<ReportTask, ReportTaskResult>): boolean {
     const threads = pool.threads.length;
-    if ((this.given.get(pool) ?? 0) < threads || threads >= this.poolThreads) return true;
-    try {
-      ensureRoomForThread('report');
-      return true;
-    } catch {
-      return false;
-    }
+    return (this.given.get(pool) ?? 0) < threads || threads >= this.poolThreads || roomForThread();
   }
 
   /**
