@@ -113,3 +113,19 @@ export function longAnswer(req: IncomingMessage, res: ServerResponse, status: nu
  * crashes only when another thread reused the block in between.
  */
 export const FREED_FILLED_ENV = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_PERTURB_: '118' };
+
+/** Runs `fn` counting the Atomics.wait calls made meanwhile on this thread (a producer's waits on a full ring). */
+export function countingWaits(fn: () => void): number {
+  const original = Atomics.wait;
+  let waits = 0;
+  Atomics.wait = ((...args: unknown[]) => {
+    waits++;
+    return Reflect.apply(original, Atomics, args);
+  }) as typeof Atomics.wait;
+  try {
+    fn();
+  } finally {
+    Atomics.wait = original;
+  }
+  return waits;
+}

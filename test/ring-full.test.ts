@@ -23,7 +23,7 @@ import {
   ringStats,
 } from '../dist/src/engine/ring.js';
 import { currentOsThread, type OsThread } from '../dist/src/engine/os-thread.js';
-import { once } from './helpers.js';
+import { countingWaits, once } from './helpers.js';
 
 // The producer's full-ring paths on the test's own thread, so that a mutation test's switch
 // (a global of this thread) reaches them: test/ring.test.ts drives most of them from worker
@@ -33,22 +33,6 @@ import { once } from './helpers.js';
 
 const header = (ring: SharedArrayBuffer): Int32Array => new Int32Array(ring, 0, HEADER_BYTES / 4);
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Runs `fn` counting the Atomics.wait calls made meanwhile (the producer's waits). */
-function countingWaits(fn: () => void): number {
-  const original = Atomics.wait;
-  let waits = 0;
-  Atomics.wait = ((...args: unknown[]) => {
-    waits++;
-    return Reflect.apply(original, Atomics, args);
-  }) as typeof Atomics.wait;
-  try {
-    fn();
-  } finally {
-    Atomics.wait = original;
-  }
-  return waits;
-}
 
 /** Fills a fresh ring of `capacity` with 0, 1, ... and returns its writer. */
 function full(capacity: number, overflow: 'drop' | 'wait' | 'block', stallMs?: number, control = createControl()): { ring: SharedArrayBuffer; writer: RingWriter } {
@@ -392,6 +376,29 @@ describe('a producer on its own thread', () => {
     expect(waits).toBeLessThanOrEqual(50);
     expect(writer.droppedCount()).toBe(1);
     expect(Atomics.load(header(ring), WAITING)).toBe(0);
+  }, 20_000);
+
+  it("never waits in pushOrDrop, whatever the policy: a sample with no room is dropped and counted, and the host's next sample keeps its policy", async () => {
+    for (const overflow of ['block', 'wait'] as const) {
+      // No consumer yet: a wait would be Atomics.wait calls, and would end at the stall (5 s).
+      const { ring, writer } = full(4, overflow, 5_000);
+      let taken = true;
+      expect(countingWaits(() => (taken = writer.pushOrDrop(1, -1)))).toBe(0);
+      expect(taken).toBe(false);
+      expect(ringStats(ring)).toMatchObject({ fill: 4, dropped: 1 });
+      // The drop starts no streak: the host's next sample waits for room, and goes in.
+      const consumer = (await consumerOnWait(ring, [1])).applied;
+      writer.push(5, 50);
+      expect(writer.droppedCount()).toBe(1);
+      writer.publish();
+      expect(await consumer).toBe(1);
+      // Room that a consumer freed since the writer last looked is taken.
+      Atomics.add(header(ring), READ, 1);
+      expect(writer.pushOrDrop(6, 60)).toBe(true);
+      writer.publish();
+      expect(ringStats(ring)).toMatchObject({ fill: 4, dropped: 1 });
+      expect([...new Float64Array(ring, HEADER_BYTES + 4 * 4, 4)]).toEqual([50, 60, 2, 3]);
+    }
   }, 20_000);
 
   it('waits for room for a bulk record, refusing one larger than the ring', async () => {

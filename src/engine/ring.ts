@@ -361,6 +361,25 @@ export class RingWriter {
     this.w = (w + 1) | 0;
   }
 
+  /**
+   * push() that never waits, whatever the overflow policy, for a sample the host never asked
+   * for (the monitor's own readings on a host thread: Producer.ownMetric): with no room now,
+   * it is dropped and counted (status().ingestion.dropped), and false is returned. Apart from
+   * push() so that push() stays as small as it is; it leaves the drop streak to the host's
+   * own samples, whose policy it is. A closed ring throws, or drops, as push() does.
+   */
+  pushOrDrop(id: number, value: number): boolean {
+    if (((this.limit - this.w) | 0) <= 0 && Atomics.load(this.hdr, CLOSED) === 0) {
+      this.setClosed(false);
+      if (((this.limit - this.w) | 0) <= 0) {
+        this.countDropped(1);
+        return false;
+      }
+    }
+    this.push(id, value);
+    return true;
+  }
+
   /** push() at `stop`: room, publish and flush as the sample needs, then the next stop. */
   private pushSlow(id: number, value: number): void {
     if ((this.streak === 0 && this.w === Atomics.load(this.hdr, WRITE) && !this.opening()) || (((this.limit - this.w) | 0) <= 0 && !this.reserve())) {
