@@ -2253,7 +2253,7 @@ export const BREAKS = [
   {
     name: "built-in metrics take any finite value",
     what: "record('error_rate', 7) and a negative response_time are taken: reports then say 200% of requests failed, and a latency goes below zero",
-    edits: [{ file: 'src/engine/producer.ts', find: '    const range = own ? undefined : builtinRange(info.name);', replace: '    const range = own ? undefined : undefined;' }],
+    edits: [{ file: 'src/engine/producer.ts', find: '    const range = builtinRange(info.name);\n    return range !== undefined ? new RangedHandle', replace: '    const range = undefined;\n    return range !== undefined ? new RangedHandle' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["refuses a built-in metric's value outside what its unit allows (a negative time, a ratio past 1), also in a batch, and takes the application's own names as they come"],
   },
@@ -7080,6 +7080,20 @@ export const BREAKS = [
     edits: [{ file: 'src/overhead/governor.ts', find: ' to use less memory, or raise overhead.memoryBytes\';', replace: ' to use less memory\';' }],
     tests: ['overhead.test.ts'],
     mustFail: ['caps the report pool and says what to lower, or that the budget may be raised'],
+  },
+  {
+    name: "own readings: waiting on the host's full ring",
+    what: "the monitor's own readings on a host thread (a fault's monitor_faults sample, the runtime's) follow the overflow policy: with the collector hung and the ring full, a fault holds the host's call until a successor drains the ring ('block') or for its waiting budget ('wait')",
+    edits: [{ file: 'src/engine/producer.ts', find: '    this.ring.pushOrDrop(this.id, value);\n', replace: '    this.ring.push(this.id, value);\n' }],
+    tests: ['own-readings-nowait.test.ts'],
+    mustFail: ["never wait on the host's full ring under 'block': dropped and counted", "never wait on the host's full ring under 'wait': dropped and counted"],
+  },
+  {
+    name: 'pushOrDrop: waits on a full ring as push() does',
+    what: "RingWriter.pushOrDrop, for the monitor's own readings, goes to push() with no room and waits per the overflow policy instead of dropping and counting",
+    edits: [{ file: 'src/engine/ring.ts', find: '    if (((this.limit - this.w) | 0) <= 0 && Atomics.load(this.hdr, CLOSED) === 0) {\n      this.setClosed(false);\n', replace: '    if (false) {\n      this.setClosed(false);\n' }],
+    tests: ['ring-full.test.ts'],
+    mustFail: ['never waits in pushOrDrop, whatever the policy'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

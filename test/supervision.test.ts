@@ -220,7 +220,7 @@ describe('collector supervision', () => {
     const s = m.status();
     const [series] = m.getMetrics({ names: ['response_time'] });
     // Each restart is a fault, and each fault a sample of monitor_faults: recorded on this
-    // thread's ring after the test's own, it may be dropped at the stall bound as they may.
+    // thread's ring after the test's own, it is dropped (counted) at once when that is full.
     const own = m.getMetrics({ names: ['monitor_faults'] }).reduce((sum, f) => sum + f.totalCount, 0);
     expect(s.faults.byKind['actor-restart']?.count).toBe(20);
     expect(series!.totalCount + own + s.ingestion.dropped).toBe(recorded + ownRecorded(s.faults));

@@ -142,6 +142,23 @@ export class CounterHandle extends MetricHandle {
   }
 }
 
+/**
+ * A handle of one of the monitor's own series (Producer.ownMetric): its reading never waits
+ * on a full ring, whatever the overflow policy. The monitor must not hold its host's thread
+ * for a sample the host never asked for (a fault's, the runtime's, a report's time): with no
+ * room, the reading is dropped and counted. Its values are the kind's, as any handle's.
+ */
+export class OwnHandle extends MetricHandle {
+  override record(value: number): void {
+    checkValue(this.name, this.kind, undefined, value);
+    this.ring.pushOrDrop(this.id, value);
+  }
+
+  override check(value: unknown): void {
+    checkValue(this.name, this.kind, undefined, value);
+  }
+}
+
 export interface BatchSample {
   name: string;
   value: number;
@@ -239,7 +256,7 @@ export class Producer {
   private lastName: string | undefined = undefined;
   private lastNode: TrieNode<MetricHandle> | undefined = undefined;
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
-  private readonly own = new Map<string, MetricHandle>();
+  private readonly own = new Map<string, OwnHandle>();
   /** The monitor's own names, refused to the application (engine/reserved.ts). */
   private readonly reserved: ReservedNames;
 
@@ -266,23 +283,26 @@ export class Producer {
   /**
    * A handle for one of the monitor's own series (runtime, system, monitor_*): registered in
    * the share of the registry held back for them, so an application at its series limit
-   * never makes the monitor's own readings fail. Cached per name and tags.
+   * never makes the monitor's own readings fail, and never waiting on a full ring (OwnHandle).
+   * It takes the runtime's values as they come (no built-in range). Cached per name and tags.
    */
-  ownMetric(name: string, tags?: Record<string, string>): MetricHandle {
+  ownMetric(name: string, tags?: Record<string, string>): OwnHandle {
     const key = tags === undefined ? name : `${name}\u0000${JSON.stringify(tags)}`;
     let handle = this.own.get(key);
     if (handle === undefined) {
-      handle = this.handleOf(this.registry.ownSeriesId(name, tags), true);
+      const id = this.registry.ownSeriesId(name, tags);
+      const info = this.registry.info(id);
+      handle = new OwnHandle(this.ring, id, info.name, info.tags, info.kind);
       this.own.set(key, handle);
     }
     return handle;
   }
 
-  /** The handle of a series: its kind's, or its built-in range's. The monitor's own readings (`own`) take the runtime's values as they come. */
-  private handleOf(id: number, own = false): MetricHandle {
+  /** The handle of a series: its kind's, or its built-in range's. */
+  private handleOf(id: number): MetricHandle {
     const info = this.registry.info(id);
     if (info.kind === 'counter') return new CounterHandle(this.ring, id, info.name, info.tags, info.kind);
-    const range = own ? undefined : builtinRange(info.name);
+    const range = builtinRange(info.name);
     return range !== undefined ? new RangedHandle(this.ring, id, info.name, info.tags, info.kind, range) : new MetricHandle(this.ring, id, info.name, info.tags, info.kind);
   }
 

@@ -1241,8 +1241,11 @@ export class PerformanceMonitor extends EventEmitter {
     return touchedSharedBytes(this.statusParts, this.rings(), this.sketchPagesPeak);
   }
 
-  /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
-  /** Records one of the monitor's own readings; false when it was dropped (the monitor records no more). */
+  /**
+   * Records one of the monitor's own readings, never waiting on a full ring (a reading with no
+   * room is dropped and counted: Producer.ownMetric); false when the monitor records no more
+   * (a stop racing with it skips the reading).
+   */
   private recordOwn(name: string, value: number, tags?: Record<string, string>): boolean {
     if (!this.running) return false;
     try {
