@@ -7096,6 +7096,13 @@ export const BREAKS = [
     mustFail: ['never waits in pushOrDrop, whatever the policy'],
   },
   {
+    name: 'status answer: the structured overhead says within budget whatever it is',
+    what: "get_monitoring_status's structuredContent.overhead says the monitor is within its budget while it is over: an agent reading the structured answer is told nothing of its cost",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '    overhead: overheadOut(s.overhead),', replace: '    overhead: { ...overheadOut(s.overhead), over_budget: { cpu: false, memory: false } },' }],
+    tests: ['mcp-status-overhead.test.ts'],
+    mustFail: ['names the budget passed, the cost by thread and what to do when the cost is ingestion'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

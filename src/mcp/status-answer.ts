@@ -52,6 +52,8 @@ export const StatusOutput = z.object({
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
   // Its shape is FaultsOut's, not spelt here: tools/list has no room for it (20 KB).
   faults: z.record(z.string(), z.unknown()),
+  // The monitor's own cost: OverheadOut's shape, not spelt here either.
+  overhead: z.record(z.string(), z.unknown()),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
   metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
   metrics_total: z.number().optional(),
@@ -64,7 +66,16 @@ export const StatusOutput = z.object({
   baselines_truncated: z.boolean().optional(),
 });
 
-type Out = Omit<z.output<typeof StatusOutput>, 'faults'> & { faults: FaultsOut };
+/** The monitor's own cost against its budget (overheadOut); a type, so that it is a record. */
+type OverheadOut = {
+  cpu_percent: number | null;
+  memory_bytes: number | null;
+  budget: { cpu_percent: number; memory_bytes: number };
+  over_budget: { cpu: boolean; memory: boolean };
+  level: number;
+};
+
+type Out = Omit<z.output<typeof StatusOutput>, 'faults' | 'overhead'> & { faults: FaultsOut; overhead: OverheadOut };
 
 export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
   return {
@@ -84,8 +95,24 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: Math.round(s.collector.lagMs), heartbeat_age_ms: s.collector.heartbeatAgeMs },
     memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes, limit_bytes: s.memory.limit.bytes, limit_source: s.memory.limit.source },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
+    overhead: overheadOut(s.overhead),
     faults: faultsOut(s),
     ...(endpoint ? { http: endpointOut(endpoint) } : {}),
+  };
+}
+
+/**
+ * The monitor's own cost against its budget, for an agent that reads the structured answer:
+ * the text says it only when over budget (overheadLines), and the structured answer said it
+ * never. A percent to two decimals: status().overhead carries the measured figure.
+ */
+function overheadOut(o: MonitorStatus['overhead']): OverheadOut {
+  return {
+    cpu_percent: o.cpuPercent === null ? null : Math.round(o.cpuPercent * 100) / 100,
+    memory_bytes: o.memoryBytes,
+    budget: { cpu_percent: o.budget.cpuPercent, memory_bytes: o.budget.memoryBytes },
+    over_budget: { cpu: o.overBudget.cpu, memory: o.overBudget.memory },
+    level: o.level,
   };
 }
 
