@@ -7082,6 +7082,20 @@ export const BREAKS = [
     mustFail: ['caps the report pool and says what to lower, or that the budget may be raised'],
   },
   {
+    name: 'report pool: a timeout not a fault',
+    what: "a report or baselines task stopped at reports.timeoutMs fails its caller with ReportTimeoutError and nothing else: status().faults, monitor_faults and get_monitoring_status say nothing of reports timing out",
+    edits: [{ file: 'src/reports/service.ts', find: "        this.deps.fault?.(new Error(timedOut(partial.kind, this.deps.timeoutMs)), 'report-timeout');\n", replace: '' }],
+    tests: ['report-task-faults.test.ts'],
+    mustFail: ['counts a baselines task stopped at reports.timeoutMs as a report-timeout fault', 'counts a task stopped at reports.timeoutMs, and the reports after it run'],
+  },
+  {
+    name: 'report pool: a task whose thread died not a fault',
+    what: 'a report task whose thread died under it (out of memory, killed) fails its caller with ReportFailedError and nothing else: status().faults says nothing',
+    edits: [{ file: 'src/reports/service.ts', find: "      this.deps.fault?.(new Error(taskFailed(partial.kind, cause)), 'report-failed');\n", replace: '' }],
+    tests: ['report-task-faults.test.ts'],
+    mustFail: ['counts a task whose thread died (as one out of memory is ended) as a report-failed fault'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
