@@ -7096,6 +7096,13 @@ export const BREAKS = [
     mustFail: ['counts a task whose thread died (as one out of memory is ended) as a report-failed fault'],
   },
   {
+    name: 'actor restarts: a successor that ended before it started not a fault',
+    what: "a running actor whose successors crash in their start-up, before their first heartbeat, counts its restarts in status() but no actor-restart fault: a crash loop that never comes up leaves faults at 0 and no warning",
+    edits: [{ file: 'src/actors/supervisor.ts', find: "    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
+    tests: ['actor-stillborn-restarts.test.ts'],
+    mustFail: ['counts each restart that ended before it started as an actor-restart fault, then the one that came up', 'counts a crash loop that never comes up, restart by restart'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
