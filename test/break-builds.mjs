@@ -7103,6 +7103,27 @@ export const BREAKS = [
     mustFail: ['names the budget passed, the cost by thread and what to do when the cost is ingestion'],
   },
   {
+    name: 'report pool: a timeout not a fault',
+    what: "a report or baselines task stopped at reports.timeoutMs fails its caller with ReportTimeoutError and nothing else: status().faults, monitor_faults and get_monitoring_status say nothing of reports timing out",
+    edits: [{ file: 'src/reports/service.ts', find: "        this.deps.fault?.(new Error(timedOut(partial.kind, this.deps.timeoutMs)), 'report-timeout');\n", replace: '' }],
+    tests: ['report-task-faults.test.ts'],
+    mustFail: ['counts a baselines task stopped at reports.timeoutMs as a report-timeout fault', 'counts a task stopped at reports.timeoutMs, and the reports after it run'],
+  },
+  {
+    name: 'report pool: a task whose thread died not a fault',
+    what: 'a report task whose thread died under it (out of memory, killed) fails its caller with ReportFailedError and nothing else: status().faults says nothing',
+    edits: [{ file: 'src/reports/service.ts', find: "      this.deps.fault?.(new Error(taskFailed(partial.kind, cause)), 'report-failed');\n", replace: '' }],
+    tests: ['report-task-faults.test.ts'],
+    mustFail: ['counts a task whose thread died (as one out of memory is ended) as a report-failed fault'],
+  },
+  {
+    name: 'actor restarts: a successor that ended before it started not a fault',
+    what: "a running actor whose successors crash in their start-up, before their first heartbeat, counts its restarts in status() but no actor-restart fault: a crash loop that never comes up leaves faults at 0 and no warning",
+    edits: [{ file: 'src/actors/supervisor.ts', find: "    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
+    tests: ['actor-stillborn-restarts.test.ts'],
+    mustFail: ['counts each restart that ended before it started as an actor-restart fault, then the one that came up', 'counts a crash loop that never comes up, restart by restart'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

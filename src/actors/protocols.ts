@@ -353,7 +353,11 @@ export type WatchdogRequest =
 
 export type WatchdogEvent =
   | { ev: 'instance'; actor: string; gen: number; port: MessagePort }
-  | { ev: 'exit'; actor: string; gen: number; code: number; error: string | null; hung: boolean; expected: boolean; restarts: number; at: number }
+  /**
+   * `downMs`, only for an instance that ended before its first beat while the actor was down
+   * from an earlier exit (a restart that ended before it started): how long it has been down.
+   */
+  | { ev: 'exit'; actor: string; gen: number; code: number; error: string | null; hung: boolean; expected: boolean; restarts: number; at: number; downMs?: number }
   | { ev: 'up'; actor: string; gen: number; at: number; downMs: number; restarts: number }
   /** An instance to be terminated has been in one call into native code for `ms` (its gate not shut yet: native-gate.ts). */
   | { ev: 'stuck'; actor: string; gen: number; ms: number };

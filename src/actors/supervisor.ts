@@ -575,6 +575,17 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.link.fault(new ActorError(this.name, `restarted after ${Math.round(downMs)} ms down (restart ${restarts}); it had ended: ${why}`), 'actor-restart');
   }
 
+  /**
+   * A successor of a running actor ended before its first beat (it crashed in its start-up): a
+   * restart too, a fault of kind 'actor-restart' as one that came up is. Counted only once a
+   * successor beat, a crash loop of successors that never started left faults at 0, and one
+   * that ended was one fault for all its restarts. The watchdog spaces the tries (FAST_RESTARTS
+   * a minute, then one each BACKOFF_MS: watchdog.ts), so these are a few a second at most.
+   */
+  private endedUnstarted(restart: number, downMs: number, why: string): void {
+    this.link.fault(new ActorError(this.name, `restart ${restart} ended before it started (${why}), down ${Math.round(downMs)} ms so far; the watchdog starts another`), 'actor-restart');
+  }
+
   /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN) while start() waits for this actor: it is stopped, and start() and whoever else waits for it fail with `error`. */
   watchdogFailed(error: ActorError): void {
     if (this.state === 'stopped') return;
@@ -673,6 +684,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       this.next = deferred();
     }
     this.events.exit(info);
+    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));
     // An actor that never comes up kept start() waiting for ever, and the host alive with it
     // (start() holds it): one whose thread the watchdog could not make (at the process's limit
     // on threads) was made again a few times a second for as long as the limit held. A running

@@ -364,11 +364,13 @@ export class Watchdog {
     const expected = w.retired;
     const hung = w.ending !== undefined && w.ending.startsWith('no heartbeat');
     const reason = w.ending ?? error;
+    // Down since an earlier exit, and not beaten since: a restart that ended before it started.
+    const downMs = !expected && w.downSince !== undefined ? Math.max(0, now - w.downSince) : undefined;
     if (!expected) {
       w.restarts++;
       w.downSince ??= now;
     }
-    this.send({ ev: 'exit', actor: w.name, gen, code, error: reason, hung, expected, restarts: w.restarts, at: now });
+    this.send({ ev: 'exit', actor: w.name, gen, code, error: reason, hung, expected, restarts: w.restarts, at: now, ...(downMs !== undefined ? { downMs } : {}) });
     if (expected) return;
     w.recent = w.recent.filter((t) => now - t < 60_000);
     w.recent.push(now);

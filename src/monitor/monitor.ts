@@ -259,7 +259,7 @@ export class PerformanceMonitor extends EventEmitter {
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_time', wallMs),
       seriesWithData: () => Array.from({ length: this.registry.seriesCount() }, (_, id) => id).filter((id) => this.reader.totalCount(id) > 0),
       profiles: (from, to) => this.profiler.notes(from, to),
-      fault: (error) => this.faults.report('reports', error),
+      fault: (error, kind = 'reports') => this.faults.report(kind, error),
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),

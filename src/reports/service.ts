@@ -10,7 +10,9 @@
  *
  * A task may run for at most `timeoutMs` from when a pool thread takes it (the task says so
  * on its port): past it, the task is aborted, which terminates its thread, and the reports
- * queued behind it run on a new one.
+ * queued behind it run on a new one. The timeout, and a task whose thread died under it, are
+ * faults (report-timeout, report-failed) as well as the caller's error: a team reading status,
+ * or an agent asking over MCP, saw nothing of reports timing out.
  *
  * A pool thread that cannot start (EMFILE, ENOMEM) before it took a task is piscina's 'error'
  * event, which unheard would throw into the host; and piscina starts no thread after such a
@@ -131,8 +133,12 @@ export interface ReportServiceDeps {
   seriesRefused?: () => string | undefined;
   /** What a report says of the samples dropped at full rings since the start, if any were (monitor/drops.ts). */
   samplesDropped?: () => string | undefined;
-  /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
-  fault?: (error: Error) => void;
+  /**
+   * A fault of the pool's work, of kind `kind` ('reports' when none is given: a pool thread
+   * could not start, the pool is dropped and its queued tasks fail), 'report-timeout' (a task
+   * ran past timeoutMs) or 'report-failed' (a task's thread died: out of memory, a bug).
+   */
+  fault?: (error: Error, kind?: string) => void;
 }
 
 /** A series' identity across restarts (series ids are per process): its name and sorted tags. */
@@ -164,6 +170,28 @@ const PISCINA = ((): string => {
  */
 function loadPiscina(): typeof Piscina {
   return (require(PISCINA) as typeof import('piscina')).Piscina;
+}
+
+/** What a task of `kind` is to the caller who asked for it, for the faults that name it. */
+const TASKS: Record<ReportTask['kind'], string> = {
+  report: 'a report task (generateReport(), generate_performance_report, a report page)',
+  baselines: "a baselines task (getBaselines(), get_monitoring_status's baselines)",
+  hang: "a drill task (injectFault('hang', 'reports'))",
+  noop: 'a task starting a report thread',
+};
+
+/**
+ * The fault of a task stopped at timeoutMs: the caller's ReportTimeoutError is theirs alone,
+ * and a team reading status (or an agent asking over MCP) saw nothing of reports timing out.
+ */
+function timedOut(kind: ReportTask['kind'], timeoutMs: number): string {
+  const fewer = kind === 'baselines' ? 'ask for fewer at a time (limit)' : 'ask for a shorter range (from, to)';
+  return `${TASKS[kind]} ran for more than reports.timeoutMs (${timeoutMs} ms) and was stopped, its thread replaced; the caller got ReportTimeoutError: raise reports.timeoutMs (up to 3600000) for this much data, or ${fewer}`;
+}
+
+/** The fault of a task whose thread failed it (ran out of memory, died, or a bug of ours): the caller's ReportFailedError is theirs alone. */
+function taskFailed(kind: ReportTask['kind'], cause: string): string {
+  return `${TASKS[kind]} failed on its thread (${cause}); the caller got ReportFailedError: a thread out of memory asks for a shorter range (from, to) or fewer series at a time; anything else is a bug of perfwatch's, to report`;
 }
 
 const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
@@ -582,12 +610,17 @@ export class ReportService {
       // threadNotMade's, as it is (a task's own errors come from its thread, never this class).
       if (error instanceof ReportFailedError) throw error;
       if (timeout.signal.aborted || signal?.aborted) this.replaceAbortedThread(pool);
-      if (timeout.signal.aborted) throw new ReportTimeoutError(this.deps.timeoutMs);
+      if (timeout.signal.aborted) {
+        this.deps.fault?.(new Error(timedOut(partial.kind, this.deps.timeoutMs)), 'report-timeout');
+        throw new ReportTimeoutError(this.deps.timeoutMs);
+      }
       if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();
       if (this.closedPools.has(pool)) throw new ReportAbortedError(STOPPED_RULE);
       const failed = this.failedPools.get(pool);
       if (failed) throw new ReportFailedError(`a report thread could not start (${failed.message}); the next report starts another`);
-      throw new ReportFailedError(error instanceof Error ? error.message : String(error));
+      const cause = error instanceof Error ? error.message : String(error);
+      this.deps.fault?.(new Error(taskFailed(partial.kind, cause)), 'report-failed');
+      throw new ReportFailedError(cause);
     } finally {
       clearTimeout(timer);
       this.running--;
