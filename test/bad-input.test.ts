@@ -190,6 +190,15 @@ describe('bad input', () => {
     await expect(m.serveHttp({ port: 0, quantiles: Array.from({ length: 11 }, (_, i) => (i + 1) / 20) })).rejects.toThrow(/^quantiles must have at most 10 quantiles, got an array of 11$/);
   });
 
+  it("says serveHttp's maxMetricsBytes limits, naming the option and its range", async () => {
+    for (const bad of [1000, 65_535, 2 ** 30 + 1, 1.5 * 2 ** 20 + 0.5]) {
+      await expect(m.serveHttp({ port: 0, maxMetricsBytes: bad })).rejects.toMatchObject({ field: 'maxMetricsBytes', message: `maxMetricsBytes must be an integer from 65536 to 1073741824, got ${bad}` });
+    }
+    await expect(m.serveHttp({ port: 0, maxMetricsBytes: '64MB' as never })).rejects.toThrow(/^maxMetricsBytes must be an integer from 65536 to 1073741824, got "64MB"$/);
+    // A near miss of its name is named.
+    await expect(m.serveHttp({ port: 0, maxMetricBytes: 1 << 20 } as never)).rejects.toThrow(/maxMetricsBytes/);
+  });
+
   it("refuses an alerts.externalUrl that is no http(s) URL: Alertmanager answered 422 to every alert whose generatorURL it made", () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
     expect(opt({ alerts: { externalUrl: 'perfwatch.example.com' } })).toMatchObject({ field: 'alerts.externalUrl', message: 'alerts.externalUrl must be an http(s) URL, got "perfwatch.example.com"' });

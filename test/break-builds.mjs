@@ -7124,6 +7124,23 @@ export const BREAKS = [
     mustFail: ['counts each restart that ended before it started as an actor-restart fault, then the one that came up', 'counts a crash loop that never comes up, restart by restart'],
   },
   {
+    name: '/metrics unbounded in bytes',
+    what: 'the exposition writes every series whatever maxMetricsBytes says: 100 series of 64 tags of 4,096 characters made a body over 1 GB, built whole in the exposition worker (at 400, a typed array of 8 GiB that failed, and a 503)',
+    edits: [{ file: 'src/http/exposition.ts', find: 'if (w.length + need + (headed ? 0 : head.length) > limit) {', replace: 'if (limit < 0) {' }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: [
+      'answers 200 with valid text within the bound: series past it are left out whole, counted in /api/status, said in a comment, reported once as a fault; nothing recorded is lost',
+      "leaves a histogram series' quantiles out with it",
+    ],
+  },
+  {
+    name: '/metrics bound: no fault',
+    what: 'an exposition cut by maxMetricsBytes is said in /api/status and its comment line only: no fault, no warning, nothing in status().faults or monitor_faults',
+    edits: [{ file: 'src/http/index.ts', find: "fault('metrics-limit', new Error(boundMessage(rendered.stats)));", replace: '' }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ['answers 200 with valid text within the bound: series past it are left out whole, counted in /api/status, said in a comment, reported once as a fault; nothing recorded is lost'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

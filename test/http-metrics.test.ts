@@ -1,11 +1,21 @@
 /**
  * GET /metrics of monitor.serveHttp: what Prometheus stores from it, read back sample by
  * sample against the values the test recorded.
+ *
+ * It is bounded in bytes (serveHttp's maxMetricsBytes). Without a bound, 100 series of a
+ * histogram with 64 tags of 4,096 '€' (every option within its documented limits) made a body
+ * of over 1 GB, built whole in the exposition worker, which the client could not read
+ * (ERR_STRING_TOO_LONG); at 400 the worker failed on a typed array of 8 GiB and the scrape got
+ * 503. Now series that would pass the bound are left out whole, the rest answered 200 as valid
+ * text, and what was left out is counted, said and reported; an exposition within the bound is
+ * byte for byte what it was.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
+import { DEFAULT_MAX_METRICS_BYTES, Exposition } from '../dist/src/http/exposition.js';
 import { waitFor } from './helpers.js';
 import { parseExposition, valueOf } from './http-metrics-helpers.js';
+import { T0, synthetic } from './synthetic.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -305,3 +315,183 @@ describe('GET /metrics', () => {
     ]);
   });
 });
+
+/** A scrape as bytes, whatever its status. */
+async function scrapeBytes(server: HttpServer, accept?: string): Promise<{ status: number; bytes: Uint8Array; text: string }> {
+  const r = await fetch(server.metricsUrl, accept ? { headers: { accept } } : {});
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  return { status: r.status, bytes, text: new TextDecoder().decode(bytes) };
+}
+
+/** Every line whole: a comment (`#`) or a sample line, and the body ends with a line feed (no partial line). */
+function expectWholeLines(text: string): void {
+  expect(text.endsWith('\n')).toBe(true);
+  for (const line of text.slice(0, -1).split('\n')) {
+    expect(line.startsWith('#') || /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$/.test(line), line.slice(0, 80)).toBe(true);
+  }
+  parseExposition(text);
+}
+
+/** The labels of a histogram's series written whole: each `_count` has its buckets (`+Inf` equal to it) and `_sum`. */
+function wholeHistograms(text: string, name: string, buckets = 16): Record<string, string>[] {
+  const samples = parseExposition(text);
+  const counts = samples.filter((s) => s.name === `${name}_count`);
+  for (const c of counts) {
+    const key = JSON.stringify(c.labels);
+    const lines = samples.filter((s) => s.name === `${name}_bucket` && JSON.stringify(Object.fromEntries(Object.entries(s.labels).filter(([k]) => k !== 'le'))) === key);
+    expect(lines).toHaveLength(buckets);
+    expect(lines.at(-1)!.labels.le).toBe('+Inf');
+    expect(lines.at(-1)!.value).toBe(c.value);
+    expect(valueOf(samples, `${name}_sum`, c.labels)).toBeDefined();
+  }
+  return counts.map((c) => c.labels);
+}
+
+const KiB = 1024;
+
+/** Tags of a series of `big`: 4 values of 2,000 characters, `€` (3 bytes each) with a quote and a backslash (escaped: 2 bytes each). About 440 KB of histogram text. */
+function bigTags(k: number): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (let t = 0; t < 4; t++) tags[`t${t}`] = `${k}"\\`.padEnd(2000, '€');
+  return tags;
+}
+
+describe('GET /metrics at maxMetricsBytes', () => {
+  it('answers 200 with valid text within the bound: series past it are left out whole, counted in /api/status, said in a comment, reported once as a fault; nothing recorded is lost', async () => {
+    const bound = 1024 * KiB;
+    const { monitor, server } = await serving({ maxMetricsBytes: bound }, { maxTags: 64, maxTagValueLength: 4096 });
+    for (let k = 0; k < 6; k++) monitor.record('big', 5, bigTags(k));
+    // Registered after the big ones: they still fit, and are written.
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.record('jobs', 3);
+    monitor.define({ name: 'queue_depth', kind: 'gauge' });
+    monitor.record('queue_depth', 7, { zone: 'eu' });
+    await monitor.flush();
+    // Until the histograms' buckets have closed: their samples counted.
+    await waitFor(async () => {
+      const s = await scrapeBytes(server);
+      return s.status === 200 && parseExposition(s.text).some((x) => x.name === 'big_count' && x.value === 1);
+    }, 15_000, 'big_count 1');
+
+    for (let i = 0; i < 3; i++) {
+      const { status, bytes, text } = await scrapeBytes(server);
+      expect(status).toBe(200);
+      expect(bytes.byteLength).toBeLessThanOrEqual(bound);
+      expectWholeLines(text);
+      const written = wholeHistograms(text, 'big');
+      // About 440 KB each: two fit in 1 MiB, not six.
+      expect(written.length).toBeGreaterThan(0);
+      expect(written.length).toBeLessThan(6);
+      const samples = parseExposition(text);
+      expect(valueOf(samples, 'jobs_total', {})).toBe(3);
+      expect(valueOf(samples, 'queue_depth', { zone: 'eu' })).toBe(7);
+      const left = 6 - written.length;
+      const comment = text.split('\n').filter((l) => l.startsWith('# perfwatch:'));
+      expect(comment).toHaveLength(1);
+      expect(comment[0]).toMatch(new RegExp(`^# perfwatch: ${left} series left out \\(big ${left}\\) to hold this exposition to maxMetricsBytes \\(${bound} bytes; all of it would take up to \\d+\\): raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength`));
+      // The comment is the last line.
+      expect(text.endsWith(`${comment[0]}\n`)).toBe(true);
+
+      const api = (await (await fetch(new URL('/api/status', server.url))).json()) as { http: { metrics: { bytes: number; maxBytes: number; series: number; skipped: string[]; leftOut: { series: number; bytes: number; metrics: number; byMetric: Record<string, number> } } } };
+      const m = api.http.metrics;
+      expect(m.bytes).toBe(bytes.byteLength);
+      expect(m.maxBytes).toBe(bound);
+      expect(m.leftOut).toMatchObject({ series: left, metrics: 1, byMetric: { big: left } });
+      // What each left out would take, at most: all of big's series, text and all, are several times the bound.
+      expect(m.leftOut.bytes).toBeGreaterThan(left * 400 * KiB);
+      expect(m.skipped).toContain(`${left} series (big ${left}): they would have taken the exposition past maxMetricsBytes (${bound} bytes)`);
+    }
+
+    // OpenMetrics: the same bound, `# EOF` last, and no comment line (the format has none).
+    const om = await scrapeBytes(server, 'application/openmetrics-text; version=1.0.0');
+    expect(om.status).toBe(200);
+    expect(om.bytes.byteLength).toBeLessThanOrEqual(bound);
+    expect(om.text.endsWith('\n# EOF\n')).toBe(true);
+    expect(om.text.split('\n').filter((l) => l.startsWith('#') && !/^# (HELP|TYPE|EOF)/.test(l))).toEqual([]);
+    expect(wholeHistograms(om.text, 'big').length).toBeGreaterThan(0);
+
+    // Every scrape cut by the bound: one fault, naming the option and what to do.
+    const fault = monitor.status().faults.byKind['metrics-limit'];
+    expect(fault?.count).toBe(1);
+    expect(fault?.lastMessage).toMatch(/^\/metrics reached maxMetricsBytes \(1048576 bytes\): \d series were left out of the exposition \(big \d\)/);
+    expect(fault?.lastMessage).toContain("raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength");
+
+    // Nothing recorded is lost: the monitor has every series, and a server with room for them writes them all.
+    expect(monitor.getMetrics({ names: ['big'] })).toHaveLength(6);
+    const roomy = await monitor.serveHttp({ port: 0, maxMetricsBytes: 16 * 1024 * KiB });
+    cleanup.push(() => roomy.close());
+    const all = await scrapeBytes(roomy);
+    expect(all.status).toBe(200);
+    expect(wholeHistograms(all.text, 'big')).toHaveLength(6);
+    expect(all.text).not.toContain('# perfwatch:');
+    expect(roomy.status().metrics.leftOut.series).toBe(0);
+  });
+
+  it('leaves a histogram series\' quantiles out with it, and writes the same body again on the next render (the bytes of a series left out are made again once it fits)', () => {
+    const s = synthetic({ maxSeries: 64 });
+    const ids = Array.from({ length: 6 }, (_, k) => s.id('big', Object.fromEntries(Array.from({ length: 8 }, (_, t) => [`t${t}`, `${k}"`.padEnd(64, '€')])), 'distribution', 'ms'));
+    const small = s.id('small', { zone: 'eu' }, 'gauge');
+    s.fill(3, [...ids.map((id): [number, () => number[]] => [id, () => [5, 50]]), [small, () => [1]]]);
+    const now = T0 + 4_000;
+    // 8 tags of 64 '€': some 1.6 KB a sample line, 53 KB a histogram series of 30 bounds; 64 KiB (the least bound) holds one.
+    const bounds = Array.from({ length: 30 }, (_, i) => (i + 1) * 10);
+    const e = new Exposition(s.registry, s.reader, bounds, { quantiles: [0.5, 0.99], windowMs: 60_000, now: () => now }, 64 * KiB);
+    const body = e.render('prometheus');
+    expect(body.byteLength).toBeLessThanOrEqual(64 * KiB);
+    const text = new TextDecoder().decode(body);
+    expectWholeLines(text);
+    const samples = parseExposition(text);
+    const written = wholeHistograms(text, 'big', 31);
+    expect(written).toHaveLength(1);
+    // Quantiles only for the series written.
+    const quantiled = samples.filter((x) => x.name === 'big_quantiles').map((x) => JSON.stringify({ ...x.labels, quantile: undefined }));
+    expect(new Set(quantiled)).toEqual(new Set([JSON.stringify({ ...written[0], quantile: undefined })]));
+    expect(valueOf(samples, 'small', { zone: 'eu' })).toBe(1);
+    expect(e.stats.leftOut).toMatchObject({ series: 5, metrics: 1, byMetric: { big: 5 } });
+    expect(e.stats.series).toBe(3);
+    // Again: the same bytes, the same counts.
+    expect(Buffer.from(e.render('prometheus')).equals(Buffer.from(body))).toBe(true);
+    expect(e.stats.leftOut.series).toBe(5);
+  });
+
+  it('writes an exposition within the default bound byte for byte as before the bound, with nothing said', () => {
+    const s = synthetic({ maxSeries: 64 });
+    const a = s.id('response_time', { route: '/a', note: 'say "hi" C:\\ €' }, 'distribution', 'ms');
+    const b = s.id('response_time', { route: '/b' }, 'distribution', 'ms');
+    const q = s.id('queue_depth', {}, 'gauge');
+    const j = s.id('jobs', { zone: 'eu' }, 'counter');
+    s.fill(3, [[a, (x) => [0.4, 3, 3000 + x]], [b, () => [50, 20_000]], [q, (x) => [x - 1.5]], [j, () => [2]]]);
+    const e = new Exposition(s.registry, s.reader, undefined, { quantiles: [0.5], windowMs: 60_000, now: () => T0 + 4_000 });
+    const text = new TextDecoder().decode(e.render('prometheus'));
+    // What the exposition wrote before maxMetricsBytes (its render of this store, unchanged).
+    expect(text).toBe(EXPECTED);
+    expect(e.stats).toMatchObject({ families: 4, series: 6, skipped: [], bytes: Buffer.byteLength(EXPECTED), maxBytes: DEFAULT_MAX_METRICS_BYTES, leftOut: { series: 0, bytes: 0, metrics: 0, byMetric: {} } });
+    const om = new TextDecoder().decode(e.render('openmetrics'));
+    expect(om).toBe(`${EXPECTED.replace('# HELP jobs_total perfwatch counter\n# TYPE jobs_total counter\n', '# HELP jobs perfwatch counter\n# TYPE jobs counter\n')}# EOF\n`);
+    expect(e.stats.leftOut.series).toBe(0);
+  });
+});
+
+const bucketLines = (labels: string, counts: number[]): string =>
+  ['0.5', '1', '2.5', '5', '10', '25', '50', '100', '250', '500', '1000', '2000', '4000', '8000', '16000', '+Inf'].map((le, i) => `response_time_bucket{${labels}le="${le}"} ${counts[i]}\n`).join('');
+
+const A = String.raw`note="say \"hi\" C:\\ €",route="/a"`;
+const EXPECTED =
+  '# HELP response_time Request handling time; recordRequest() feeds it (tag endpoint), and instrument() (tags endpoint, method, status_class)\n' +
+  '# TYPE response_time histogram\n' +
+  bucketLines(`${A},`, [3, 3, 3, 6, 6, 6, 6, 6, 6, 6, 6, 6, 9, 9, 9, 9]) +
+  `response_time_sum{${A}} 9013.2\n` +
+  `response_time_count{${A}} 9\n` +
+  bucketLines('route="/b",', [0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 6]) +
+  'response_time_sum{route="/b"} 60150\n' +
+  'response_time_count{route="/b"} 6\n' +
+  '# HELP response_time_quantiles quantiles of response_time over the last 60000 ms, from the sketch (relative error within 0.78%)\n' +
+  '# TYPE response_time_quantiles summary\n' +
+  `response_time_quantiles{${A},quantile="0.5"} 2.9842931937172774\n` +
+  'response_time_quantiles{route="/b",quantile="0.5"} 50\n' +
+  '# HELP queue_depth perfwatch gauge\n' +
+  '# TYPE queue_depth gauge\n' +
+  'queue_depth 0.5\n' +
+  '# HELP jobs_total perfwatch counter\n' +
+  '# TYPE jobs_total counter\n' +
+  'jobs_total{zone="eu"} 6\n';

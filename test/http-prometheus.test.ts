@@ -59,6 +59,28 @@ describeWithPeer('promtool', 'promtool check metrics', (peer) => {
     expect(code).toBe(0);
   });
 
+  it('accepts an exposition that maxMetricsBytes cut: whole series, quantiles and the comment line that says what was left out', async () => {
+    const bound = 256 * 1024;
+    const { monitor, server } = await serving({ quantiles: [0.5, 0.99], maxMetricsBytes: bound }, { system: { enabled: false }, runtime: { enabled: false }, maxTags: 16, maxTagValueLength: 4096 });
+    // 2 tags of 3,000 characters of 'say "hi" C:\ Grüße': some 19 KB a sample line, 340 KB a histogram series.
+    const long = (k: number) => `${k} say "hi" C:\\ Grüße `.padEnd(3000, 'Grüße ');
+    for (let k = 0; k < 4; k++) for (const v of values(20, k)) monitor.record('api_response_time', v, { a: long(k), b: long(k + 1) });
+    for (const tags of AWKWARD) for (const v of values(20, 3)) monitor.record('api_response_time', v, tags);
+    monitor.define({ name: 'queue_depth', kind: 'gauge' });
+    monitor.record('queue_depth', 3, { zone: 'eu' });
+    await monitor.flush();
+    const text = await waitFor(async () => {
+      const t = await (await fetch(server.metricsUrl)).text();
+      return valueOf(parseExposition(t), 'api_response_time_count', AWKWARD[0]!) === 20 && t.includes('api_response_time_quantiles{') && t;
+    }, 15_000, 'the histogram to close its bucket');
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(bound);
+    expect(text).toMatch(/\n# perfwatch: (\d) series left out \(api_response_time \1\) to hold this exposition to maxMetricsBytes \(262144 bytes/);
+    expect(valueOf(parseExposition(text), 'queue_depth', { zone: 'eu' })).toBe(3);
+    const { code, output } = await promtoolCheck(peer.binary, text);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('accepts a default monitor\'s exposition, its system and runtime samplers on (heap_total among them)', async () => {
     const { monitor, server } = await serving({}, {});
     // A user's gauge and histogram named …_total, which only counters may be.

@@ -15,7 +15,7 @@ import type { ExpositionData, RenderReply, RenderRequest } from '../src/http/exp
 const data = workerData as ExpositionData;
 const ctl = controlViews(data.control);
 const reader = new StoreReader(data.store);
-const exposition = new Exposition(new Registry(data.registry, reportLockTag(threadId)), reader, data.bounds, { quantiles: data.quantiles, windowMs: data.quantileWindowMs, now: () => monitorNow(ctl) });
+const exposition = new Exposition(new Registry(data.registry, reportLockTag(threadId)), reader, data.bounds, { quantiles: data.quantiles, windowMs: data.quantileWindowMs, now: () => monitorNow(ctl) }, data.maxBytes);
 const foldMs = Math.min(15_000, Math.max(1_000, (reader.layout.t1Cap * reader.layout.intervalMs) / 4));
 setInterval(() => exposition.foldAll(), foldMs);
 

@@ -3,12 +3,27 @@
  * copied, integers are written as digits in place, so that a 10,000-series scrape builds
  * no string and encodes nothing but numbers that are not integers. The buffer is kept and
  * grown between renders; take() copies out what one render wrote.
+ *
+ * `cap`: the most the buffer grows to by doubling (the exposition's byte bound). The writer
+ * itself never refuses a write: its caller checks `length` against the bound before it writes,
+ * so the buffer never grows past what one bounded render needs.
  */
 const encoder = new TextEncoder();
 
 export class ByteWriter {
-  private buf = new Uint8Array(1 << 20);
+  private buf: Uint8Array;
   private at = 0;
+  private readonly cap: number;
+
+  constructor(cap = Number.MAX_SAFE_INTEGER) {
+    this.cap = cap;
+    this.buf = new Uint8Array(Math.min(1 << 20, cap));
+  }
+
+  /** Bytes written since reset(). */
+  get length(): number {
+    return this.at;
+  }
 
   reset(): void {
     this.at = 0;
@@ -86,7 +101,7 @@ export class ByteWriter {
 
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    const bigger = new Uint8Array(Math.max(Math.min(this.buf.length * 2, this.cap), this.at + n));
     bigger.set(this.buf.subarray(0, this.at));
     this.buf = bigger;
   }

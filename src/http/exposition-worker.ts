@@ -22,6 +22,8 @@ export interface ExpositionData {
   bounds: number[];
   quantiles: number[];
   quantileWindowMs: number;
+  /** The most bytes a body takes (serveHttp's maxMetricsBytes). */
+  maxBytes: number;
 }
 
 export interface RenderRequest {

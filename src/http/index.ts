@@ -22,6 +22,7 @@ import { browserAccess } from './browser-session.js';
 import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
+import { emptyStats, type ExpositionStats } from './exposition.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
 import { HttpError, Router, queryParams, requestPath, requestUrl, sendError, sendJson, type Route } from './router.js';
 import { CONTENT_TYPES, formatFor } from './text-format.js';
@@ -42,14 +43,29 @@ function isMcpPath(target: string | undefined): boolean {
   return requestPath(target) === MCP_PATH;
 }
 
-export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions): Promise<HttpServer> {
+/**
+ * The fault of the first exposition that maxMetricsBytes cut: what was left out, that nothing
+ * recorded is lost, and what to do.
+ */
+function boundMessage(stats: ExpositionStats): string {
+  const { leftOut } = stats;
+  const named = Object.entries(leftOut.byMetric).slice(0, 5).map(([name, n]) => `${name} ${n}`);
+  const more = leftOut.metrics - named.length;
+  const which = `${named.join(', ')}${more > 0 ? `, and ${more} more metric${more === 1 ? '' : 's'}` : ''}`;
+  return `/metrics reached maxMetricsBytes (${stats.maxBytes} bytes): ${leftOut.series} series were left out of the exposition (${which}), and are while it stays over (counted in /api/status http.metrics.leftOut, said in a comment line of the text format); the whole exposition would take up to ${stats.bytes + leftOut.bytes} bytes. Nothing recorded is lost (getMetrics(), /api/metrics and the exporters have every series): raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength (long tag values make every line of a series long)`;
+}
+
+/** `fault`: reports a fault of the monitor's (status().faults, monitor_faults). */
+export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}): Promise<HttpServer> {
   const { policy, http } = resolveHttpOptions(options);
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
   const mcp = mcpEndpoint(front, policy);
-  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs }, preloads);
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads);
   const events = eventRoutes(monitor, http);
   let lastExposition: HttpServerStatus['metrics'] | undefined;
+  /** The fault of an exposition that the bound cut is reported once a server. */
+  let boundSaid = false;
   let scrapes = 0;
   let origin = '';
   let connections = (): HttpServerStatus['connections'] => ({ open: 0, limit: policy.maxConnections, refused: 0 });
@@ -58,7 +74,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     url: `${origin}/`,
     connections: connections(),
     mcp: mcp.status(),
-    metrics: lastExposition ?? { families: 0, series: 0, skipped: [], unbucketed: 0, partialQuantiles: 0, unquantiled: 0 },
+    metrics: lastExposition ?? emptyStats(http.maxMetricsBytes),
     scrapes,
     workerStarts: exposition.starts,
     histogramBuckets: http.histogramBuckets,
@@ -79,6 +95,10 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
         });
         scrapes++;
         lastExposition = rendered.stats;
+        if (rendered.stats.leftOut.series > 0 && !boundSaid) {
+          boundSaid = true;
+          fault('metrics-limit', new Error(boundMessage(rendered.stats)));
+        }
         res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Content-Length': rendered.body.byteLength, 'Cache-Control': 'no-store' });
         res.end(rendered.body);
       } catch (error) {

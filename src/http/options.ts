@@ -10,7 +10,7 @@ import { toInvalidArgument } from '../schema-errors.js';
 import { ServeMcpOptionsSchema, resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
 import { didYouMean } from '../suggest.js';
 import { intRange } from '../mcp/schemas.js';
-import { DEFAULT_BUCKETS, MAX_BUCKETS, MAX_QUANTILES } from './exposition.js';
+import { DEFAULT_BUCKETS, DEFAULT_MAX_METRICS_BYTES, MAX_BUCKETS, MAX_MAX_METRICS_BYTES, MAX_QUANTILES, MIN_MAX_METRICS_BYTES } from './exposition.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,6 +30,12 @@ export const HttpOnlyOptionsSchema = z.strictObject({
     .optional(),
   /** The window those quantiles cover, back from the scrape. */
   quantileWindowMs: intRange(1000, 3_600_000).default(60_000),
+  /**
+   * The most bytes a /metrics body takes (64 KiB to 1 GiB; 64 MiB by default). Series that
+   * would take it past are left out whole, counted in /api/status (`http.metrics.leftOut`), said
+   * in a comment line of the text format and, at the first, in a fault of kind `metrics-limit`.
+   */
+  maxMetricsBytes: intRange(MIN_MAX_METRICS_BYTES, MAX_MAX_METRICS_BYTES).default(DEFAULT_MAX_METRICS_BYTES),
   /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */
   maxEventStreams: intRange(1, 10_000).default(32),
   /** Bytes an event stream may have waiting for a slow client; past it the client is dropped. */

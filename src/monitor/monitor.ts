@@ -1032,7 +1032,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     this.refuseInert('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
-    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options)));
+    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error))));
   }
 
   /**
