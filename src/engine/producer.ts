@@ -148,7 +148,7 @@ export class CounterHandle extends MetricHandle {
  * for a sample the host never asked for (a fault's, the runtime's, a report's time): with no
  * room, the reading is dropped and counted. Its values are the kind's, as any handle's.
  */
-export class OwnHandle extends MetricHandle {
+class OwnHandle extends MetricHandle {
   override record(value: number): void {
     checkValue(this.name, this.kind, undefined, value);
     this.ring.pushOrDrop(this.id, value);
@@ -286,7 +286,7 @@ export class Producer {
    * never makes the monitor's own readings fail, and never waiting on a full ring (OwnHandle).
    * It takes the runtime's values as they come (no built-in range). Cached per name and tags.
    */
-  ownMetric(name: string, tags?: Record<string, string>): OwnHandle {
+  ownMetric(name: string, tags?: Record<string, string>): MetricHandle {
     const key = tags === undefined ? name : `${name}\u0000${JSON.stringify(tags)}`;
     let handle = this.own.get(key);
     if (handle === undefined) {
