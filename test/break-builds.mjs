@@ -6556,7 +6556,7 @@ export const BREAKS = [
   {
     name: 'series refused at maxSeries counted nowhere',
     what: 'a new series refused at maxSeries was a CardinalityError to its caller alone: status, faults, reports and the MCP status said nothing of it (a trial: 25 refused, faults empty)',
-    edits: [{ file: 'src/engine/registry.ts', find: '      if (refused !== undefined) this.onRefused?.(refused);\n', replace: '' }],
+    edits: [{ file: 'src/engine/registry.ts', find: '      if (refused !== undefined) this.onRefused?.(refused.series, refused.cause);\n', replace: '' }],
     tests: ['series-refused.test.ts'],
     mustFail: [
       'counts them in status().series.refused by metric name, with the tag whose values filled the registry, and as one fault of kind series-limit, warned of once',
@@ -7139,6 +7139,27 @@ export const BREAKS = [
     edits: [{ file: 'src/http/index.ts', find: "fault('metrics-limit', new Error(boundMessage(rendered.stats)));", replace: '' }],
     tests: ['http-metrics.test.ts'],
     mustFail: ['answers 200 with valid text within the bound: series past it are left out whole, counted in /api/status, said in a comment, reported once as a fault; nothing recorded is lost'],
+  },
+  {
+    name: 'refusals not recorded in monitor_series_refused',
+    what: "/metrics says one series-limit fault and not how many series were refused: no monitor_series_refused_total beside status().series.refused.total",
+    edits: [{ file: 'src/monitor/monitor.ts', find: "if (fresh > 0 && this.recordOwn('monitor_series_refused', fresh)) this.refusals.markRecorded(fresh);", replace: 'void fresh;' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['says as many on /metrics as status() does, in monitor_series_refused_total', 'says them on /metrics too, in monitor_series_refused_total'],
+  },
+  {
+    name: "arena refusals not handed to onRefused",
+    what: "a new series the registry's full string arena refuses below maxSeries is counted nowhere: no status().series.refused, no fault, a CapacityError to its caller alone",
+    edits: [{ file: 'src/engine/registry.ts', find: "      if (!own) this.refused = { series: pending[this.firstPast(pending, 0)]!, cause: 'arena' };\n", replace: '' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['calls onRefused with the arena as the cause, once a record or a batch, as at maxSeries'],
+  },
+  {
+    name: 'arena refusals not told apart',
+    what: "status().series.refused.arena stays 0 while the registry's full arena refuses series: the series-arena fault never comes, and the series-limit fault says to raise maxSeries, which does not help",
+    edits: [{ file: 'src/monitor/series-refusals.ts', find: "    if (cause === 'arena') this.arena++;\n", replace: '' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ["counts them in status().series.refused, with the arena's apart, in any thread, and says so in a report"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -8,9 +8,31 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
+import { CapacityError, CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
+import { createSharedTable } from '../dist/src/engine/shared-table.js';
+import { OWN_SERIES, Registry, type PendingSeries, type RefusalCause } from '../dist/src/engine/registry.js';
+import { SeriesRefusals } from '../dist/src/monitor/series-refusals.js';
 import { connectInMemory } from './mcp-helpers.js';
 import { once, waitFor } from './helpers.js';
+import { parseExposition, valueOf } from './http-metrics-helpers.js';
+
+/**
+ * Scrapes the monitor's /metrics until monitor_series_refused_total says `total`: its samples
+ * come at the monitor's tick, once an interval, and show once their bucket closes.
+ */
+async function scrapedRefusals(monitor: PerformanceMonitor, total: number): Promise<number | undefined> {
+  const server = await monitor.serveHttp({ port: 0 });
+  try {
+    let seen: number | undefined;
+    await waitFor(async () => {
+      seen = valueOf(parseExposition(await (await fetch(server.metricsUrl)).text()), 'monitor_series_refused_total', {});
+      return seen === total;
+    }, 15_000, `monitor_series_refused_total ${total}`).catch(() => {});
+    return seen;
+  } finally {
+    await server.close();
+  }
+}
 
 describe('new series refused at maxSeries', () => {
   const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -54,6 +76,12 @@ describe('new series refused at maxSeries', () => {
     expect(warnings).toHaveLength(1);
     // The series already there stay exact.
     expect(monitor.getMetrics({ names: ['req_ms'], tags: { route: '/a' } })[0]).toMatchObject({ totalCount: 10, totalSum: 55 });
+  });
+
+  it('says as many on /metrics as status() does, in monitor_series_refused_total', async () => {
+    // A team alerting from Prometheus saw monitor_faults_total{kind="series-limit"} 1 alone:
+    // one fault, not how many series (and their samples) were lost.
+    expect(await scrapedRefusals(monitor, 26)).toBe(monitor.status().series.refused.total);
   });
 
   it('says so in a report, with what to do', async () => {
@@ -121,11 +149,55 @@ describe('new series refused at maxSeries in a producer() thread', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it("says them on /metrics too, in monitor_series_refused_total", async () => {
+    expect(await scrapedRefusals(monitor, 24)).toBe(monitor.status().series.refused.total);
+  });
+
   it('says so in a report and in get_monitoring_status', async () => {
     const md = (await monitor.generateReport({ format: 'markdown' })) as string;
     expect(md).toMatch(/24 new series refused \(24 of them in producer\(\) threads\) at maxSeries \(16\) since /);
     const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { refused: number } } };
     expect(r.content[0]!.text.split('\n')).toContain('series refused: 24 new series at maxSeries (24 in producer() threads); series never expire in a running monitor: raise maxSeries or reduce tag values');
     expect(r.structuredContent.series.refused).toBe(24);
+  });
+});
+
+// The registry's string arena (names and tags) can refuse a new series below maxSeries; that
+// refusal was counted nowhere (no status, no fault), a CapacityError to its caller alone. Within
+// a monitor's limits only its most, 1 GiB of tags, fills it (or memory that cannot be had), so
+// these tests are at the registry's level, with an arena of 64 bytes for the application.
+describe("new series refused by the registry's full string arena", () => {
+  function smallArena(): Registry {
+    const limits = { maxSeries: 16, maxTags: 4, maxTagValueLength: 16 };
+    const total = limits.maxSeries + OWN_SERIES;
+    const names = createSharedTable({ capacity: total, arenaBytes: total * 48, extraInts: 2 });
+    const series = createSharedTable({ capacity: total, arenaBytes: 64 + 256, extraInts: 1, reserved: OWN_SERIES, reservedArenaBytes: 256 });
+    return new Registry({ names, series, limits }, 1);
+  }
+
+  it('calls onRefused with the arena as the cause, once a record or a batch, as at maxSeries', () => {
+    const r = smallArena();
+    const refused: [string, RefusalCause][] = [];
+    r.onRefused = (p: PendingSeries, cause: RefusalCause) => refused.push([`${p.name}:${p.pairs.map(([, v]) => v).join()}`, cause]);
+    // `req_ms\x1fuser\x1euN` is 14 bytes: four fit in 64, the fifth does not, 11 below maxSeries.
+    for (let u = 0; u < 4; u++) r.seriesId('req_ms', { user: `u${u}` });
+    expect(() => r.seriesId('req_ms', { user: 'u4' })).toThrow(CapacityError);
+    expect(() => r.commit([r.prepare('req_ms', { user: 'u5' }) as PendingSeries, r.prepare('req_ms', { user: 'u6' }) as PendingSeries])).toThrow(CapacityError);
+    expect(r.applicationSeriesCount()).toBe(4);
+    expect(refused).toEqual([['req_ms:u4', 'arena'], ['req_ms:u5', 'arena']]);
+    // The monitor's own share is apart: its series still fit, and are not the application's refusals.
+    expect(r.ownSeriesId('monitor_series_refused', undefined)).toBeGreaterThanOrEqual(0);
+    expect(refused).toHaveLength(2);
+  });
+
+  it("counts them in status().series.refused, with the arena's apart, in any thread, and says so in a report", () => {
+    const refusals = new SeriesRefusals();
+    refusals.note('req_ms', [['user', 'u4']], 1_000, 0, 'arena');
+    refusals.note('req_ms', [['user', 'u5']], 2_000, 0, 'maxSeries');
+    // A producer() thread's: 3 in all, 2 of them the arena's.
+    refusals.takeThreads(3, 3_000, 2);
+    expect(refusals.status()).toMatchObject({ total: 5, arena: 3, threads: 3, byName: [{ name: 'req_ms', count: 2, tag: 'user' }] });
+    expect([refusals.of('arena'), refusals.of('maxSeries')]).toEqual([3, 2]);
+    expect(refusals.reportNote(16)).toMatch(/; 3 of them were refused below it, the registry's string arena full: see the series-arena fault$/);
   });
 });

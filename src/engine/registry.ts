@@ -80,6 +80,17 @@ const UTF8_PER_UNIT = 3;
 export function keyBytesMost(limits: RegistryLimits): number {
   return MAX_NAME_LENGTH + (limits.maxTags + 1) * (2 + MAX_TAG_KEY_LENGTH + UTF8_PER_UNIT * limits.maxTagValueLength);
 }
+/**
+ * What lowering the limits does for a full arena: with maxSeries series of the longest tags
+ * within ARENA_MOST_BYTES (keyBytesMost), it never fills, and a series too long is refused by
+ * its length instead, in the caller's own error. Says the most maxTagValueLength that does it.
+ */
+export function arenaFitAdvice(limits: RegistryLimits): string {
+  const perKey = ARENA_MOST_BYTES / (limits.maxSeries + OWN_SERIES);
+  const length = Math.floor(((perKey - MAX_NAME_LENGTH) / (limits.maxTags + 1) - 2 - MAX_TAG_KEY_LENGTH) / UTF8_PER_UNIT);
+  if (length >= 1) return `lower maxTagValueLength to ${length} (or maxTags) so that maxSeries series of the longest tags fit`;
+  return `lower maxTags (or maxSeries) so that maxSeries series of the longest tags fit`;
+}
 const TAG_SEP = '\x1f';
 const VALUE_SEP = '\x1e';
 const TAG_SEP_BYTE = 0x1f;
@@ -132,6 +143,12 @@ export interface NameInfo {
   kind: MetricKind;
   unit: MetricUnit;
 }
+
+/**
+ * Why a new series of the application was refused: maxSeries reached, or the series table's
+ * string arena full below it (at its most, ARENA_MOST_BYTES, or the memory to grow it not had).
+ */
+export type RefusalCause = 'maxSeries' | 'arena';
 
 /** A series met for the first time, validated and keyed, to be added by Registry.commit. */
 export interface PendingSeries {
@@ -253,17 +270,17 @@ export class Registry {
   private readonly infos: (SeriesInfo | undefined)[] = [];
 
   /**
-   * Called with an application series refused at maxSeries (SeriesRefusals counts them), once
-   * the tables' locks are released: what it does may register a series of the monitor's own.
+   * Called with an application series refused (SeriesRefusals counts them) and why, once the
+   * tables' locks are released: what it does may register a series of the monitor's own.
    */
-  onRefused: ((refused: PendingSeries) => void) | undefined;
+  onRefused: ((refused: PendingSeries, cause: RefusalCause) => void) | undefined;
   /**
    * What an application series refused at maxSeries adds to its message, before what to do
    * (the monitor's: how many places series restored from a database hold), or undefined.
    */
   refusalNote: (() => string | undefined) | undefined;
-  /** The series fullError refused, for onRefused after the locks. */
-  private refused: PendingSeries | undefined;
+  /** The series fullError refused and why, for onRefused after the locks. */
+  private refused: { series: PendingSeries; cause: RefusalCause } | undefined;
 
   constructor(buffers: RegistryBuffers, lockTag: number) {
     this.buffers = buffers;
@@ -359,7 +376,7 @@ export class Registry {
     } finally {
       const refused = this.refused;
       this.refused = undefined;
-      if (refused !== undefined) this.onRefused?.(refused);
+      if (refused !== undefined) this.onRefused?.(refused.series, refused.cause);
     }
   }
 
@@ -417,25 +434,17 @@ export class Registry {
 
   private fullError(full: TableFull, pending: readonly PendingSeries[], own: boolean, where?: (i: number) => string): PerfwatchError {
     if (full.full === 'arena') {
+      // Counted as a refusal at maxSeries is: the application's series is lost all the same,
+      // and a caller that swallowed this error left no trace of it.
+      if (!own) this.refused = { series: pending[this.firstPast(pending, 0)]!, cause: 'arena' };
       // Within the limits, only the arena's most (ARENA_MOST_BYTES, below what maxSeries series of the longest tags need) fills it.
-      const what = full.growError === undefined ? `its ${ARENA_MOST_GIB} GiB hold every series' name and tags, so shorten the tags (fewer, or shorter values) or record fewer series` : 'give the process more memory, or shorten the tags';
+      const what = full.growError === undefined ? `its ${ARENA_MOST_GIB} GiB hold every series' name and tags, and no option raises that: shorten the tags (fewer, or shorter values), record fewer series, or ${arenaFitAdvice(this.limits)}` : 'give the process more memory, or shorten the tags';
       return new CapacityError('registry', `the registry's ${arenaFullWords(full)}; nothing of the ${pending.length} series was registered; ${what}`);
     }
-    // The first new series past the free entries (in order of appearance, duplicates once).
-    const seen = new Set<string>();
-    let at = 0;
-    for (let i = 0; i < pending.length; i++) {
-      const key = pending[i]!.key;
-      if (this.series.lookup(key) >= 0 || seen.has(key)) continue;
-      seen.add(key);
-      if (seen.size > full.free) {
-        at = i;
-        break;
-      }
-    }
+    const at = this.firstPast(pending, full.free);
     const p = pending[at]!;
     const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
-    if (!own) this.refused = p;
+    if (!own) this.refused = { series: p, cause: 'maxSeries' };
     if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
     // A series of no tags is one more by its name: a field of tags it never had named the wrong one.
     const part = p.pairs.length > 0 ? 'tags' : 'name';
@@ -449,6 +458,18 @@ export class Registry {
       `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit)${note}; nothing of the batch was recorded or registered`,
       where ? `${where(at)}.${part}` : part,
     );
+  }
+
+  /** The index of the first new series of `pending` past `free` more (in order of appearance, duplicates once). */
+  private firstPast(pending: readonly PendingSeries[], free: number): number {
+    const seen = new Set<string>();
+    for (let i = 0; i < pending.length; i++) {
+      const key = pending[i]!.key;
+      if (this.series.lookup(key) >= 0 || seen.has(key)) continue;
+      seen.add(key);
+      if (seen.size > free) return i;
+    }
+    return 0;
   }
 
   /** Name, tags, kind and unit of a series id (cached per thread). */

@@ -20,10 +20,10 @@ import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../acto
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { MAIN_LOCK_TAG, Registry, formatSeries, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, Registry, arenaFitAdvice, formatSeries, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { SeriesRefusals } from './series-refusals.js';
 import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
@@ -103,7 +103,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly faults: Faults;
   /** Places of maxSeries held by series restored from the database and not recorded since (restored-places.ts). */
   private readonly restoredPlaces: RestoredPlaces;
-  /** New series refused at maxSeries: status().series.refused, a fault of kind series-limit, a report's note. */
+  /** New series refused: status().series.refused, a fault of kind series-limit (series-arena), a report's note, monitor_series_refused. */
   private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
   /** The fronts serveHttp() and serveMcp() made that are up: close() closes them (served.ts). */
@@ -173,18 +173,20 @@ export class PerformanceMonitor extends EventEmitter {
     // This thread's registrations (record(), batches, instrument(), a hub's members' series),
     // by name; a producer() thread's are counted in the control block (THREAD_REFUSED), taken
     // by takeThreadRefusals() at each tick and each look at them.
-    // The fault once, at the first refusal: a fault a refusal was one a request under
-    // instrument() at the limit; status().series.refused counts them all.
+    // The fault once a cause (maxSeries, the arena), at its first refusal: a fault a refusal
+    // was one a request under instrument() at the limit; status().series.refused counts them
+    // all, and monitor_series_refused says as many (recordRefusals).
     // Series restored from the database and not recorded since hold places too: said in the
     // refusal, the fault and status().series.refused (restored-places.ts).
     this.restoredPlaces = new RestoredPlaces(this.reader);
     this.registry.refusalNote = () => this.restoredPlaces.note(this.now(), o.maxSeries);
-    this.registry.onRefused = (refused) => {
+    this.registry.onRefused = (refused, cause) => {
       this.takeThreadRefusals();
-      const first = !this.refusals.any;
       const restored = this.restoredPlaces.unrecorded(this.now());
-      this.refusals.note(refused.name, refused.pairs, this.now(), restored);
-      if (first) this.seriesLimitFault(formatSeries(refused.name, Object.fromEntries(refused.pairs)), restored);
+      const fault = this.refusalFault(cause);
+      this.refusals.note(refused.name, refused.pairs, this.now(), restored, cause);
+      // A series the arena refused has long tags (only they fill it): said by its size, not its values.
+      fault?.(cause === 'arena' ? `a new series of ${refused.name} (${refused.pairs.length} tags, ${Buffer.byteLength(refused.key).toLocaleString('en-US')} bytes of name and tags)` : formatSeries(refused.name, Object.fromEntries(refused.pairs)), restored);
     };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
@@ -324,7 +326,7 @@ export class PerformanceMonitor extends EventEmitter {
       rings: () => this.rings(),
       running: () => this.running,
       emit: (event, ...args) => this.emitSafe(event, ...args),
-      seriesRefusals: () => this.takeThreadRefusals(),
+      seriesRefusals: () => this.recordRefusals(),
     });
     if (o.instrument !== undefined) this.instrumentation = this.newInstrumentation(o.instrument);
     this.hub = o.hub
@@ -427,11 +429,42 @@ export class PerformanceMonitor extends EventEmitter {
     this.faults.report('series-limit', new Error(`maxSeries (${this.options.maxSeries}) reached: ${what} was refused, and every new series after it is (counted in status().series.refused)${held}; series never expire in a running monitor: raise maxSeries or reduce tag values`));
   }
 
-  /** Counts the series producer() threads had refused since the last look (the fault at the first of all); returns the counts. */
+  /**
+   * The fault a refusal of `cause` comes with, when it is the first of its cause: one of the
+   * limit, one of the arena (what to do differs), each once.
+   */
+  private refusalFault(cause: RefusalCause): ((what: string, restored?: number) => void) | undefined {
+    if (this.refusals.of(cause) > 0) return undefined;
+    return cause === 'arena' ? (what) => this.seriesArenaFault(what) : (what, restored) => this.seriesLimitFault(what, restored);
+  }
+
+  /** The series-arena fault, once, at the first series the registry's full string arena refused (`what`). */
+  private seriesArenaFault(what: string): void {
+    const l = this.options;
+    this.faults.report('series-arena', new Error(`the registry's string arena, which holds every series' name and tags, is full below maxSeries (${l.maxSeries}): ${what} was refused, and every new series that does not fit is (counted in status().series.refused.arena); ${arenaFitAdvice(l)}, or shorten the tags`));
+  }
+
+  /** Counts the series producer() threads had refused since the last look (the fault at the first of each cause); returns the counts. */
   private takeThreadRefusals(): SeriesRefusals {
-    const first = !this.refusals.any;
-    if (this.refusals.takeThreads(Atomics.load(this.ctl.i32, THREAD_REFUSED), this.now()) && first) this.seriesLimitFault('a new series of a producer() thread');
-    return this.refusals;
+    const r = this.refusals;
+    const limit = r.of('maxSeries');
+    const arena = r.of('arena');
+    // The arena's count read first: a thread adds to it after the total, so it is never ahead.
+    const threadsArena = Atomics.load(this.ctl.i32, THREAD_ARENA_REFUSED);
+    if (!r.takeThreads(Atomics.load(this.ctl.i32, THREAD_REFUSED), this.now(), threadsArena)) return r;
+    if (limit === 0 && r.of('maxSeries') > 0) this.seriesLimitFault('a new series of a producer() thread');
+    if (arena === 0 && r.of('arena') > 0) this.seriesArenaFault('a new series of a producer() thread');
+    return r;
+  }
+
+  /**
+   * Takes producer() threads' refusals and records those not yet in monitor_series_refused, from
+   * the count status().series.refused.total gives, so that /metrics says as many: one sample an
+   * interval at most, however many were refused (a service at its limit refuses at its rate).
+   */
+  private recordRefusals(): void {
+    const fresh = this.takeThreadRefusals().unrecorded();
+    if (fresh > 0 && this.recordOwn('monitor_series_refused', fresh)) this.refusals.markRecorded(fresh);
   }
 
   /** An inert monitor (see `inert`) serves nothing: a front would make threads, and bind the port of the host's monitor. */

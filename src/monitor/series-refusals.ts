@@ -1,5 +1,7 @@
+import type { RefusalCause } from '../engine/registry.js';
+
 /**
- * New series refused at maxSeries, counted. Each refusal is a CardinalityError thrown to the
+ * New series refused at maxSeries (or by the registry's full string arena below it), counted. Each refusal is a CardinalityError thrown to the
  * caller; a service that swallowed it (as many wrappers of a metrics call do) lost the series
  * without a trace: status, the faults, the reports and the MCP status said nothing, while
  * series never expire in a running monitor, so every new one was refused until a restart (a
@@ -15,8 +17,13 @@ const TRACKED_VALUES = 16;
 export const REFUSED_NAMES_SHOWN = 5;
 
 export interface SeriesRefusalStatus {
-  /** Records (or batches) refused for a new series past maxSeries since the monitor was created, in any thread. */
+  /** Records (or batches) refused for a new series (past maxSeries, or by a full arena: `arena`) since the monitor was created, in any thread. */
   total: number;
+  /**
+   * Those of them refused below maxSeries because the registry's string arena, which holds the
+   * series' names and tags, was full (a fault of kind series-arena says what to do).
+   */
+  arena: number;
   /** Those of them refused in producer() threads (attachProducer): in the total, not in byName (their names went to the threads' callers). */
   threads: number;
   /** When the first and the latest were refused (the monitor's clock), or null. */
@@ -39,16 +46,21 @@ interface NameRecord {
 export class SeriesRefusals {
   private total = 0;
   private threads = 0;
-  /** The shared count of producer() threads' refusals seen so far (it wraps at 2^32). */
+  private arena = 0;
+  /** The shared counts of producer() threads' refusals seen so far, all and the arena's (they wrap at 2^32). */
   private threadsSeen = 0;
+  private threadsArenaSeen = 0;
+  /** The total that monitor_series_refused's samples have added up to. */
+  private recorded = 0;
   private firstAt: number | null = null;
   private lastAt: number | null = null;
   private readonly names = new Map<string, NameRecord>();
   private restored = 0;
 
-  /** One refusal, of the series `name` with `pairs` (its tags) at `at`, while `restored` places were held by restored series not recorded since. */
-  note(name: string, pairs: readonly (readonly [string, string])[], at: number, restored = 0): void {
+  /** One refusal (`cause`), of the series `name` with `pairs` (its tags) at `at`, while `restored` places were held by restored series not recorded since. */
+  note(name: string, pairs: readonly (readonly [string, string])[], at: number, restored = 0, cause: RefusalCause = 'maxSeries'): void {
     this.total++;
+    if (cause === 'arena') this.arena++;
     this.restored = restored;
     this.firstAt ??= at;
     this.lastAt = at;
@@ -76,11 +88,19 @@ export class SeriesRefusals {
     return this.total > 0;
   }
 
+  /** Refusals counted of `cause`, in any thread. */
+  of(cause: RefusalCause): number {
+    return cause === 'arena' ? this.arena : this.total - this.arena;
+  }
+
   /**
-   * Takes producer() threads' refusals from their shared count (`shared`, the control block's
-   * THREAD_REFUSED) at `at`; true when it found new ones.
+   * Takes producer() threads' refusals from their shared counts (`shared`, the control block's
+   * THREAD_REFUSED, and `sharedArena`, THREAD_ARENA_REFUSED, read before it) at `at`; true when
+   * it found new ones.
    */
-  takeThreads(shared: number, at: number): boolean {
+  takeThreads(shared: number, at: number, sharedArena = this.threadsArenaSeen): boolean {
+    this.arena += (sharedArena - this.threadsArenaSeen) >>> 0;
+    this.threadsArenaSeen = sharedArena;
     const fresh = (shared - this.threadsSeen) >>> 0;
     if (fresh === 0) return false;
     this.threadsSeen = shared;
@@ -96,7 +116,17 @@ export class SeriesRefusals {
       .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
       .slice(0, REFUSED_NAMES_SHOWN)
       .map(([name, r]) => ({ name, count: r.count, tag: widestTag(r.tags) }));
-    return { total: this.total, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, restored: this.restored, byName };
+    return { total: this.total, arena: this.arena, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, restored: this.restored, byName };
+  }
+
+  /** Refusals not yet in monitor_series_refused's samples: what its next sample adds. */
+  unrecorded(): number {
+    return this.total - this.recorded;
+  }
+
+  /** `n` more refusals are in monitor_series_refused's samples. */
+  markRecorded(n: number): void {
+    this.recorded += n;
   }
 
   /**
@@ -109,7 +139,8 @@ export class SeriesRefusals {
     const top = s.byName[0];
     const example = top === undefined ? '' : top.tag === null ? `, e.g. metric names: ${top.name} (${top.count} refused)` : `, e.g. tag \`${top.tag}\` on ${top.name} (${top.count} refused)`;
     const threads = s.threads > 0 ? ` (${s.threads.toLocaleString('en-US')} of them in producer() threads)` : '';
-    return `${s.total.toLocaleString('en-US')} new series refused${threads} at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}`;
+    const arena = s.arena > 0 ? `; ${s.arena.toLocaleString('en-US')} of them were refused below it, the registry's string arena full: see the series-arena fault` : '';
+    return `${s.total.toLocaleString('en-US')} new series refused${threads} at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}${arena}`;
   }
 }
 

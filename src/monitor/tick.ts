@@ -51,7 +51,7 @@ export interface TickDeps {
   rings(): SharedArrayBuffer[];
   running(): boolean;
   emit(event: string, ...args: unknown[]): void;
-  /** Takes the series producer() threads refused at maxSeries (their count is shared), so that the fault comes without a look at status. */
+  /** Takes the series producer() threads refused (their count is shared), so that the fault comes without a look at status, and records the refusals in monitor_series_refused. */
   seriesRefusals(): void;
 }
 
