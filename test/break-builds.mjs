@@ -7162,6 +7162,23 @@ export const BREAKS = [
     mustFail: ["counts them in status().series.refused, with the arena's apart, in any thread, and says so in a report"],
   },
   {
+    name: 'fault messages unbounded',
+    what: "a fault's message is kept and warned whole: a series refused at maxSeries with 64 tags of 4,096 characters made a fault of some 786 KB in status() and on stderr",
+    edits: [{ file: 'src/monitor/faults.ts', find: '    const message = boundedMessage(error instanceof Error ? error.message : String(error));', replace: '    const message = error instanceof Error ? error.message : String(error);' }],
+    tests: ['fault-message-bound.test.ts'],
+    mustFail: ['of a series refused at maxSeries with the longest tags stays bounded in status() and the warning, and still says what to do'],
+  },
+  {
+    name: 'fault messages cut inside a surrogate pair',
+    what: "a fault's message cut to its bound splits a character outside the Basic Multilingual Plane at the head's end or the tail's start, leaving a lone surrogate (not well-formed UTF-16; JSON and UTF-8 encoders replace it)",
+    edits: [
+      { file: 'src/monitor/faults.ts', find: '  if (/[\\uD800-\\uDBFF]/.test(message[head - 1]!)) head--;\n', replace: '' },
+      { file: 'src/monitor/faults.ts', find: '  if (/[\\uDC00-\\uDFFF]/.test(message[from]!)) from++;\n', replace: '' },
+    ],
+    tests: ['fault-message-bound.test.ts'],
+    mustFail: ['is never cut inside a character outside the Basic Multilingual Plane'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

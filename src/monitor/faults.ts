@@ -7,6 +7,26 @@
  * not flood the log.
  */
 
+/**
+ * A fault's message at most, in UTF-16 units: a message made of a series' tags (64 of 4,096
+ * characters, within the limits) was 786 KB, warned to stderr and kept in status(). The middle
+ * is cut, as there the series sits between what happened and what to do.
+ */
+export const FAULT_MESSAGE_MOST = 2000;
+const HEAD = 1200;
+
+/** `message` within FAULT_MESSAGE_MOST, its middle cut and said so; a surrogate pair is not split. */
+export function boundedMessage(message: string): string {
+  if (message.length <= FAULT_MESSAGE_MOST) return message;
+  const mark = (n: number): string => `… (${n} characters cut) …`;
+  const tail = FAULT_MESSAGE_MOST - HEAD - mark(message.length).length;
+  let head = HEAD;
+  if (/[\uD800-\uDBFF]/.test(message[head - 1]!)) head--;
+  let from = message.length - tail;
+  if (/[\uDC00-\uDFFF]/.test(message[from]!)) from++;
+  return `${message.slice(0, head)}${mark(from - head)}${message.slice(from)}`;
+}
+
 export interface FaultRecord {
   count: number;
   lastMessage: string;
@@ -36,7 +56,7 @@ export class Faults {
    * dropped at full rings: monitor_dropped), where the sample would go into the ring that is full.
    */
   report(kind: string, error: unknown, metric = true): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = boundedMessage(error instanceof Error ? error.message : String(error));
     let record = this.kinds.get(kind);
     if (record === undefined) {
       record = { count: 0, lastMessage: message, lastAt: 0 };
