@@ -7084,7 +7084,7 @@ export const BREAKS = [
   {
     name: "own readings: waiting on the host's full ring",
     what: "the monitor's own readings on a host thread (a fault's monitor_faults sample, the runtime's) follow the overflow policy: with the collector hung and the ring full, a fault holds the host's call until a successor drains the ring ('block') or for its waiting budget ('wait')",
-    edits: [{ file: 'src/engine/producer.ts', find: '    this.ring.pushOrDrop(this.id, value);\n', replace: '    this.ring.push(this.id, value);\n' }],
+    edits: [{ file: 'src/engine/producer.ts', find: '    return this.ring.pushOrDrop(this.id, value);\n', replace: '    this.ring.push(this.id, value);\n    return true;\n' }],
     tests: ['own-readings-nowait.test.ts'],
     mustFail: ["never wait on the host's full ring under 'block': dropped and counted", "never wait on the host's full ring under 'wait': dropped and counted"],
   },
@@ -7177,6 +7177,13 @@ export const BREAKS = [
     ],
     tests: ['fault-message-bound.test.ts'],
     mustFail: ['is never cut inside a character outside the Basic Multilingual Plane'],
+  },
+  {
+    name: "own readings: a reading dropped at a full ring said recorded",
+    what: "the monitor's recordOwn() says a reading dropped for want of room was recorded: monitor_series_refused (and monitor_export_*) mark its increment as given and never give it again, so /metrics says fewer refusals than status() for as long as the monitor runs",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '      return this.main.recordOwn(name, value, tags);', replace: '      this.main.recordOwn(name, value, tags);\n      return true;' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['gives the refusals again with the next reading: /metrics still says as many as status()'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -12,6 +12,7 @@ import { CapacityError, CardinalityError, PerformanceMonitor } from '../dist/src
 import { createSharedTable } from '../dist/src/engine/shared-table.js';
 import { OWN_SERIES, Registry, type PendingSeries, type RefusalCause } from '../dist/src/engine/registry.js';
 import { SeriesRefusals } from '../dist/src/monitor/series-refusals.js';
+import { HANG_AT, controlViews } from '../dist/src/engine/control.js';
 import { connectInMemory } from './mcp-helpers.js';
 import { once, waitFor } from './helpers.js';
 import { parseExposition, valueOf } from './http-metrics-helpers.js';
@@ -200,4 +201,30 @@ describe("new series refused by the registry's full string arena", () => {
     expect([refusals.of('arena'), refusals.of('maxSeries')]).toEqual([3, 2]);
     expect(refusals.reportNote(16)).toMatch(/; 3 of them were refused below it, the registry's string arena full: see the series-arena fault$/);
   });
+});
+
+// monitor_series_refused's reading goes into the host's ring, which drops it when full (the
+// monitor's own readings never wait). Marked as recorded all the same, the refusals it carried
+// were never on /metrics: it said fewer than status() for as long as the monitor ran.
+describe('monitor_series_refused when its reading finds the ring full', () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', overflow: 'drop', ringCapacity: 1024, maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  afterAll(() => monitor.stop());
+
+  it('gives the refusals again with the next reading: /metrics still says as many as status()', async () => {
+    await monitor.start();
+    for (let i = 0; i < 16; i++) monitor.metric('jobs', { i: String(i) });
+    const h = monitor.metric('jobs', { i: '0' });
+    const ctl = controlViews((monitor as unknown as { control: SharedArrayBuffer }).control);
+    await monitor.injectFault('hang');
+    await waitFor(() => ctl.f64[HANG_AT]! > 0, 10_000, 'the collector to hang');
+    const writer = (monitor as unknown as { mainWriter: { fill(): number } }).mainWriter;
+    while (writer.fill() < 1024) h.record(1);
+    expect(() => monitor.metric('jobs', { i: '16' })).toThrow(CardinalityError);
+    const dropped = monitor.status().ingestion.dropped;
+    // The tick's reading of the refusals, while the ring is still full: dropped.
+    (monitor as unknown as { recordRefusals(): void }).recordRefusals();
+    expect(monitor.status().ingestion.dropped).toBeGreaterThan(dropped);
+    // The collector replaced, the ring drained: a later tick gives the refusal again.
+    expect(await scrapedRefusals(monitor, 1)).toBe(monitor.status().series.refused.total);
+  }, 40_000);
 });

@@ -150,8 +150,13 @@ export class CounterHandle extends MetricHandle {
  */
 class OwnHandle extends MetricHandle {
   override record(value: number): void {
+    this.offer(value);
+  }
+
+  /** record() that says whether the reading went in: false when it was dropped for want of room. */
+  offer(value: number): boolean {
     checkValue(this.name, this.kind, undefined, value);
-    this.ring.pushOrDrop(this.id, value);
+    return this.ring.pushOrDrop(this.id, value);
   }
 
   override check(value: unknown): void {
@@ -287,6 +292,19 @@ export class Producer {
    * It takes the runtime's values as they come (no built-in range). Cached per name and tags.
    */
   ownMetric(name: string, tags?: Record<string, string>): MetricHandle {
+    return this.ownHandle(name, tags);
+  }
+
+  /**
+   * Records one of the monitor's own readings (ownMetric's series); false when it was dropped
+   * for want of room, so that a caller who adds up what was recorded (a counter's increments)
+   * gives it again with the next reading instead of losing it.
+   */
+  recordOwn(name: string, value: number, tags?: Record<string, string>): boolean {
+    return this.ownHandle(name, tags).offer(value);
+  }
+
+  private ownHandle(name: string, tags?: Record<string, string>): OwnHandle {
     const key = tags === undefined ? name : `${name}\u0000${JSON.stringify(tags)}`;
     let handle = this.own.get(key);
     if (handle === undefined) {

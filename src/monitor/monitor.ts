@@ -1275,15 +1275,15 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
-   * Records one of the monitor's own readings, never waiting on a full ring (a reading with no
-   * room is dropped and counted: Producer.ownMetric); false when the monitor records no more
-   * (a stop racing with it skips the reading).
+   * Records one of the monitor's own readings, never waiting on a full ring (Producer.ownMetric);
+   * false when it was not recorded: dropped for want of room (counted), or the monitor records
+   * no more (a stop racing with it skips the reading). Counters' callers give the increment
+   * again with their next reading then (monitor_series_refused, monitor_export_*).
    */
   private recordOwn(name: string, value: number, tags?: Record<string, string>): boolean {
     if (!this.running) return false;
     try {
-      this.main.ownMetric(name, tags).record(value);
-      return true;
+      return this.main.recordOwn(name, value, tags);
     } catch {
       // stopped between the check and the record: the reading is dropped, not thrown
       return false;
