@@ -203,6 +203,119 @@ describe("new series refused by the registry's full string arena", () => {
   });
 });
 
+// The registry's name table holds maxSeries + 128 metric names, the monitor's own among them;
+// define() and metric() given a kind add a name without a series, so a loop of distinct names
+// fills it with maxSeries far from reached (a trial: 400 names at maxSeries 16, 305 refused
+// with "metric name limit reached (16 names)" and counted nowhere: no status, no fault).
+describe("new metric names refused by the registry's full name table", () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    if (w.message.includes('series-names')) warnings.push(w.message);
+  };
+  let client: Client;
+  let defined = 0;
+  const errors: unknown[] = [];
+
+  beforeAll(async () => {
+    process.on('warning', onWarning);
+    client = await connectInMemory(monitor, 'series-refused-names');
+    await monitor.start();
+    // A wrapper that swallows the error, as many around a metrics call do.
+    for (let i = 0; i < 200; i++) {
+      try {
+        monitor.define({ name: `job_${i}_ms`, kind: 'counter' });
+        defined++;
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    // A record of a new name and a batch with one: refused by the name table, not maxSeries.
+    expect(() => monitor.record('late_ms', 1)).toThrow(CardinalityError);
+    expect(() => monitor.recordBatch([{ name: 'job_0_ms', value: 1 }, { name: 'later_ms', value: 1 }])).toThrow(/^samples\[1\] metric name limit reached: .* and "later_ms" would be one more/);
+    await monitor.flush();
+  });
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    await client.close();
+    await monitor.stop();
+  });
+
+  it('throws a CardinalityError naming the limit, the name and what to do', () => {
+    expect(defined).toBeGreaterThan(16);
+    expect(errors).toHaveLength(200 - defined);
+    const e = errors[0] as CardinalityError;
+    expect(e).toBeInstanceOf(CardinalityError);
+    expect(e.field).toBe('name');
+    expect(e.message).toBe(`metric name limit reached: the registry holds 144 metric names (maxSeries 16 and 128 for the monitor's own, whose names are among them) and "job_${defined}_ms" would be one more; record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
+  });
+
+  it('counts them in status().series.refused.names and the total, as one fault of kind series-names, warned of once', () => {
+    const refused = 200 - defined + 2;
+    const s = monitor.status();
+    expect(s.series.refused).toMatchObject({ total: refused, names: refused, arena: 0, threads: 0 });
+    // By name, each once, with no tag: a name, not a tag's values, filled the table.
+    expect(s.series.refused.byName).toHaveLength(5);
+    for (const n of s.series.refused.byName) expect(n).toEqual({ name: expect.stringMatching(/^job_\d+_ms$/), count: 1, tag: null });
+    expect(s.faults.byKind['series-names']).toMatchObject({ count: 1, lastMessage: expect.stringMatching(/^the registry's name table is full at 144 metric names .*: the metric name "job_\d+_ms" was refused, .*record fewer distinct metric names \(put the varying part in a tag\) or raise maxSeries$/) });
+    expect(s.faults.byKind['series-limit']).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('says as many on /metrics, in a report and in get_monitoring_status', async () => {
+    const refused = 200 - defined + 2;
+    expect(await scrapedRefusals(monitor, refused)).toBe(refused);
+    const md = (await monitor.generateReport({ format: 'markdown' })) as string;
+    expect(md).toContain(`; ${refused} of them were refused for a new metric name, the registry's name table full (144 names): record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
+    const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { refused: number } } };
+    const line = r.content[0]!.text.split('\n').find((l) => l.startsWith('series refused:'));
+    expect(line).toMatch(new RegExp(`; ${refused} of them for a new metric name, the registry's name table full: record fewer distinct metric names \\(put the varying part in a tag\\) or raise maxSeries$`));
+    expect(r.structuredContent.series.refused).toBe(refused);
+  });
+});
+
+// The same refusals in a producer() thread reached its caller alone.
+describe("new metric names refused by the registry's full name table in a producer() thread", () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  let refusedInWorker: string[] = [];
+
+  beforeAll(async () => {
+    await monitor.start();
+    // The table filled here, this thread's one refusal at its end.
+    for (let i = 0; i < 200; i++) {
+      try {
+        monitor.define({ name: `job_${i}_ms`, kind: 'counter' });
+      } catch {
+        break;
+      }
+    }
+    const code = [
+      "const { parentPort, workerData } = require('node:worker_threads');",
+      `import(${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)}).then(({ attachProducer }) => {`,
+      '  const producer = attachProducer(workerData.handle);',
+      '  const refused = [];',
+      "  const calls = [() => producer.metric('w_kind', {}, { kind: 'counter' }), () => producer.record('w_plain', 1), () => producer.record('w_other', 1)];",
+      '  for (const call of calls) {',
+      '    try { call(); } catch (error) { refused.push(error.name + \': \' + error.message); }',
+      '  }',
+      '  producer.flush();',
+      '  parentPort.postMessage(refused);',
+      '});',
+    ].join('\n');
+    const worker = new Worker(code, { eval: true, workerData: { handle: monitor.producer() } });
+    [refusedInWorker] = await Promise.all([once<string[]>(worker, 'message'), once(worker, 'exit')]);
+  });
+  afterAll(() => monitor.stop());
+
+  it("counts them in status().series.refused.names, apart from the thread's other refusals", () => {
+    expect(refusedInWorker).toHaveLength(3);
+    expect(refusedInWorker[0]).toMatch(/^CardinalityError: metric name limit reached: the registry holds 144 metric names .* and "w_kind" would be one more; record fewer distinct metric names/);
+    const s = monitor.status();
+    expect(s.series.refused).toMatchObject({ total: 4, names: 4, threads: 3 });
+    expect(s.faults.byKind['series-names']?.count).toBe(1);
+  });
+});
+
 // monitor_series_refused's reading goes into the host's ring, which drops it when full (the
 // monitor's own readings never wait). Marked as recorded all the same, the refusals it carried
 // were never on /metrics: it said fewer than status() for as long as the monitor ran.

@@ -69,8 +69,9 @@ export const CONTROL_LAYOUT = defineLayout({
     EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
     EXPORT_TID: { offset: 464, type: 'f64', writer: 'exporter actor', meaning: 'its Linux thread id (0: unknown)' },
     STORAGE_GATE: { offset: 512, type: 'i32', writer: ['storage actor', 'watchdog', 'main thread'], meaning: 'the gate around its calls into SQLite: generation × 4 + FREE, BUSY, WANTED or SHUT; -1 sealed (actors/native-gate.ts)' },
-    THREAD_REFUSED: { offset: 576, type: 'i32', writer: 'producer', meaning: "new series refused (at maxSeries, or by a full string arena) in producer() threads (Atomics.add; wraps): the main thread's status, faults and reports count them (monitor/series-refusals.ts)" },
+    THREAD_REFUSED: { offset: 576, type: 'i32', writer: 'producer', meaning: "new series refused (at maxSeries, or by a full string arena or name table) in producer() threads (Atomics.add; wraps): the main thread's status, faults and reports count them (monitor/series-refusals.ts)" },
     THREAD_ARENA_REFUSED: { offset: 580, type: 'i32', writer: 'producer', meaning: "those of THREAD_REFUSED refused by the registry's full string arena, below maxSeries (Atomics.add; wraps)" },
+    THREAD_NAMES_REFUSED: { offset: 584, type: 'i32', writer: 'producer', meaning: "those of THREAD_REFUSED refused for a new metric name by the registry's full name table (Atomics.add; wraps)" },
     STORAGE_CLOSE: { offset: 516, type: 'i32', writer: ['watchdog', 'main thread', 'storage actor'], meaning: "the gate's next cell: generation × 4 + REQUESTED (its ender asks that instance to close its connection before it is ended) or CLOSED (it has) (actors/close-first.ts)" },
   },
 });
@@ -91,6 +92,7 @@ export const MEMBER_LISTENING = at.MEMBER_LISTENING;
 export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 export const THREAD_REFUSED = at.THREAD_REFUSED;
 export const THREAD_ARENA_REFUSED = at.THREAD_ARENA_REFUSED;
+export const THREAD_NAMES_REFUSED = at.THREAD_NAMES_REFUSED;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
 export const MAIL = at.MAIL;

@@ -54,7 +54,7 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
   { name: 'monitor_dropped', kind: 'counter', unit: 'samples', help: 'Samples dropped on full producer rings' },
   { name: 'monitor_ring_fill', kind: 'gauge', unit: 'ratio', help: 'Fill of the fullest producer ring when sampled, 0-1' },
   { name: 'monitor_collector_lag', kind: 'gauge', unit: 'ms', help: 'Age of the oldest data the collector found waiting' },
-  { name: 'monitor_series_refused', kind: 'counter', unit: 'count', help: 'New series refused, at maxSeries or by a full registry string arena (status().series.refused total), in any thread: their samples were not recorded' },
+  { name: 'monitor_series_refused', kind: 'counter', unit: 'count', help: 'New series refused, at maxSeries or by a full registry string arena or name table (status().series.refused total), in any thread: their samples were not recorded' },
   { name: 'monitor_faults', kind: 'counter', unit: 'count', help: "Errors in the monitor's own work (observers, samplers, timers, actors' callbacks), caught and counted; tag kind" },
 ];
 

@@ -14,7 +14,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, CardinalityError, MonitorStoppedError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, isRingBuffer, ringClosedForGood, type OverflowPolicy } from './ring.js';
-import { CONTROL_BYTES, THREAD_ARENA_REFUSED, THREAD_REFUSED } from './control.js';
+import { CONTROL_BYTES, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED } from './control.js';
 import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
@@ -719,6 +719,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
   registry.onRefused = (_series, cause) => {
     Atomics.add(refused, THREAD_REFUSED, 1);
     if (cause === 'arena') Atomics.add(refused, THREAD_ARENA_REFUSED, 1);
+    if (cause === 'names') Atomics.add(refused, THREAD_NAMES_REFUSED, 1);
   };
   const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), registry, new ReservedNames(handle.reserved));
   if (attached.size === 0 && !isMainThread) process.once('exit', publishAtThreadExit);

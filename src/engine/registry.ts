@@ -145,10 +145,20 @@ export interface NameInfo {
 }
 
 /**
- * Why a new series of the application was refused: maxSeries reached, or the series table's
- * string arena full below it (at its most, ARENA_MOST_BYTES, or the memory to grow it not had).
+ * Why a new series of the application was refused: maxSeries reached, the series table's
+ * string arena full below it (at its most, ARENA_MOST_BYTES, or the memory to grow it not had),
+ * or the name table full (nameCapacity names: define() and a metric() given a kind declare a
+ * name without a series, so the names can outgrow the series).
  */
-export type RefusalCause = 'maxSeries' | 'arena';
+export type RefusalCause = 'maxSeries' | 'arena' | 'names';
+
+/** The metric names a registry of these limits holds, the monitor's own among them: maxSeries + OWN_SERIES. */
+export function nameCapacity(maxSeries: number): number {
+  return maxSeries + OWN_SERIES;
+}
+
+/** What the application can do at a full name table, in the error, the fault and the notes. */
+export const NAMES_ADVICE = 'record fewer distinct metric names (put the varying part in a tag) or raise maxSeries';
 
 /** A series met for the first time, validated and keyed, to be added by Registry.commit. */
 export interface PendingSeries {
@@ -162,7 +172,7 @@ export interface PendingSeries {
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
   const total = limits.maxSeries + OWN_SERIES;
   return {
-    names: { capacity: total, arenaBytes: total * NAME_BYTES, maxArenaBytes: total * MAX_NAME_LENGTH, extraInts: 2 },
+    names: { capacity: nameCapacity(limits.maxSeries), arenaBytes: total * NAME_BYTES, maxArenaBytes: total * MAX_NAME_LENGTH, extraInts: 2 },
     series: {
       capacity: total,
       arenaBytes: total * SERIES_KEY_BYTES,
@@ -309,7 +319,19 @@ export class Registry {
     validateName(name);
     if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
     if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
-    const [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => new CardinalityError(`metric name limit reached (${this.limits.maxSeries} names)`));
+    let refused = false;
+    let index: number;
+    let added: boolean;
+    try {
+      [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => {
+        refused = true;
+        return this.nameLimitError(name, 1, 0);
+      });
+    } finally {
+      // Counted as a series refused is (onRefused, the locks released): the name's every sample
+      // is lost all the same, and a caller that swallowed this error left no trace of it.
+      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind }, 'names');
+    }
     const existing = this.nameAt(index);
     if (!added && (existing.kind !== kind || existing.unit !== unit)) {
       throw new KindMismatchError(`metric "${name}" is already defined as ${kindWords(existing.kind, existing.unit)}; it cannot be redefined as ${kindWords(kind, unit)}`);
@@ -382,7 +404,13 @@ export class Registry {
 
   private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], kindOf: Map<string, MetricKind>, where?: (i: number) => string): number[] {
     const namePlan = this.names.planLocked(newNames, false);
-    if ('full' in namePlan) throw new CardinalityError(`metric name limit reached: ${namePlan.free} more names fit and ${namePlan.fresh} are new; nothing was registered`);
+    if ('full' in namePlan) {
+      // The first new name past those that fit (newNames is in order of first appearance).
+      const name = newNames[Math.min(namePlan.free, newNames.length - 1)]!;
+      const at = Math.max(0, pending.findIndex((p) => p.name === name));
+      if (!own) this.refused = { series: pending[at]!, cause: 'names' };
+      throw this.nameLimitError(name, namePlan.fresh, namePlan.free, where?.(at));
+    }
     const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
     if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
     this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
@@ -457,6 +485,18 @@ export class Registry {
     return new CardinalityError(
       `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit)${note}; nothing of the batch was recorded or registered`,
       where ? `${where(at)}.${part}` : part,
+    );
+  }
+
+  /**
+   * The name table full: `name` the first of `fresh` new names past the `free` more that fit
+   * (`where`: the batch entry that has it). Said with the limit and what to do.
+   */
+  private nameLimitError(name: string, fresh: number, free: number, where?: string): CardinalityError {
+    const batch = fresh > 1 ? `, ${free} more fit and the batch has ${fresh} new names; nothing of the batch was recorded or registered` : '';
+    return new CardinalityError(
+      `${where ? `${where} ` : ''}metric name limit reached: the registry holds ${nameCapacity(this.limits.maxSeries).toLocaleString('en-US')} metric names (maxSeries ${this.limits.maxSeries} and ${OWN_SERIES} for the monitor's own, whose names are among them) and "${name}" would be one more${batch}; ${NAMES_ADVICE}`,
+      where ? `${where}.name` : 'name',
     );
   }
 

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { MonitorStatus } from '../monitor/monitor.js';
+import { NAMES_ADVICE } from '../engine/registry.js';
 import { dropAdvice, dropsText } from '../monitor/drops.js';
 import { alertsAnswer } from './alerts-answer.js';
 import { jsonBytes, textBytes } from './budget.js';
@@ -263,7 +264,9 @@ function refusedLines(r: MonitorStatus['series']['refused']): string[] {
   // Those of producer() threads by count alone: their names went to the threads' callers.
   if (r.threads > 0) parts.push(`${r.threads} in producer() threads`);
   const names = parts.join(', ');
-  return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values`];
+  // Refused for a new metric name, not a tag value: what to do differs.
+  const table = r.names > 0 ? `; ${r.names} of them for a new metric name, the registry's name table full: ${NAMES_ADVICE}` : '';
+  return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values${table}`];
 }
 
 /**

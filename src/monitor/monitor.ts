@@ -20,10 +20,10 @@ import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../acto
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { MAIN_LOCK_TAG, Registry, arenaFitAdvice, formatSeries, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, NAMES_ADVICE, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { SeriesRefusals } from './series-refusals.js';
 import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
@@ -103,7 +103,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly faults: Faults;
   /** Places of maxSeries held by series restored from the database and not recorded since (restored-places.ts). */
   private readonly restoredPlaces: RestoredPlaces;
-  /** New series refused: status().series.refused, a fault of kind series-limit (series-arena), a report's note, monitor_series_refused. */
+  /** New series refused: status().series.refused, a fault of kind series-limit (series-arena, series-names), a report's note, monitor_series_refused. */
   private readonly refusals = new SeriesRefusals();
   private readonly drops: DropWatch;
   /** The fronts serveHttp() and serveMcp() made that are up: close() closes them (served.ts). */
@@ -173,7 +173,7 @@ export class PerformanceMonitor extends EventEmitter {
     // This thread's registrations (record(), batches, instrument(), a hub's members' series),
     // by name; a producer() thread's are counted in the control block (THREAD_REFUSED), taken
     // by takeThreadRefusals() at each tick and each look at them.
-    // The fault once a cause (maxSeries, the arena), at its first refusal: a fault a refusal
+    // The fault once a cause (maxSeries, the arena, the name table), at its first refusal: a fault a refusal
     // was one a request under instrument() at the limit; status().series.refused counts them
     // all, and monitor_series_refused says as many (recordRefusals).
     // Series restored from the database and not recorded since hold places too: said in the
@@ -186,7 +186,8 @@ export class PerformanceMonitor extends EventEmitter {
       const fault = this.refusalFault(cause);
       this.refusals.note(refused.name, refused.pairs, this.now(), restored, cause);
       // A series the arena refused has long tags (only they fill it): said by its size, not its values.
-      fault?.(cause === 'arena' ? `a new series of ${refused.name} (${refused.pairs.length} tags, ${Buffer.byteLength(refused.key).toLocaleString('en-US')} bytes of name and tags)` : formatSeries(refused.name, Object.fromEntries(refused.pairs)), restored);
+      // A name the name table refused is said as a name: its series' tags are not why.
+      fault?.(cause === 'arena' ? `a new series of ${refused.name} (${refused.pairs.length} tags, ${Buffer.byteLength(refused.key).toLocaleString('en-US')} bytes of name and tags)` : cause === 'names' ? `the metric name "${refused.name}"` : formatSeries(refused.name, Object.fromEntries(refused.pairs)), restored);
     };
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
@@ -431,11 +432,18 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * The fault a refusal of `cause` comes with, when it is the first of its cause: one of the
-   * limit, one of the arena (what to do differs), each once.
+   * limit, one of the arena, one of the name table (what to do differs), each once.
    */
   private refusalFault(cause: RefusalCause): ((what: string, restored?: number) => void) | undefined {
     if (this.refusals.of(cause) > 0) return undefined;
+    if (cause === 'names') return (what) => this.seriesNamesFault(what);
     return cause === 'arena' ? (what) => this.seriesArenaFault(what) : (what, restored) => this.seriesLimitFault(what, restored);
+  }
+
+  /** The series-names fault, once, at the first new metric name the registry's full name table refused (`what`). */
+  private seriesNamesFault(what: string): void {
+    const max = this.options.maxSeries;
+    this.faults.report('series-names', new Error(`the registry's name table is full at ${nameCapacity(max).toLocaleString('en-US')} metric names (maxSeries ${max} and 128 for the monitor's own, whose names are among them; define() and metric() given a kind add a name without a series): ${what} was refused, and every new metric name after it is (counted in status().series.refused.names); ${NAMES_ADVICE}`));
   }
 
   /** The series-arena fault, once, at the first series the registry's full string arena refused (`what`). */
@@ -449,11 +457,14 @@ export class PerformanceMonitor extends EventEmitter {
     const r = this.refusals;
     const limit = r.of('maxSeries');
     const arena = r.of('arena');
-    // The arena's count read first: a thread adds to it after the total, so it is never ahead.
+    const names = r.of('names');
+    // The causes' counts read first: a thread adds to them after the total, so they are never ahead.
     const threadsArena = Atomics.load(this.ctl.i32, THREAD_ARENA_REFUSED);
-    if (!r.takeThreads(Atomics.load(this.ctl.i32, THREAD_REFUSED), this.now(), threadsArena)) return r;
+    const threadsNames = Atomics.load(this.ctl.i32, THREAD_NAMES_REFUSED);
+    if (!r.takeThreads(Atomics.load(this.ctl.i32, THREAD_REFUSED), this.now(), threadsArena, threadsNames)) return r;
     if (limit === 0 && r.of('maxSeries') > 0) this.seriesLimitFault('a new series of a producer() thread');
     if (arena === 0 && r.of('arena') > 0) this.seriesArenaFault('a new series of a producer() thread');
+    if (names === 0 && r.of('names') > 0) this.seriesNamesFault('a new metric name of a producer() thread');
     return r;
   }
 

@@ -1,7 +1,7 @@
-import type { RefusalCause } from '../engine/registry.js';
+import { NAMES_ADVICE, nameCapacity, type RefusalCause } from '../engine/registry.js';
 
 /**
- * New series refused at maxSeries (or by the registry's full string arena below it), counted. Each refusal is a CardinalityError thrown to the
+ * New series refused at maxSeries (or by the registry's full string arena or name table below it), counted. Each refusal is a CardinalityError thrown to the
  * caller; a service that swallowed it (as many wrappers of a metrics call do) lost the series
  * without a trace: status, the faults, the reports and the MCP status said nothing, while
  * series never expire in a running monitor, so every new one was refused until a restart (a
@@ -24,6 +24,12 @@ export interface SeriesRefusalStatus {
    * series' names and tags, was full (a fault of kind series-arena says what to do).
    */
   arena: number;
+  /**
+   * Those of them refused because the registry's name table was full (a new metric name past
+   * maxSeries + 128 names, which define() and metric() given a kind fill without series; a fault
+   * of kind series-names says what to do).
+   */
+  names: number;
   /** Those of them refused in producer() threads (attachProducer): in the total, not in byName (their names went to the threads' callers). */
   threads: number;
   /** When the first and the latest were refused (the monitor's clock), or null. */
@@ -47,9 +53,11 @@ export class SeriesRefusals {
   private total = 0;
   private threads = 0;
   private arena = 0;
+  private nameTable = 0;
   /** The shared counts of producer() threads' refusals seen so far, all and the arena's (they wrap at 2^32). */
   private threadsSeen = 0;
   private threadsArenaSeen = 0;
+  private threadsNamesSeen = 0;
   /** The total that monitor_series_refused's samples have added up to. */
   private recorded = 0;
   private firstAt: number | null = null;
@@ -61,6 +69,7 @@ export class SeriesRefusals {
   note(name: string, pairs: readonly (readonly [string, string])[], at: number, restored = 0, cause: RefusalCause = 'maxSeries'): void {
     this.total++;
     if (cause === 'arena') this.arena++;
+    if (cause === 'names') this.nameTable++;
     this.restored = restored;
     this.firstAt ??= at;
     this.lastAt = at;
@@ -90,17 +99,19 @@ export class SeriesRefusals {
 
   /** Refusals counted of `cause`, in any thread. */
   of(cause: RefusalCause): number {
-    return cause === 'arena' ? this.arena : this.total - this.arena;
+    return cause === 'arena' ? this.arena : cause === 'names' ? this.nameTable : this.total - this.arena - this.nameTable;
   }
 
   /**
    * Takes producer() threads' refusals from their shared counts (`shared`, the control block's
-   * THREAD_REFUSED, and `sharedArena`, THREAD_ARENA_REFUSED, read before it) at `at`; true when
-   * it found new ones.
+   * THREAD_REFUSED, and `sharedArena`, THREAD_ARENA_REFUSED, and `sharedNames`,
+   * THREAD_NAMES_REFUSED, read before it) at `at`; true when it found new ones.
    */
-  takeThreads(shared: number, at: number, sharedArena = this.threadsArenaSeen): boolean {
+  takeThreads(shared: number, at: number, sharedArena = this.threadsArenaSeen, sharedNames = this.threadsNamesSeen): boolean {
     this.arena += (sharedArena - this.threadsArenaSeen) >>> 0;
     this.threadsArenaSeen = sharedArena;
+    this.nameTable += (sharedNames - this.threadsNamesSeen) >>> 0;
+    this.threadsNamesSeen = sharedNames;
     const fresh = (shared - this.threadsSeen) >>> 0;
     if (fresh === 0) return false;
     this.threadsSeen = shared;
@@ -116,7 +127,7 @@ export class SeriesRefusals {
       .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
       .slice(0, REFUSED_NAMES_SHOWN)
       .map(([name, r]) => ({ name, count: r.count, tag: widestTag(r.tags) }));
-    return { total: this.total, arena: this.arena, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, restored: this.restored, byName };
+    return { total: this.total, arena: this.arena, names: this.nameTable, threads: this.threads, firstAt: this.firstAt, lastAt: this.lastAt, restored: this.restored, byName };
   }
 
   /** Refusals not yet in monitor_series_refused's samples: what its next sample adds. */
@@ -140,8 +151,14 @@ export class SeriesRefusals {
     const example = top === undefined ? '' : top.tag === null ? `, e.g. metric names: ${top.name} (${top.count} refused)` : `, e.g. tag \`${top.tag}\` on ${top.name} (${top.count} refused)`;
     const threads = s.threads > 0 ? ` (${s.threads.toLocaleString('en-US')} of them in producer() threads)` : '';
     const arena = s.arena > 0 ? `; ${s.arena.toLocaleString('en-US')} of them were refused below it, the registry's string arena full: see the series-arena fault` : '';
-    return `${s.total.toLocaleString('en-US')} new series refused${threads} at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}${arena}`;
+    const names = s.names > 0 ? `; ${s.names.toLocaleString('en-US')} of them were refused for a new metric name, the registry's name table full (${nameTableWords(maxSeries)}): ${NAMES_ADVICE}` : '';
+    return `${s.total.toLocaleString('en-US')} new series refused${threads} at maxSeries (${maxSeries.toLocaleString('en-US')}) since ${new Date(s.firstAt).toISOString()}: their samples were not recorded, and series never expire in a running monitor, so every new one is refused until a restart: raise maxSeries or reduce tag values${example}${arena}${names}`;
   }
+}
+
+/** The name table's size as the notes say it. */
+export function nameTableWords(maxSeries: number): string {
+  return `${nameCapacity(maxSeries).toLocaleString('en-US')} names`;
 }
 
 /** The tag with the most distinct values (the first such in insertion order), or null. */
