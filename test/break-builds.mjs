@@ -7214,6 +7214,27 @@ export const BREAKS = [
     mustFail: ['says as many on /metrics, in a report and in get_monitoring_status'],
   },
   {
+    name: 'alert actor decodes the tags of every new series',
+    what: "the alert actor sorts new series by their decoded info, so it decodes (and keeps) every series' tags, rule or none: at 64 tags of 4,096 characters, 786 KB and 7-8 ms a series, and 100 new series in one round went past the watchdog's grace (restarted as hung)",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '      const rules = this.byMetric.get(this.registry.nameOf(id));', replace: '      const rules = this.byMetric.get(this.registry.info(id).name);' }],
+    tests: ['alert-bind-long-tags.test.ts'],
+    mustFail: ['never decodes the tags of a series no rule names'],
+  },
+  {
+    name: "alert rule binding decodes the tags of another metric's series",
+    what: "a rule binding the series there are decodes each series' tags before it looks at the metric's name: a new rule decoded every series of every metric",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '    if (this.registry.nameOf(id) !== rule.metric) return false;\n    const info = this.registry.info(id);\n', replace: '    const info = this.registry.info(id);\n    if (info.name !== rule.metric) return false;\n' }],
+    tests: ['alert-bind-long-tags.test.ts'],
+    mustFail: ['never decodes the tags of a series no rule names'],
+  },
+  {
+    name: 'alert actor binds without beating',
+    what: "the alert actor binds a round's new series to the rules without a beat: at 64 tags of 4,096 characters each series' tags take 7-8 ms to decode, and 100 of them went past the watchdog's grace (restarted as hung)",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '    const info = this.registry.info(id);\n    this.beat();\n', replace: '    const info = this.registry.info(id);\n' }],
+    tests: ['alert-bind-long-tags.test.ts'],
+    mustFail: ['beats after each series whose tags it decodes, a new rule binding them and a round finding new ones'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -9,7 +9,8 @@
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
  * shared memory once a round's transitions are sent, for a successor to resume from.
  *
- * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait, from the first round after load (see run and src/engine/control.ts).
+ * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait, from the first round after load (see run and src/engine/control.ts);
+ * ALERT_CLOCK also after each series a round binds (evaluator.beat).
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -41,10 +42,17 @@ evaluator.watched = data.watched;
 // A replacement actor counts on from its predecessors' totals (status() reads them).
 evaluator.unjudged = ctl.f64[UNJUDGED]!;
 evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;
+// A long bind beats as it goes; the promise (ALERT_BEAT_BY) stands, as the watchdog counts
+// from the later of it and the last beat.
+evaluator.beat = () => {
+  if (beating) ctl.f64[ALERT_CLOCK] = now();
+};
 let sink: AlertSink | undefined;
 let loaded!: () => void;
 const loading = new Promise<void>((resolve) => (loaded = resolve));
 let stopping = false;
+/** Set once load is done: until then the actor has not beaten, and a beat would start the watchdog's clock mid-load. */
+let beating = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
 
@@ -77,6 +85,7 @@ async function run(): Promise<void> {
   // loop, no alerts evaluated, and a rule created meanwhile waited for ever. Until its first
   // beat the watchdog allows it a start's time (module loading, recovery).
   await loading;
+  beating = true;
   let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
   let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
   let appliedEpoch = Atomics.load(ctl.i32, APPLIED_EPOCH);

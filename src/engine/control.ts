@@ -53,7 +53,7 @@ export const CONTROL_LAYOUT = defineLayout({
     SKETCH_LOG_REACH: { offset: 232, type: 'f64', writer: 'collector', meaning: "seconds of closed buckets' sketches the log holds at the last interval's rate (0: none written yet)" },
     MINUTE_SKETCH_BYTES: { offset: 240, type: 'f64', writer: 'collector', meaning: "bytes of its minute sketches (store/minutes.ts) at the last bucket boundary" },
     INGESTED_AT_READING: { offset: 248, type: 'f64', writer: 'collector', meaning: 'INGESTED at its last monitor_ingested reading, which counts from there' },
-    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: "the monitor's clock (ms) at its last round" },
+    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: "the monitor's clock (ms) at its last beat (each round, and each series a round binds to a rule)" },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
     DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },

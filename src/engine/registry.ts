@@ -278,6 +278,8 @@ export class Registry {
   private readonly names: SharedTable;
   private readonly series: SharedTable;
   private readonly infos: (SeriesInfo | undefined)[] = [];
+  /** Metric names by their index in the names table (nameOf's, cached per thread). */
+  private readonly nameStrings: (string | undefined)[] = [];
 
   /**
    * Called with an application series refused (SeriesRefusals counts them) and why, once the
@@ -531,6 +533,17 @@ export class Registry {
     const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
     this.infos[id] = info;
     return info;
+  }
+
+  /**
+   * The metric name of a series id, its tags not decoded: a thread that only sorts series by
+   * name (the alert actor, for the rules of each) decoded and kept every series' tags, up to
+   * 786 KB each at the tag limits, and held its thread 7-8 ms a series doing it.
+   */
+  nameOf(id: number): string {
+    if (id < 0 || id >= this.series.count()) throw new InvalidArgumentError('series', `id ${id} is not registered`);
+    const index = this.series.extraAt(id, 0) & NAME_INDEX;
+    return (this.nameStrings[index] ??= this.names.keyAt(index));
   }
 
   /** Ids of the series of `name` whose tags include every pair of `match`. */
