@@ -7186,6 +7186,27 @@ export const BREAKS = [
     mustFail: ['gives the refusals again with the next reading: /metrics still says as many as status()'],
   },
   {
+    name: 'concurrent scrapes render each their own body',
+    what: 'every /metrics scrape asks the exposition worker for its own render: N scrapes at once render N times and hold N bodies of up to maxMetricsBytes on the main thread until their clients have read them',
+    edits: [{ file: 'src/http/exposition-worker.ts', find: '    if (inFlight !== undefined) return inFlight;\n', replace: '' }],
+    tests: ['http-metrics-shared.test.ts'],
+    mustFail: ['answers scrapes that arrive while a render is in flight from that render'],
+  },
+  {
+    name: 'concurrent scrapes share a render across formats',
+    what: 'a scrape shares the render in flight whatever its format: an OpenMetrics scrape that arrives during a text render is answered in the text format under the OpenMetrics content type, and the other way round',
+    edits: [{ file: 'src/http/exposition-worker.ts', find: "    const key = `${format}${stopped ? ' stopped' : ''}`;", replace: "    const key = `${stopped ? ' stopped' : ''}`;" }],
+    tests: ['http-metrics-shared.test.ts'],
+    mustFail: ['shares a render only between scrapes of its format'],
+  },
+  {
+    name: 'a shared scrape render kept past its end',
+    what: 'the render that concurrent scrapes share stays after it is done: every later scrape of its format is answered with that old body, never rendered again',
+    edits: [{ file: 'src/http/exposition-worker.ts', find: '      if (this.inFlight.get(key) === rendering) this.inFlight.delete(key);\n', replace: '' }],
+    tests: ['http-metrics-shared.test.ts'],
+    mustFail: ['answers scrapes that arrive while a render is in flight from that render'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
