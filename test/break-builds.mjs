@@ -7207,6 +7207,20 @@ export const BREAKS = [
     mustFail: ['answers scrapes that arrive while a render is in flight from that render'],
   },
   {
+    name: 'serve --http-max-metrics-bytes not passed on',
+    what: 'perfwatch serve takes --http-max-metrics-bytes and checks it, but serves /metrics under the 64 MiB default whatever it says',
+    edits: [{ file: 'src/cli/serve.ts', find: '? { maxMetricsBytes } : {}', replace: '? {} : {}' }],
+    tests: ['cli-serve-metrics-bound.test.ts'],
+    mustFail: ['bounds the /metrics body of --http'],
+  },
+  {
+    name: 'serve --http-max-metrics-bytes unchecked',
+    what: "perfwatch serve passes --http-max-metrics-bytes to serveHttp as a number unchecked: a value out of range is said as serveHttp's option maxMetricsBytes, which the CLI has not, and a value that is no integer (64MB) is NaN",
+    edits: [{ file: 'src/cli/serve.ts', find: "intFlag(args['http-max-metrics-bytes'], '--http-max-metrics-bytes', MIN_MAX_METRICS_BYTES, MAX_MAX_METRICS_BYTES, 'bytes')", replace: "Number(args['http-max-metrics-bytes']) + MIN_MAX_METRICS_BYTES * MAX_MAX_METRICS_BYTES * 0" }],
+    tests: ['cli-serve-metrics-bound.test.ts'],
+    mustFail: ['refuses a value out of range or no integer, naming the flag and its range'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
