@@ -53,6 +53,9 @@ Options:
   --http-host <addr>
                     the address to serve HTTP on (default 127.0.0.1); any other than a loopback
                     address needs a token
+  --http-max-metrics-bytes <bytes>
+                    the most bytes a /metrics body takes, 65536 to 1073741824 (default 67108864,
+                    64 MiB): series past it are left out whole and counted in /api/status
   --mcp-http <port> also serve the MCP tools over Streamable HTTP at http://127.0.0.1:<port>/mcp
                     (0 picks a free port; the URL is printed)
   --mcp-host <addr> the address to serve MCP on (default 127.0.0.1); any other than a loopback
@@ -176,6 +179,7 @@ export const COMMANDS: Record<string, Command> = {
       every: string('an integer number of seconds from 1 to 3600'),
       http: string(PORT),
       'http-host': string('an address'),
+      'http-max-metrics-bytes': string('an integer number of bytes from 65536 to 1073741824'),
       'mcp-http': string(PORT),
       'mcp-host': string('an address'),
       'mcp-allow-state-changes': flag,

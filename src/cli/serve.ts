@@ -8,6 +8,7 @@ import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/token.js';
+import { MAX_MAX_METRICS_BYTES, MIN_MAX_METRICS_BYTES } from '../http/exposition.js';
 
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
@@ -64,6 +65,7 @@ export interface ServeArgs {
   every?: string;
   http?: string;
   'http-host'?: string;
+  'http-max-metrics-bytes'?: string;
   'mcp-http'?: string;
   'mcp-host'?: string;
   'mcp-allow-state-changes'?: boolean;
@@ -95,6 +97,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   // A flag of a server not asked for would be ignored without a word (as report --token without --url is refused).
   if (args['mcp-host'] !== undefined && args['mcp-http'] === undefined) throw new InvalidArgumentError('--mcp-host', 'goes with --mcp-http (the port it serves MCP on)');
   if (args['http-host'] !== undefined && args.http === undefined) throw new InvalidArgumentError('--http-host', 'goes with --http (the port it serves on)');
+  if (args['http-max-metrics-bytes'] !== undefined && args.http === undefined) throw new InvalidArgumentError('--http-max-metrics-bytes', 'goes with --http (the server whose /metrics it bounds)');
   if (args['mcp-allow-state-changes'] === true && args['mcp-http'] === undefined && args.http === undefined) throw new InvalidArgumentError('--mcp-allow-state-changes', 'goes with --mcp-http or --http (the MCP endpoint it opens up)');
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
@@ -110,6 +113,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   }
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
+  const maxMetricsBytes = args['http-max-metrics-bytes'] === undefined ? undefined : intFlag(args['http-max-metrics-bytes'], '--http-max-metrics-bytes', MIN_MAX_METRICS_BYTES, MAX_MAX_METRICS_BYTES, 'bytes');
   // One port on one address for both fronts: the second server failed on the port the first had
   // just taken, and its error blamed another process, where --http serves /mcp itself.
   if (mcpPort !== undefined && mcpPort !== 0 && mcpPort === httpPort && args['mcp-host'] === args['http-host']) {
@@ -138,7 +142,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   const http =
     httpPort === undefined
       ? undefined
-      : await monitor.serveHttp({ port: httpPort, ...(args['http-host'] !== undefined ? { host: args['http-host'] } : {}), allowStateChanges }).catch(async (error: unknown) => {
+      : await monitor.serveHttp({ port: httpPort, ...(args['http-host'] !== undefined ? { host: args['http-host'] } : {}), ...(maxMetricsBytes !== undefined ? { maxMetricsBytes } : {}), allowStateChanges }).catch(async (error: unknown) => {
           await mcpHttp?.close();
           throw asFlag(error, '--http', '--http-host', args['http-host']);
         });

@@ -4,6 +4,14 @@
  * shared store in place, so the host's event loop spends nothing on a scrape but a message
  * and a write. A worker that dies fails the scrapes in flight (503) and is started again by
  * the next one.
+ *
+ * Scrapes that arrive while a render of their format is in flight share it: one request to the
+ * worker, its body sent to each. The worker renders one request at a time anyway, but each
+ * request was its own body, held on the main thread until its client had read it: N scrapes
+ * at once (several Prometheus replicas, a slow client, anyone within maxConnections) held N
+ * bodies of up to maxMetricsBytes and rendered N times. Shared, a format holds one body in
+ * flight, which every response's socket holds by reference (res.end copies no Buffer). A
+ * scrape that arrives once the render is done gets a new one: nothing is kept past it.
  */
 import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -48,16 +56,35 @@ export class ExpositionWorker {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Rendered) => void; reject: (e: Error) => void }>();
+  /** The render in flight of each format (and stopped state), which scrapes arriving meanwhile share. */
+  private readonly inFlight = new Map<string, Promise<Rendered>>();
   private closed = false;
   /** Workers started, the first included (a restart shows as more than one). */
   starts = 0;
+  /** Renders asked of the worker (fewer than the scrapes when some shared one). */
+  renders = 0;
 
   constructor(data: ExpositionData, preloads: ThreadPreloads) {
     this.data = data;
     this.preloads = preloads;
   }
 
+  /** The exposition now: the render of this format in flight, or a new one. */
   render(format: ExpositionFormat, stopped = false): Promise<Rendered> {
+    const key = `${format}${stopped ? ' stopped' : ''}`;
+    const inFlight = this.inFlight.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const rendering = this.request(format, stopped);
+    this.inFlight.set(key, rendering);
+    // Settled (a body or an error), it is no longer shared: a scrape after it gets a fresh render.
+    const done = (): void => {
+      if (this.inFlight.get(key) === rendering) this.inFlight.delete(key);
+    };
+    rendering.then(done, done);
+    return rendering;
+  }
+
+  private request(format: ExpositionFormat, stopped: boolean): Promise<Rendered> {
     if (this.closed) return Promise.reject(new Error('the exposition worker is closed'));
     let worker: Worker;
     try {
@@ -67,6 +94,7 @@ export class ExpositionWorker {
       return Promise.reject(error instanceof Error ? new Error(describeError(error)) : error);
     }
     const id = this.nextId++;
+    this.renders++;
     return new Promise<Rendered>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, format, stopped } satisfies RenderRequest);

@@ -76,6 +76,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     mcp: mcp.status(),
     metrics: lastExposition ?? emptyStats(http.maxMetricsBytes),
     scrapes,
+    renders: exposition.renders,
     workerStarts: exposition.starts,
     histogramBuckets: http.histogramBuckets,
     events: events.stats(),

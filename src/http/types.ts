@@ -21,6 +21,8 @@ export interface HttpServerStatus {
   /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples. */
   metrics: ExpositionStats;
   scrapes: number;
+  /** Renders asked of the exposition worker: scrapes that arrive while one of their format is in flight share it, so fewer than `scrapes`. */
+  renders: number;
   /** Exposition workers started (more than one: it was restarted). */
   workerStarts: number;
   histogramBuckets: number[];
