@@ -388,7 +388,7 @@ describe('GET /metrics at maxMetricsBytes', () => {
       const left = 6 - written.length;
       const comment = text.split('\n').filter((l) => l.startsWith('# perfwatch:'));
       expect(comment).toHaveLength(1);
-      expect(comment[0]).toMatch(new RegExp(`^# perfwatch: ${left} series left out \\(big ${left}\\) to hold this exposition to maxMetricsBytes \\(${bound} bytes; all of it would take up to \\d+\\): raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength`));
+      expect(comment[0]).toMatch(new RegExp(`^# perfwatch: ${left} series left out \\(big ${left}\\) to hold this exposition to maxMetricsBytes \\(${bound} bytes; all of it would take up to \\d+\\): raise serveHttp's maxMetricsBytes \\(perfwatch serve --http-max-metrics-bytes\\), or lower maxTags or maxTagValueLength`));
       // The comment is the last line.
       expect(text.endsWith(`${comment[0]}\n`)).toBe(true);
 
@@ -414,7 +414,7 @@ describe('GET /metrics at maxMetricsBytes', () => {
     const fault = monitor.status().faults.byKind['metrics-limit'];
     expect(fault?.count).toBe(1);
     expect(fault?.lastMessage).toMatch(/^\/metrics reached maxMetricsBytes \(1048576 bytes\): \d series were left out of the exposition \(big \d\)/);
-    expect(fault?.lastMessage).toContain("raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength");
+    expect(fault?.lastMessage).toContain("raise serveHttp's maxMetricsBytes (perfwatch serve --http-max-metrics-bytes), or lower maxTags or maxTagValueLength");
 
     // Nothing recorded is lost: the monitor has every series, and a server with room for them writes them all.
     expect(monitor.getMetrics({ names: ['big'] })).toHaveLength(6);

@@ -404,7 +404,7 @@ function namedCounts(leftOut: ExpositionLeftOut, max: number): string {
  */
 function leftOutComment(leftOut: ExpositionLeftOut, maxBytes: number, written: number): string {
   for (let named = 3; ; named--) {
-    const line = `# perfwatch: ${leftOut.series} series left out (${named === 0 ? `of ${leftOut.metrics} metric${leftOut.metrics === 1 ? '' : 's'}` : namedCounts(leftOut, named)}) to hold this exposition to maxMetricsBytes (${maxBytes} bytes; all of it would take up to ${written + leftOut.bytes}): raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength; /api/status http.metrics.leftOut counts them\n`;
+    const line = `# perfwatch: ${leftOut.series} series left out (${named === 0 ? `of ${leftOut.metrics} metric${leftOut.metrics === 1 ? '' : 's'}` : namedCounts(leftOut, named)}) to hold this exposition to maxMetricsBytes (${maxBytes} bytes; all of it would take up to ${written + leftOut.bytes}): raise serveHttp's maxMetricsBytes (perfwatch serve --http-max-metrics-bytes), or lower maxTags or maxTagValueLength; /api/status http.metrics.leftOut counts them\n`;
     if (named === 0 || Buffer.byteLength(line) <= TAIL_BYTES - 8) return line;
   }
 }

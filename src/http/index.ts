@@ -52,7 +52,7 @@ function boundMessage(stats: ExpositionStats): string {
   const named = Object.entries(leftOut.byMetric).slice(0, 5).map(([name, n]) => `${name} ${n}`);
   const more = leftOut.metrics - named.length;
   const which = `${named.join(', ')}${more > 0 ? `, and ${more} more metric${more === 1 ? '' : 's'}` : ''}`;
-  return `/metrics reached maxMetricsBytes (${stats.maxBytes} bytes): ${leftOut.series} series were left out of the exposition (${which}), and are while it stays over (counted in /api/status http.metrics.leftOut, said in a comment line of the text format); the whole exposition would take up to ${stats.bytes + leftOut.bytes} bytes. Nothing recorded is lost (getMetrics(), /api/metrics and the exporters have every series): raise serveHttp's maxMetricsBytes, or lower maxTags or maxTagValueLength (long tag values make every line of a series long)`;
+  return `/metrics reached maxMetricsBytes (${stats.maxBytes} bytes): ${leftOut.series} series were left out of the exposition (${which}), and are while it stays over (counted in /api/status http.metrics.leftOut, said in a comment line of the text format); the whole exposition would take up to ${stats.bytes + leftOut.bytes} bytes. Nothing recorded is lost (getMetrics(), /api/metrics and the exporters have every series): raise serveHttp's maxMetricsBytes (perfwatch serve --http-max-metrics-bytes), or lower maxTags or maxTagValueLength (long tag values make every line of a series long)`;
 }
 
 /** `fault`: reports a fault of the monitor's (status().faults, monitor_faults). */
