@@ -173,9 +173,10 @@ export class PerformanceMonitor extends EventEmitter {
     // This thread's registrations (record(), batches, instrument(), a hub's members' series),
     // by name; a producer() thread's are counted in the control block (THREAD_REFUSED), taken
     // by takeThreadRefusals() at each tick and each look at them.
-    // The fault once a cause (maxSeries, the arena, the name table), at its first refusal: a fault a refusal
-    // was one a request under instrument() at the limit; status().series.refused counts them
-    // all, and monitor_series_refused says as many (recordRefusals).
+    // The fault once a cause (maxSeries, the arena, the name table), at its first refusal: a
+    // fault a refusal was one a request under instrument() at the limit;
+    // status().series.refused counts them all, and monitor_series_refused says as many
+    // (recordRefusals).
     // Series restored from the database and not recorded since hold places too: said in the
     // refusal, the fault and status().series.refused (restored-places.ts).
     this.restoredPlaces = new RestoredPlaces(this.reader);

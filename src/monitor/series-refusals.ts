@@ -1,11 +1,12 @@
 import { NAMES_ADVICE, nameCapacity, type RefusalCause } from '../engine/registry.js';
 
 /**
- * New series refused at maxSeries (or by the registry's full string arena or name table below it), counted. Each refusal is a CardinalityError thrown to the
- * caller; a service that swallowed it (as many wrappers of a metrics call do) lost the series
- * without a trace: status, the faults, the reports and the MCP status said nothing, while
- * series never expire in a running monitor, so every new one was refused until a restart (a
- * trial: 25 refused, `faults` empty). Counted by metric name (the most refused few shown), with
+ * New series refused at maxSeries (or by the registry's full string arena or name table below
+ * it), counted. Each refusal is a CardinalityError thrown to the caller; a service that
+ * swallowed it (as many wrappers of a metrics call do) lost the series without a trace:
+ * status, the faults, the reports and the MCP status said nothing, while series never expire
+ * in a running monitor, so every new one was refused until a restart (a trial: 25 refused,
+ * `faults` empty). Counted by metric name (the most refused few shown), with
  * the tag whose values most likely filled the registry: the one with the most distinct values
  * among a name's refused series. Bounded whatever is refused: at most TRACKED_NAMES names,
  * TRACKED_TAGS tags a name and TRACKED_VALUES values a tag are kept.
@@ -54,7 +55,7 @@ export class SeriesRefusals {
   private threads = 0;
   private arena = 0;
   private nameTable = 0;
-  /** The shared counts of producer() threads' refusals seen so far, all and the arena's (they wrap at 2^32). */
+  /** The shared counts of producer() threads' refusals seen so far: all, the arena's and the name table's (they wrap at 2^32). */
   private threadsSeen = 0;
   private threadsArenaSeen = 0;
   private threadsNamesSeen = 0;
