@@ -145,28 +145,41 @@ async function killedOnce(seed: number, shape: 'narrow' | 'wide' | 'big' = 'narr
   return { midChunk, bigChunk, rawAhead, mismatches };
 }
 
+/**
+ * Kills at seeds from `first` on: at least `least` of them, and more (up to 4 × `least`) until
+ * `want` kills landed where `landed` says. Where a kill lands depends on the machine's speed:
+ * on a loaded machine fewer land inside a chunk (2 of 12 big chunks in a CI run beside other
+ * work, 6-8 of 12 on a quiet one), and a count of a fixed number of seeds made the check of
+ * the premise fail with every total exact.
+ */
+async function killedUntil(first: number, least: number, shape: 'narrow' | 'wide' | 'big', want: number, landed: (o: Outcome) => boolean): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (let seed = first; seed < first + 4 * least; seed++) {
+    if (outcomes.length >= least && outcomes.filter(landed).length >= want) break;
+    outcomes.push(await killedOnce(seed, shape));
+  }
+  return outcomes;
+}
+
 describe('a store writer killed at random points of its apply path', () => {
   it(`keeps exact totals, raw samples and sketches over ${SEEDS} seeds`, async () => {
-    const outcomes: Outcome[] = [];
-    for (let seed = 1; seed <= SEEDS; seed++) outcomes.push(await killedOnce(seed));
+    const outcomes = await killedUntil(1, SEEDS, 'narrow', 4, (o) => o.midChunk);
     expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     // Not vacuous: kills landed (24 of 40 in a trial run) between a chunk's first applied sample and its APPLIED.
     expect(outcomes.filter((o) => o.midChunk).length).toBeGreaterThanOrEqual(4);
-  }, 120_000);
+  }, 600_000);
 
   it(`keeps them over ${SEEDS} seeds of 300-499 series, kills landing among a chunk's raw-first writes`, async () => {
-    const outcomes: Outcome[] = [];
-    for (let seed = SEEDS + 1; seed <= 2 * SEEDS; seed++) outcomes.push(await killedOnce(seed, 'wide'));
+    const outcomes = await killedUntil(SEEDS + 1, SEEDS, 'wide', 4, (o) => o.rawAhead);
     expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     // Not vacuous: kills landed (15 of 40 in a trial run) while a chunk's small groups had their raw slots written and not all committed.
     expect(outcomes.filter((o) => o.rawAhead).length).toBeGreaterThanOrEqual(4);
-  }, 120_000);
+  }, 600_000);
 
   it(`keeps them over ${BIG_SEEDS} seeds of a ring of 2^20, kills landing inside chunks of more than 32,768 slots`, async () => {
-    const outcomes: Outcome[] = [];
-    for (let seed = 2 * SEEDS + 1; seed <= 2 * SEEDS + BIG_SEEDS; seed++) outcomes.push(await killedOnce(seed, 'big'));
+    const outcomes = await killedUntil(2 * SEEDS + 1, BIG_SEEDS, 'big', 3, (o) => o.bigChunk);
     expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     // Not vacuous: kills landed inside a chunk the successor's buffers had to grow to replay (N of BIG_SEEDS in a trial run).
     expect(outcomes.filter((o) => o.bigChunk).length).toBeGreaterThanOrEqual(3);
-  }, 180_000);
+  }, 600_000);
 });

@@ -720,8 +720,14 @@ describe('storage: sqlite', () => {
     m.record('damaged_rt', 2);
     await m.flush();
     expect(await m.flushStorage()).toBe(false);
-    const s = m.status().storage;
     const said = `${file}: database disk image is malformed: it is damaged: each flush tries again, but that will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+    // The storage actor's status and its fault event come over two channels, each in its own
+    // time: on a loaded machine (a CI run beside other work) either could still be on its way.
+    await waitFor(() => {
+      const now = m.status();
+      return now.faults.byKind.storage !== undefined && now.storage.mode === 'sqlite' && (now.storage.lastError ?? null) !== null;
+    }, 10_000, 'the storage fault and its status');
+    const s = m.status().storage;
     expect(s.mode === 'sqlite' && s.lastError?.message).toBe(said);
     // The fault began "a write failed and is retried at the next flush:", and its end took that back.
     expect(m.status().faults.byKind.storage?.lastMessage).toBe(`${file}: a write failed: ${said}`);
