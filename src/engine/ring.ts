@@ -370,6 +370,8 @@ export class RingWriter {
    */
   pushOrDrop(id: number, value: number): boolean {
     if (((this.limit - this.w) | 0) <= 0 && Atomics.load(this.hdr, CLOSED) === 0) {
+      // The room freed since the writer last looked: setClosed(false) reads READ again (the
+      // ring is open, as CLOSED says), without the waits of reserve().
       this.setClosed(false);
       if (((this.limit - this.w) | 0) <= 0) {
         this.countDropped(1);

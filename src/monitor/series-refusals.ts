@@ -18,7 +18,7 @@ const TRACKED_VALUES = 16;
 export const REFUSED_NAMES_SHOWN = 5;
 
 export interface SeriesRefusalStatus {
-  /** Records (or batches) refused for a new series (past maxSeries, or by a full arena: `arena`) since the monitor was created, in any thread. */
+  /** Records (or batches) refused for a new series (past maxSeries, by a full arena: `arena`, or by a full name table: `names`) since the monitor was created, in any thread. */
   total: number;
   /**
    * Those of them refused below maxSeries because the registry's string arena, which holds the
