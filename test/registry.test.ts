@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CapacityError, CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
 import { SharedTable, createSharedTable } from '../dist/src/engine/shared-table.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
@@ -147,6 +147,35 @@ describe('registry', () => {
     expect(restoreCatalog(restored, [{ name: 'rt', tags: { ...four, instance: 'm' }, kind: 'distribution', unit: 'ms', own: false, newest: null }])).toEqual({ total: 1, registered: 1, ids: restored.find('rt'), headroom: 0, leftOut: 0, failed: 0, reasons: [] });
     expect(restored.find('rt', { instance: 'm' })).toHaveLength(1);
   });
+  it('keeps the info of a series it adds from what it was given: the thread that adds a series neither encodes its key twice nor decodes it, nor keeps a long key twice', () => {
+    // At the tag limits a key is 786 KB: each encoding took a host thread 1-2 ms, the decoding 7.
+    const wide = { maxSeries: 8, maxTags: 8, maxTagValueLength: 512 };
+    const buffers = createRegistry(wide);
+    const r = new Registry(buffers, 1);
+    const tags = Object.fromEntries(Array.from({ length: 8 }, (_, k) => [`t${k}`, `${k}`.padEnd(512, '€')]));
+    const encode = vi.spyOn(TextEncoder.prototype, 'encode');
+    const keyAt = vi.spyOn(SharedTable.prototype, 'keyAt');
+    try {
+      const id = r.seriesId('wide_series', tags, 'gauge');
+      const info = r.info(id);
+      expect(encode.mock.calls.filter(([s]) => typeof s === 'string' && s.length > 4096)).toHaveLength(1);
+      expect(keyAt).not.toHaveBeenCalled();
+      // As another thread's view decodes it from the key, frozen as every info is.
+      expect(info).toEqual(new Registry(buffers, 2).info(id));
+      expect(info).toEqual({ id, name: 'wide_series', tags, kind: 'gauge', unit: '' });
+      expect(Object.isFrozen(info.tags)).toBe(true);
+      // Nor does it keep a second copy of such a key in its cache of keys looked up (the host's
+      // heap held 512 KB a series at the tag limits); it finds the series again all the same.
+      const cache = (r as unknown as { series: { cache: Map<string, number> } }).series.cache;
+      expect([...cache.keys()].filter((k) => k.length > 4096)).toEqual([]);
+      expect(r.seriesId('wide_series', { ...tags })).toBe(id);
+      expect([...cache.keys()].filter((k) => k.length > 4096)).toEqual([]);
+    } finally {
+      encode.mockRestore();
+      keyAt.mockRestore();
+    }
+  });
+
   it('takes series of the longest name and tags the limits allow until maxSeries, and another thread reads them', async () => {
     const wide = { maxSeries: 64, maxTags: 16, maxTagValueLength: 128 };
     const buffers = createRegistry(wide);

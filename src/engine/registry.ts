@@ -396,7 +396,9 @@ export class Registry {
     const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
     const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
     try {
-      return this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, kindOf, where)));
+      const ids = this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, kindOf, where)));
+      for (let i = 0; i < ids.length; i++) if (this.infos[ids[i]!] === undefined) this.keep(ids[i]!, pending[i]!.name, Object.fromEntries(pending[i]!.pairs));
+      return ids;
     } finally {
       const refused = this.refused;
       this.refused = undefined;
@@ -528,9 +530,18 @@ export class Registry {
       const at = pair.indexOf(VALUE_SEP);
       tags[pair.slice(0, at)] = pair.slice(at + 1);
     }
-    const def = this.nameAt(this.series.extraAt(id, 0) & NAME_INDEX);
+    return this.keep(id, name, tags);
+  }
+
+  /**
+   * Caches the info of a series. commit() keeps those it adds from what prepare() found: the
+   * thread that adds a series (a host thread, for its handle) would otherwise decode the key
+   * it has just encoded, 7 ms at the tag limits (64 values of 4,096 characters).
+   */
+  private keep(id: number, name: string, tags: Record<string, string>): SeriesInfo {
+    const index = this.series.extraAt(id, 0) & NAME_INDEX;
     // Frozen: every snapshot, summary and answer shares this object.
-    const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
+    const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: KINDS[this.names.extraAt(index, 0)]!, unit: UNITS[this.names.extraAt(index, 1)]! };
     this.infos[id] = info;
     return info;
   }

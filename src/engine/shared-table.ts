@@ -62,7 +62,16 @@ const TAKEOVER_AFTER_MS = 100;
 const LOCK_TIMEOUT_MS = 2000;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+
+/**
+ * Keys longer than this (in UTF-16 units) stay out of a thread's cache of the keys it looked
+ * up: the cache held a second copy of each, 512 KB a series at the tag limits (64 values of
+ * 4,096 two-byte characters) and 200 MB of the host's heap at 400 such series, where the
+ * producer's trie already maps each tag set it met to its handle. Such a key is encoded and
+ * probed again when it is looked up again (3 ms at 786 KB), which a thread does for a tag set
+ * its trie has not met.
+ */
+const CACHED_KEY_MOST = 1024;
 
 export interface SharedTableSizes {
   /** Entries in all, reserved ones included. */
@@ -89,6 +98,13 @@ export interface TableFull {
   short?: number;
   /** Why it could not grow when the bound allowed it: the allocation's error (the memory could not be had). */
   growError?: string;
+}
+
+/** A key in UTF-8 with its hash. */
+interface Missed {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  readonly hash: number;
 }
 
 /** What planLocked found: the indices of present keys (-1 for new ones) and how to add the rest. */
@@ -152,6 +168,12 @@ export class SharedTable {
   private readonly slotMask: number;
   private readonly stride: number;
   private readonly cache = new Map<string, number>();
+  /**
+   * The key lookup() missed last, encoded and hashed: registering a series looks it up, then
+   * plans its append under the lock, and encoding and hashing it twice took a host thread
+   * 5 ms more at the tag limits (64 values of 4,096 characters, a 786 KB key).
+   */
+  private missed: Missed | undefined;
   private readonly tag: number;
 
   constructor(sab: SharedArrayBuffer, lockTag: number) {
@@ -183,9 +205,29 @@ export class SharedTable {
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     const bytes = encoder.encode(key);
-    const index = this.probe(bytes, fnv1a(bytes));
-    if (index >= 0) this.cache.set(key, index);
+    const hash = fnv1a(bytes);
+    const index = this.probe(bytes, hash);
+    if (index < 0) this.missed = { key, bytes, hash };
+    else if (key.length <= CACHED_KEY_MOST) this.cache.set(key, index);
     return index;
+  }
+
+  /** `key` in UTF-8 and its hash: the miss's when lookup() has just missed it (see missed). */
+  private encoded(key: string): Missed {
+    const missed = this.missed;
+    if (missed !== undefined && missed.key === key) return missed;
+    const bytes = encoder.encode(key);
+    return { key, bytes, hash: fnv1a(bytes) };
+  }
+
+  /**
+   * `length` bytes of the arena at `offset` as a view of fixed length: on a growable buffer
+   * the arena's own view tracks the buffer's length, and V8 reads its elements one by one
+   * about ten times slower (a 786 KB key compared in 30 ms against 3); a Buffer compares and
+   * searches them with memcmp and memmem (0.06 ms).
+   */
+  private bytesAt(offset: number, length: number): Buffer {
+    return Buffer.from(this.sab, this.arenaAt + offset, length);
   }
 
   /** Locks taken over from a thread that ended holding one (see lock()), since the table was made. */
@@ -247,8 +289,9 @@ export class SharedTable {
    * keys get the next indices in the order of their first appearance.
    */
   planLocked(keys: readonly string[], reserved: boolean): AppendPlan | TableFull {
-    const encoded = keys.map((k) => encoder.encode(k));
-    const hashes = encoded.map(fnv1a);
+    const found = keys.map((k) => this.encoded(k));
+    const encoded = found.map((f) => f.bytes);
+    const hashes = found.map((f) => f.hash);
     const indices = new Array<number>(keys.length).fill(-1);
     const firstOf = new Map<string, number>();
     let fresh = 0;
@@ -312,7 +355,8 @@ export class SharedTable {
       const first = plan.firstOf.get(plan.keys[i]!)!;
       out[i] = first === i ? this.appendLocked(plan.encoded[i]!, plan.hashes[i]!, extras[i] ?? [], plan.reserved) : out[first]!;
     }
-    for (let i = 0; i < plan.keys.length; i++) this.cache.set(plan.keys[i]!, out[i]!);
+    for (let i = 0; i < plan.keys.length; i++) if (plan.keys[i]!.length <= CACHED_KEY_MOST) this.cache.set(plan.keys[i]!, out[i]!);
+    this.missed = undefined;
     return out;
   }
 
@@ -321,8 +365,7 @@ export class SharedTable {
     const e = index * this.stride;
     const offset = this.entries[e]!;
     const length = this.entries[e + 1]!;
-    // TextDecoder refuses views on shared memory: copy the few bytes out.
-    return decoder.decode(this.arena.slice(offset, offset + length));
+    return this.bytesAt(offset, length).toString('utf8');
   }
 
   /**
@@ -331,13 +374,11 @@ export class SharedTable {
    */
   keyHolds(index: number, needle: Uint8Array, end: number): boolean {
     const e = index * this.stride;
-    const offset = this.entries[e]!;
-    const stop = offset + this.entries[e + 1]!;
-    const last = stop - needle.length;
-    outer: for (let at = offset; at <= last; at++) {
-      for (let j = 0; j < needle.length; j++) if (this.arena[at + j] !== needle[j]) continue outer;
+    const length = this.entries[e + 1]!;
+    const key = this.bytesAt(this.entries[e]!, length);
+    for (let at = key.indexOf(needle); at >= 0; at = key.indexOf(needle, at + 1)) {
       const after = at + needle.length;
-      if (after === stop || this.arena[after] === end) return true;
+      if (after === length || key[after] === end) return true;
     }
     return false;
   }
@@ -360,7 +401,7 @@ export class SharedTable {
   private appendLocked(bytes: Uint8Array, hash: number, extra: readonly number[], reserved: boolean): number {
     const index = this.hdr[COUNT]!;
     const used = this.hdr[USED]!;
-    this.arena.set(bytes, used);
+    this.bytesAt(used, bytes.length).set(bytes);
     this.hdr[USED] = used + bytes.length;
     if (reserved) {
       this.hdr[RES_N]! += 1;
@@ -389,15 +430,7 @@ export class SharedTable {
       const index = v - 1;
       const e = index * this.stride;
       if (index < count && this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
-        const offset = this.entries[e]!;
-        let same = true;
-        for (let i = 0; i < bytes.length; i++) {
-          if (this.arena[offset + i] !== bytes[i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return index;
+        if (this.bytesAt(this.entries[e]!, bytes.length).equals(bytes)) return index;
       }
       slot = (slot + 1) & this.slotMask;
     }
