@@ -62,6 +62,24 @@ describe('alert actor binding series of long tags', () => {
     expect([...s.actor.decoded].sort((a, b) => a - b)).toEqual(others);
   });
 
+  it("decodes only the series a rule's tags match, of the metric it names", () => {
+    const s = setup();
+    const ids = s.register('big', 20);
+    s.rule({ metric: 'big', operator: '>', threshold: 1, tags: { pod: 'p3' } });
+    expect([...s.actor.decoded]).toEqual([ids[2]]);
+    // A value that is only a prefix of the series' (p1 of p10 to p19) is no match.
+    s.rule({ metric: 'big', operator: '>', threshold: 1, aggregation: 'avg', window: 60, tags: { pod: 'p1', zone: 'z'.repeat(64) } });
+    expect([...s.actor.decoded].sort((a, b) => a - b)).toEqual([ids[0], ids[2]]);
+    const later = s.register('big', 5);
+    s.evaluator.onData(T0 + 10);
+    expect([...s.actor.decoded].sort((a, b) => a - b)).toEqual([ids[0], ids[2]]);
+    s.rule({ metric: 'big', operator: '>', threshold: 1, tags: { pod: `p${20 + 4}` } });
+    expect([...s.actor.decoded].sort((a, b) => a - b)).toEqual([ids[0], ids[2], later[3]]);
+    // And each rule bound what it matched, with its tags.
+    const bound = [...(s.evaluator as unknown as { byFingerprint: Map<string, { id: number; tags: Record<string, string> }> }).byFingerprint.values()];
+    expect(bound.map((b) => [b.id, b.tags.pod]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([[ids[0], 'p1'], [ids[2], 'p3'], [later[3], 'p24']]);
+  });
+
   it('beats after each series whose tags it decodes, a new rule binding them and a round finding new ones', () => {
     const s = setup();
     s.register('big', 30);

@@ -651,9 +651,10 @@ export class AlertEvaluator {
 
   private bindIfMatch(rule: AlertRule, id: number, from: BindFrom, now: number): boolean {
     if (this.registry.nameOf(id) !== rule.metric) return false;
+    // The rule's tags found in the series' key first: only a series it binds is decoded.
+    if (rule.tags && !this.registry.holds(id, rule.tags)) return false;
     const info = this.registry.info(id);
     this.beat();
-    if (rule.tags) for (const k in rule.tags) if (info.tags[k] !== rule.tags[k]) return false;
     const seriesKey = Object.entries(info.tags).map(([k, v]) => `${k}=${v}`).join(',');
     const head = this.reader.rawHead(id);
     const judged = this.progress[id]!;

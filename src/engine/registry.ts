@@ -200,6 +200,15 @@ export function createRegistry(limits: RegistryLimits): RegistryBuffers {
   return buffers;
 }
 
+/**
+ * Each pair of `match` as a series' key holds it, `TAG_SEP key VALUE_SEP value`, then TAG_SEP
+ * or the key's end (names, tag keys and values hold no control characters, so the pair is
+ * found only where it is one).
+ */
+function pairBytes(match: Record<string, string>): Uint8Array[] {
+  return Object.entries(match).map(([k, v]) => TAG_BYTES.encode(TAG_SEP + k + VALUE_SEP + String(v)));
+}
+
 export function validateName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string') throw new InvalidArgumentError(field, 'must be a string', { value: name });
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
@@ -562,10 +571,7 @@ export class Registry {
     const out: number[] = [];
     const index = this.names.lookup(name);
     if (index < 0) return out;
-    // Each pair as its key holds it, `TAG_SEP key VALUE_SEP value` then TAG_SEP or the end
-    // (names, tag keys and values hold no control characters, so the pair is found only
-    // where it is one).
-    const pairs = match ? Object.entries(match).map(([k, v]) => TAG_BYTES.encode(TAG_SEP + k + VALUE_SEP + String(v))) : [];
+    const pairs = match ? pairBytes(match) : [];
     const n = this.series.count();
     // By the name's index each entry keeps and the pairs' bytes in its key, no key decoded:
     // decoding every series' key (the first call on a thread that did not register them: a
@@ -576,6 +582,16 @@ export class Registry {
       out.push(id);
     }
     return out;
+  }
+
+  /**
+   * Whether series `id`'s tags include every pair of `match`, read in its key as find() reads
+   * them, no tag decoded: the alert actor decoded each new series of a ruled metric to compare
+   * the rule's tags, 7 ms a series at the tag limits, the many series the rule leaves out too.
+   */
+  holds(id: number, match: Record<string, string>): boolean {
+    for (const pair of pairBytes(match)) if (!this.series.keyHolds(id, pair, TAG_SEP_BYTE)) return false;
+    return true;
   }
 
   /** Every defined metric name. */
