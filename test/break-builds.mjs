@@ -7312,6 +7312,13 @@ export const BREAKS = [
     mustFail: ["decodes only the series a rule's tags match"],
   },
   {
+    name: 'series refused said at maxSeries whatever the cause',
+    what: "get_monitoring_status's series-refused line says every refusal was at maxSeries and tells to raise it, for a full name table too",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: "${atMax === r.total ? ' at maxSeries' : ''}", replace: "${' at maxSeries'}" }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['says as many on /metrics, in a report and in get_monitoring_status'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -270,6 +270,9 @@ describe("new metric names refused by the registry's full name table", () => {
     const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { refused: number } } };
     const line = r.content[0]!.text.split('\n').find((l) => l.startsWith('series refused:'));
     expect(line).toMatch(new RegExp(`; ${refused} of them for a new metric name, the registry's name table full: record fewer distinct metric names \\(put the varying part in a tag\\) or raise maxSeries$`));
+    // None of them at maxSeries: the line does not say so, nor what to do there.
+    expect(line).toMatch(new RegExp(`^series refused: ${refused} new series \\(`));
+    expect(line).not.toContain('series never expire');
     expect(r.structuredContent.series.refused).toBe(refused);
   });
 });

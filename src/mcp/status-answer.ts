@@ -255,8 +255,10 @@ function overheadLines(o: MonitorStatus['overhead']): string[] {
 }
 
 /**
- * New series refused at maxSeries, by the most refused names: each was a CardinalityError to
- * its caller alone, and `app series 16/16` said nothing of the 25 a trial's service lost.
+ * New series refused, by the most refused names, and by cause: each was a CardinalityError to
+ * its caller alone, and `app series 16/16` said nothing of the 25 a trial's service lost. What
+ * to do differs by cause (maxSeries, the string arena, the name table), and a line that said
+ * "at maxSeries" of them all told an agent to raise maxSeries for a full name table.
  */
 function refusedLines(r: MonitorStatus['series']['refused']): string[] {
   if (r.total === 0) return [];
@@ -264,9 +266,12 @@ function refusedLines(r: MonitorStatus['series']['refused']): string[] {
   // Those of producer() threads by count alone: their names went to the threads' callers.
   if (r.threads > 0) parts.push(`${r.threads} in producer() threads`);
   const names = parts.join(', ');
-  // Refused for a new metric name, not a tag value: what to do differs.
-  const table = r.names > 0 ? `; ${r.names} of them for a new metric name, the registry's name table full: ${NAMES_ADVICE}` : '';
-  return [`series refused: ${r.total} new series at maxSeries${names ? ` (${names})` : ''}; series never expire in a running monitor: raise maxSeries or reduce tag values${table}`];
+  const atMax = r.total - r.arena - r.names;
+  const causes: string[] = [];
+  if (atMax > 0) causes.push(`${atMax === r.total ? '' : `${atMax} of them at maxSeries: `}series never expire in a running monitor: raise maxSeries or reduce tag values`);
+  if (r.arena > 0) causes.push(`${r.arena} of them below maxSeries, the registry's string arena full: shorten the tags (fewer, or shorter values; the series-arena fault names the maxTagValueLength that fits)`);
+  if (r.names > 0) causes.push(`${r.names} of them for a new metric name, the registry's name table full: ${NAMES_ADVICE}`);
+  return [`series refused: ${r.total} new series${atMax === r.total ? ' at maxSeries' : ''}${names ? ` (${names})` : ''}; ${causes.join('; ')}`];
 }
 
 /**
