@@ -7209,7 +7209,7 @@ export const BREAKS = [
   {
     name: "name-table refusals left out of get_monitoring_status",
     what: "get_monitoring_status said the refusals at a full name table as ones at maxSeries, with its advice (raise maxSeries or reduce tag values), not to put the varying part of metric names in a tag",
-    edits: [{ file: 'src/mcp/status-answer.ts', find: "  const table = r.names > 0 ?", replace: "  const table = r.names < 0 ?" }],
+    edits: [{ file: 'src/mcp/status-answer.ts', find: "  if (r.names > 0) causes.push(", replace: "  if (r.names < 0) causes.push(" }],
     tests: ['series-refused.test.ts'],
     mustFail: ['says as many on /metrics, in a report and in get_monitoring_status'],
   },
