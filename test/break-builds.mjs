@@ -1472,7 +1472,7 @@ export const BREAKS = [
   {
     name: 'own names open to metric()',
     what: "Producer.metric() no longer refuses the monitor's own names: record('monitor_dropped', 1000) writes into the collector's series",
-    edits: [{ find: "    this.reserved.check(name, 'name');\n    if (options.unit", replace: '    if (options.unit' }],
+    edits: [{ find: "    this.reserved.check(name, 'name');\n    // A known name's", replace: "    // A known name's" }],
     tests: ['reserved-names.test.ts'],
     mustFail: ['are refused to record(), metric() and recordBatch()', "are refused to a worker thread's producer too", 'are refused to record_performance_metric'],
   },
@@ -7188,7 +7188,7 @@ export const BREAKS = [
   {
     name: "a metric name the full name table refused counted nowhere",
     what: "define() and metric() given a kind add a name without a series, so a loop of distinct names filled the registry's name table (maxSeries + 128) long before maxSeries: each later new name was a CardinalityError to its caller alone, no status, no fault (a trial: 305 of 400 names refused at maxSeries 16)",
-    edits: [{ file: 'src/engine/registry.ts', find: "      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind }, 'names');\n", replace: '' }],
+    edits: [{ file: 'src/engine/registry.ts', find: "      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind, unit }, 'names');\n", replace: '' }],
     tests: ['series-refused.test.ts'],
     mustFail: ['counts them in status().series.refused.names and the total, as one fault of kind series-names, warned of once', 'says as many on /metrics, in a report and in get_monitoring_status'],
   },
@@ -7268,6 +7268,30 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/serve.ts', find: "intFlag(args['http-max-metrics-bytes'], '--http-max-metrics-bytes', MIN_MAX_METRICS_BYTES, MAX_MAX_METRICS_BYTES, 'bytes')", replace: "Number(args['http-max-metrics-bytes']) + MIN_MAX_METRICS_BYTES * MAX_MAX_METRICS_BYTES * 0" }],
     tests: ['cli-serve-metrics-bound.test.ts'],
     mustFail: ['refuses a value out of range or no integer, naming the flag and its range'],
+  },
+  {
+    name: "a refused metric() given a kind kept its name",
+    what: "metric(name, tags, { kind }) defined a new name before its series was refused at maxSeries: the name stayed with no series, and a loop of new names filled the name table, every later new name refused as names instead of maxSeries",
+    edits: [{ file: 'src/engine/producer.ts', find: "    if (known !== undefined) this.registry.define(name, options.kind ?? known.kind, options.unit ?? known.unit);", replace: "    if (options.unit !== undefined || options.kind !== undefined) this.registry.define(name, options.kind ?? known?.kind ?? 'distribution', options.unit ?? known?.unit ?? '');" }],
+    tests: ['names-own-share.test.ts'],
+    mustFail: ['takes no name: the names of refused series stay free, and a new name is refused at maxSeries'],
+  },
+  {
+    name: "a new series refused at maxSeries and the name table said refused for its name",
+    what: "commit judged the name table before the series table: a new name at maxSeries with the application's names full was refused as names, not at maxSeries, what the application has to raise",
+    edits: [
+      { file: 'src/engine/registry.ts', find: "    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);\n    if ('full' in namePlan) {", replace: "    if ('full' in namePlan) {" },
+      { file: 'src/engine/registry.ts', find: "    this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));", replace: "    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);\n    this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));" },
+    ],
+    tests: ['names-own-share.test.ts'],
+    mustFail: ['takes no name: the names of refused series stay free, and a new name is refused at maxSeries'],
+  },
+  {
+    name: "a new name's declared unit lost with its series",
+    what: "metric(name, tags, { kind, unit }) of a new name added the name with its series but not its unit: the metric read as of no unit",
+    edits: [{ file: 'src/engine/registry.ts', find: "    this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));", replace: "    this.names.applyLocked(namePlan, newNames.map((n) => [declared.get(n)![0]!, 0]));" }],
+    tests: ['names-own-share.test.ts'],
+    mustFail: ['gives a new name its kind and unit with its series, and checks a known name as define() does'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

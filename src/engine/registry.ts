@@ -147,8 +147,8 @@ export interface NameInfo {
 /**
  * Why a new series of the application was refused: maxSeries reached, the series table's
  * string arena full below it (at its most, ARENA_MOST_BYTES, or the memory to grow it not had),
- * or the name table full (nameCapacity names: define() and a metric() given a kind declare a
- * name without a series, so the names can outgrow the series).
+ * or the name table full (nameCapacity names: define() declares a name without a series, so
+ * the names can outgrow the series). A series refused at both is refused at maxSeries.
  */
 export type RefusalCause = 'maxSeries' | 'arena' | 'names';
 
@@ -165,8 +165,9 @@ export interface PendingSeries {
   readonly name: string;
   readonly key: string;
   readonly pairs: readonly [string, string][];
-  /** The kind its name gets when the name is new too. */
+  /** The kind and unit its name gets when the name is new too: added with its series, or neither. */
   readonly kind: MetricKind;
+  readonly unit: MetricUnit;
 }
 
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
@@ -261,6 +262,12 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
   return pairs;
 }
 
+/** Throws for a kind or unit that is none of KINDS or UNITS (undefined: not given). */
+function checkDeclaration(kind: MetricKind | undefined, unit: MetricUnit | undefined): void {
+  if (kind !== undefined && !KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
+  if (unit !== undefined && !UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
+}
+
 /** `a gauge (unit: count)`, `a counter (no unit)`: a kind and its unit as a message says them. */
 function kindWords(kind: MetricKind, unit: MetricUnit): string {
   return `a ${kind}${unit ? ` (unit: ${unit})` : ' (no unit)'}`;
@@ -319,8 +326,7 @@ export class Registry {
   /** Declares a metric name with its kind and unit; a later different declaration is an error. */
   define(name: string, kind: MetricKind = 'distribution', unit: MetricUnit = ''): NameInfo {
     validateName(name);
-    if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
-    if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
+    checkDeclaration(kind, unit);
     let refused = false;
     let index: number;
     let added: boolean;
@@ -332,7 +338,7 @@ export class Registry {
     } finally {
       // Counted as a series refused is (onRefused, the locks released): the name's every sample
       // is lost all the same, and a caller that swallowed this error left no trace of it.
-      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind }, 'names');
+      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind, unit }, 'names');
     }
     const existing = this.nameAt(index);
     if (!added && (existing.kind !== kind || existing.unit !== unit)) {
@@ -349,11 +355,12 @@ export class Registry {
 
   /**
    * The id of a series, created on first use. A name seen for the first time is defined
-   * with `kind` (distribution when not given); a given kind must match the name's.
+   * with `kind` (distribution when not given) and `unit` (none when not given), with the
+   * series or not at all; a given kind must match the name's.
    * `hubTagged`: a hub's member series (canonicalTags).
    */
-  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number {
-    const found = this.prepare(name, tags, kind, hubTagged);
+  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit): number {
+    const found = this.prepare(name, tags, kind, hubTagged, unit);
     return typeof found === 'number' ? found : this.commit([found])[0]!;
   }
 
@@ -371,8 +378,9 @@ export class Registry {
    * series exists, else what commit() needs to add it. Throws what seriesId() would for a
    * bad name, tag or kind.
    */
-  prepare(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number | PendingSeries {
+  prepare(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit): number | PendingSeries {
     validateName(name);
+    checkDeclaration(kind, unit);
     const pairs = canonicalTags(tags, this.limits, 'tags', hubTagged);
     const def = this.lookupName(name);
     if (def !== undefined && kind !== undefined && kind !== def.kind) {
@@ -381,7 +389,7 @@ export class Registry {
     let key = name;
     for (const [k, v] of pairs) key += TAG_SEP + k + VALUE_SEP + v;
     const id = this.series.lookup(key);
-    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution' };
+    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution', unit: unit ?? '' };
   }
 
   /**
@@ -394,9 +402,9 @@ export class Registry {
   commit(pending: readonly PendingSeries[], own = false, where?: (i: number) => string): number[] {
     if (pending.length === 0) return [];
     const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
-    const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
+    const declared = new Map(pending.map((p) => [p.name, [kindCode(p.kind), unitCode(p.unit)]]));
     try {
-      return this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, kindOf, where)));
+      return this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, declared, where)));
     } finally {
       const refused = this.refused;
       this.refused = undefined;
@@ -404,8 +412,12 @@ export class Registry {
     }
   }
 
-  private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], kindOf: Map<string, MetricKind>, where?: (i: number) => string): number[] {
+  private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], declared: Map<string, number[]>, where?: (i: number) => string): number[] {
     const namePlan = this.names.planLocked(newNames, false);
+    // The series first: one refused at both (a loop of new names at maxSeries) is refused at
+    // maxSeries, what the application has to raise; planned, nothing is added yet.
+    const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
+    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
     if ('full' in namePlan) {
       // The first new name past those that fit (newNames is in order of first appearance).
       const name = newNames[Math.min(namePlan.free, newNames.length - 1)]!;
@@ -413,9 +425,7 @@ export class Registry {
       if (!own) this.refused = { series: pending[at]!, cause: 'names' };
       throw this.nameLimitError(name, namePlan.fresh, namePlan.free, where?.(at));
     }
-    const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
-    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
-    this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
+    this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));
     return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
   }
 
