@@ -171,7 +171,7 @@ describe("new series refused by the registry's full string arena", () => {
   function smallArena(): Registry {
     const limits = { maxSeries: 16, maxTags: 4, maxTagValueLength: 16 };
     const total = limits.maxSeries + OWN_SERIES;
-    const names = createSharedTable({ capacity: total, arenaBytes: total * 48, extraInts: 2 });
+    const names = createSharedTable({ capacity: total, arenaBytes: total * 48, extraInts: 2, reserved: OWN_SERIES, reservedArenaBytes: OWN_SERIES * 48 });
     const series = createSharedTable({ capacity: total, arenaBytes: 64 + 256, extraInts: 1, reserved: OWN_SERIES, reservedArenaBytes: 256 });
     return new Registry({ names, series, limits }, 1);
   }
@@ -203,9 +203,9 @@ describe("new series refused by the registry's full string arena", () => {
   });
 });
 
-// The registry's name table holds maxSeries + 128 metric names, the monitor's own among them;
-// define() and metric() given a kind add a name without a series, so a loop of distinct names
-// fills it with maxSeries far from reached (a trial: 400 names at maxSeries 16, 305 refused
+// The registry's name table holds maxSeries metric names of the application's (the built-in
+// and the monitor's own apart); define() adds a name without a series, so a loop of distinct
+// names fills it with maxSeries far from reached (a trial: 400 names at maxSeries 16, 305 refused
 // with "metric name limit reached (16 names)" and counted nowhere: no status, no fault).
 describe("new metric names refused by the registry's full name table", () => {
   const monitor = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -242,12 +242,12 @@ describe("new metric names refused by the registry's full name table", () => {
   });
 
   it('throws a CardinalityError naming the limit, the name and what to do', () => {
-    expect(defined).toBeGreaterThan(16);
+    expect(defined).toBe(16);
     expect(errors).toHaveLength(200 - defined);
     const e = errors[0] as CardinalityError;
     expect(e).toBeInstanceOf(CardinalityError);
     expect(e.field).toBe('name');
-    expect(e.message).toBe(`metric name limit reached: the registry holds 144 metric names (maxSeries 16 and 128 for the monitor's own, whose names are among them) and "job_${defined}_ms" would be one more; record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
+    expect(e.message).toBe(`metric name limit reached: the registry holds 16 metric names of the application's (as many as maxSeries; the built-in names and the monitor's own are apart) and "job_${defined}_ms" would be one more; record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
   });
 
   it('counts them in status().series.refused.names and the total, as one fault of kind series-names, warned of once', () => {
@@ -257,7 +257,7 @@ describe("new metric names refused by the registry's full name table", () => {
     // By name, each once, with no tag: a name, not a tag's values, filled the table.
     expect(s.series.refused.byName).toHaveLength(5);
     for (const n of s.series.refused.byName) expect(n).toEqual({ name: expect.stringMatching(/^job_\d+_ms$/), count: 1, tag: null });
-    expect(s.faults.byKind['series-names']).toMatchObject({ count: 1, lastMessage: expect.stringMatching(/^the registry's name table is full at 144 metric names .*: the metric name "job_\d+_ms" was refused, .*record fewer distinct metric names \(put the varying part in a tag\) or raise maxSeries$/) });
+    expect(s.faults.byKind['series-names']).toMatchObject({ count: 1, lastMessage: expect.stringMatching(/^the registry's name table is full at 16 metric names of the application's .*: the metric name "job_\d+_ms" was refused, .*record fewer distinct metric names \(put the varying part in a tag\) or raise maxSeries$/) });
     expect(s.faults.byKind['series-limit']).toBeUndefined();
     expect(warnings).toHaveLength(1);
   });
@@ -266,7 +266,7 @@ describe("new metric names refused by the registry's full name table", () => {
     const refused = 200 - defined + 2;
     expect(await scrapedRefusals(monitor, refused)).toBe(refused);
     const md = (await monitor.generateReport({ format: 'markdown' })) as string;
-    expect(md).toContain(`; ${refused} of them were refused for a new metric name, the registry's name table full (144 names): record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
+    expect(md).toContain(`; ${refused} of them were refused for a new metric name, the registry's name table full (16 names of the application's): record fewer distinct metric names (put the varying part in a tag) or raise maxSeries`);
     const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { refused: number } } };
     const line = r.content[0]!.text.split('\n').find((l) => l.startsWith('series refused:'));
     expect(line).toMatch(new RegExp(`; ${refused} of them for a new metric name, the registry's name table full: record fewer distinct metric names \\(put the varying part in a tag\\) or raise maxSeries$`));
@@ -312,7 +312,7 @@ describe("new metric names refused by the registry's full name table in a produc
 
   it("counts them in status().series.refused.names, apart from the thread's other refusals", () => {
     expect(refusedInWorker).toHaveLength(3);
-    expect(refusedInWorker[0]).toMatch(/^CardinalityError: metric name limit reached: the registry holds 144 metric names .* and "w_kind" would be one more; record fewer distinct metric names/);
+    expect(refusedInWorker[0]).toMatch(/^CardinalityError: metric name limit reached: the registry holds 16 metric names of the application's .* and "w_kind" would be one more; record fewer distinct metric names/);
     const s = monitor.status();
     expect(s.series.refused).toMatchObject({ total: 4, names: 4, threads: 3 });
     expect(s.faults.byKind['series-names']?.count).toBe(1);

@@ -277,12 +277,12 @@ export class Producer {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError('options', "must be an object { kind?, unit? } (metric(name, tags, { kind: 'counter' }))", { value: options });
     for (const key in options) if (key !== 'kind' && key !== 'unit') throw new InvalidArgumentError(`options.${key}`, `${unknownKeyRule('metric option')} (the options: kind, unit)`);
     this.reserved.check(name, 'name');
-    if (options.unit !== undefined || options.kind !== undefined) {
-      // Declares the name, or checks the declaration against the one made first.
-      const known = this.registry.lookupName(name);
-      this.registry.define(name, options.kind ?? known?.kind ?? 'distribution', options.unit ?? known?.unit ?? '');
-    }
-    return this.handleOf(this.registry.seriesId(name, tags, options.kind));
+    // A known name's declaration is checked against the one made first. A new name is declared
+    // by seriesId, with its series or not at all: defined first, it stayed when the series was
+    // refused, and a loop of new names at maxSeries filled the name table.
+    const known = options.unit !== undefined || options.kind !== undefined ? this.registry.lookupName(name) : undefined;
+    if (known !== undefined) this.registry.define(name, options.kind ?? known.kind, options.unit ?? known.unit);
+    return this.handleOf(this.registry.seriesId(name, tags, options.kind, false, options.unit));
   }
 
   /**

@@ -6,11 +6,12 @@
  * values may not contain. Any thread resolves a series without a message round trip; ids are
  * dense from 0, so the store can index its slots by id.
  *
- * The cardinality limit `maxSeries` is the application's: OWN_SERIES more entries are held
- * back for the monitor's own readings (runtime, system, monitor_*), so an application at its
- * limit never starves them, and they never take one of its series. A series is registered
- * whole or not at all, and a batch of new series all or none (prepare, then commit), even
- * while other threads register series of their own.
+ * The cardinality limit `maxSeries` is the application's: OWN_SERIES more entries of each
+ * table are held back for the monitor's own readings (runtime, system, monitor_*) and the
+ * names it defines, so an application at its limit, of series or of names, never starves them,
+ * and they never take one of its series or names. A series is registered whole or not at all,
+ * with its new name, and a batch of new series all or none (prepare, then commit), even while
+ * other threads register series of their own.
  */
 import {
   CapacityError,
@@ -65,6 +66,12 @@ const NAME_INDEX = MEMBER_BIT - 1;
  */
 const SERIES_KEY_BYTES = 256;
 const NAME_BYTES = 48;
+/**
+ * Arena bytes held back per name of the monitor's own share (which does not grow): its names
+ * are short, the longest 26 bytes (monitor_export_queue_depth), the 49 it defines at
+ * construction 798 bytes of the 6 KB, which leaves 67 bytes each to the 79 names after them.
+ */
+export const OWN_NAME_BYTES = 48;
 /**
  * The most a registry arena grows to: 1 GiB of names and tags (UTF-8) for every series, the
  * address space reserved no larger than the limits can need. Only limits whose every series
@@ -147,14 +154,18 @@ export interface NameInfo {
 /**
  * Why a new series of the application was refused: maxSeries reached, the series table's
  * string arena full below it (at its most, ARENA_MOST_BYTES, or the memory to grow it not had),
- * or the name table full (nameCapacity names: define() and a metric() given a kind declare a
- * name without a series, so the names can outgrow the series).
+ * or the name table's share of the application full (nameCapacity names: define() declares a
+ * name without a series, so the names can outgrow the series). A series refused at both is
+ * refused at maxSeries.
  */
 export type RefusalCause = 'maxSeries' | 'arena' | 'names';
 
-/** The metric names a registry of these limits holds, the monitor's own among them: maxSeries + OWN_SERIES. */
+/**
+ * The metric names of the application's a registry of these limits holds: maxSeries. The
+ * built-in names and the monitor's own are apart, in OWN_SERIES more held back for them.
+ */
 export function nameCapacity(maxSeries: number): number {
-  return maxSeries + OWN_SERIES;
+  return maxSeries;
 }
 
 /** What the application can do at a full name table, in the error, the fault and the notes. */
@@ -165,14 +176,22 @@ export interface PendingSeries {
   readonly name: string;
   readonly key: string;
   readonly pairs: readonly [string, string][];
-  /** The kind its name gets when the name is new too. */
+  /** The kind and unit its name gets when the name is new too: added with its series, or neither. */
   readonly kind: MetricKind;
+  readonly unit: MetricUnit;
 }
 
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
   const total = limits.maxSeries + OWN_SERIES;
   return {
-    names: { capacity: nameCapacity(limits.maxSeries), arenaBytes: total * NAME_BYTES, maxArenaBytes: total * MAX_NAME_LENGTH, extraInts: 2 },
+    names: {
+      capacity: total,
+      arenaBytes: total * NAME_BYTES,
+      maxArenaBytes: total * MAX_NAME_LENGTH,
+      extraInts: 2,
+      reserved: OWN_SERIES,
+      reservedArenaBytes: OWN_SERIES * OWN_NAME_BYTES,
+    },
     series: {
       capacity: total,
       arenaBytes: total * SERIES_KEY_BYTES,
@@ -196,7 +215,7 @@ export function createRegistry(limits: RegistryLimits): RegistryBuffers {
   const series = createSharedTable(sizes.series);
   const buffers = { names, series, limits };
   const registry = new Registry(buffers, MAIN_LOCK_TAG);
-  for (const m of BUILTIN_METRICS) registry.define(m.name, m.kind, m.unit);
+  for (const m of BUILTIN_METRICS) registry.defineOwn(m.name, m.kind, m.unit);
   return buffers;
 }
 
@@ -270,6 +289,12 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
   return pairs;
 }
 
+/** Throws for a kind or unit that is none of KINDS or UNITS (undefined: not given). */
+function checkDeclaration(kind: MetricKind | undefined, unit: MetricUnit | undefined): void {
+  if (kind !== undefined && !KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
+  if (unit !== undefined && !UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
+}
+
 /** `a gauge (unit: count)`, `a counter (no unit)`: a kind and its unit as a message says them. */
 function kindWords(kind: MetricKind, unit: MetricUnit): string {
   return `a ${kind}${unit ? ` (unit: ${unit})` : ' (no unit)'}`;
@@ -327,21 +352,38 @@ export class Registry {
 
   /** Declares a metric name with its kind and unit; a later different declaration is an error. */
   define(name: string, kind: MetricKind = 'distribution', unit: MetricUnit = ''): NameInfo {
+    return this.declare(name, kind, unit, false);
+  }
+
+  /**
+   * define() for a name of the monitor's (the built-in ones, its own metrics, its own series
+   * restored), in the share of the name table held back for them: an application that filled
+   * its names never makes the monitor's own series fail.
+   */
+  defineOwn(name: string, kind: MetricKind, unit: MetricUnit): NameInfo {
+    return this.declare(name, kind, unit, true);
+  }
+
+  private declare(name: string, kind: MetricKind, unit: MetricUnit, own: boolean): NameInfo {
     validateName(name);
-    if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
-    if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
+    checkDeclaration(kind, unit);
     let refused = false;
     let index: number;
     let added: boolean;
     try {
-      [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => {
-        refused = true;
-        return this.nameLimitError(name, 1, 0);
-      });
+      [index, added] = this.names.intern(
+        name,
+        [kindCode(kind), unitCode(unit)],
+        () => {
+          refused = !own;
+          return this.nameLimitError(name, 1, 0, undefined, own);
+        },
+        own,
+      );
     } finally {
       // Counted as a series refused is (onRefused, the locks released): the name's every sample
       // is lost all the same, and a caller that swallowed this error left no trace of it.
-      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind }, 'names');
+      if (refused) this.onRefused?.({ name, key: name, pairs: [], kind, unit }, 'names');
     }
     const existing = this.nameAt(index);
     if (!added && (existing.kind !== kind || existing.unit !== unit)) {
@@ -358,11 +400,12 @@ export class Registry {
 
   /**
    * The id of a series, created on first use. A name seen for the first time is defined
-   * with `kind` (distribution when not given); a given kind must match the name's.
+   * with `kind` (distribution when not given) and `unit` (none when not given), with the
+   * series or not at all; a given kind must match the name's.
    * `hubTagged`: a hub's member series (canonicalTags).
    */
-  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number {
-    const found = this.prepare(name, tags, kind, hubTagged);
+  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit): number {
+    const found = this.prepare(name, tags, kind, hubTagged, unit);
     return typeof found === 'number' ? found : this.commit([found])[0]!;
   }
 
@@ -380,8 +423,9 @@ export class Registry {
    * series exists, else what commit() needs to add it. Throws what seriesId() would for a
    * bad name, tag or kind.
    */
-  prepare(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number | PendingSeries {
+  prepare(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit): number | PendingSeries {
     validateName(name);
+    checkDeclaration(kind, unit);
     const pairs = canonicalTags(tags, this.limits, 'tags', hubTagged);
     const def = this.lookupName(name);
     if (def !== undefined && kind !== undefined && kind !== def.kind) {
@@ -390,7 +434,7 @@ export class Registry {
     let key = name;
     for (const [k, v] of pairs) key += TAG_SEP + k + VALUE_SEP + v;
     const id = this.series.lookup(key);
-    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution' };
+    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution', unit: unit ?? '' };
   }
 
   /**
@@ -398,14 +442,15 @@ export class Registry {
    * table's (always in that order), it finds again those another thread added meanwhile and
    * adds the rest (with their new names) only when all of them fit; else it adds nothing and
    * throws a CardinalityError naming the first one that does not fit (`where(i)` names the
-   * i-th pending series for the message). Returns the ids in the order given.
+   * i-th pending series for the message). Returns the ids in the order given. `own`: the
+   * monitor's own series, their new names and series in the shares held back for them.
    */
   commit(pending: readonly PendingSeries[], own = false, where?: (i: number) => string): number[] {
     if (pending.length === 0) return [];
     const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
-    const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
+    const declared = new Map(pending.map((p) => [p.name, [kindCode(p.kind), unitCode(p.unit)]]));
     try {
-      const ids = this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, kindOf, where)));
+      const ids = this.names.withLock(() => this.series.withLock(() => this.commitLocked(pending, own, newNames, declared, where)));
       for (let i = 0; i < ids.length; i++) if (this.infos[ids[i]!] === undefined) this.keep(ids[i]!, pending[i]!.name, Object.fromEntries(pending[i]!.pairs));
       return ids;
     } finally {
@@ -415,19 +460,26 @@ export class Registry {
     }
   }
 
-  private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], kindOf: Map<string, MetricKind>, where?: (i: number) => string): number[] {
-    const namePlan = this.names.planLocked(newNames, false);
+  private commitLocked(pending: readonly PendingSeries[], own: boolean, newNames: string[], declared: Map<string, number[]>, where?: (i: number) => string): number[] {
+    const namePlan = this.names.planLocked(newNames, own);
+    // The series first: one refused at both (a loop of new names at maxSeries) is refused at
+    // maxSeries, what the application has to raise; planned, nothing is added yet.
+    const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
+    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
     if ('full' in namePlan) {
       // The first new name past those that fit (newNames is in order of first appearance).
       const name = newNames[Math.min(namePlan.free, newNames.length - 1)]!;
       const at = Math.max(0, pending.findIndex((p) => p.name === name));
       if (!own) this.refused = { series: pending[at]!, cause: 'names' };
-      throw this.nameLimitError(name, namePlan.fresh, namePlan.free, where?.(at));
+      throw this.nameLimitError(name, namePlan.fresh, namePlan.free, where?.(at), own);
     }
-    const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
-    if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
-    this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
+    this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));
     return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
+  }
+
+  /** Metric names the application defined or recorded (the ones nameCapacity limits). */
+  applicationNameCount(): number {
+    return this.names.unreservedCount();
   }
 
   /** Series registered by the application (the ones maxSeries limits). */
@@ -502,13 +554,15 @@ export class Registry {
   }
 
   /**
-   * The name table full: `name` the first of `fresh` new names past the `free` more that fit
-   * (`where`: the batch entry that has it). Said with the limit and what to do.
+   * The name table's share full (`own`: the monitor's): `name` the first of `fresh` new names
+   * past the `free` more that fit (`where`: the batch entry that has it). Said with the limit
+   * and what to do.
    */
-  private nameLimitError(name: string, fresh: number, free: number, where?: string): CardinalityError {
+  private nameLimitError(name: string, fresh: number, free: number, where?: string, own = false): CardinalityError {
+    if (own) return new CardinalityError(`the ${OWN_SERIES} metric names held back for the built-in and the monitor's own metrics are all used; "${name}" was not added`, 'name');
     const batch = fresh > 1 ? `, ${free} more fit and the batch has ${fresh} new names; nothing of the batch was recorded or registered` : '';
     return new CardinalityError(
-      `${where ? `${where} ` : ''}metric name limit reached: the registry holds ${nameCapacity(this.limits.maxSeries).toLocaleString('en-US')} metric names (maxSeries ${this.limits.maxSeries} and ${OWN_SERIES} for the monitor's own, whose names are among them) and "${name}" would be one more${batch}; ${NAMES_ADVICE}`,
+      `${where ? `${where} ` : ''}metric name limit reached: the registry holds ${nameCapacity(this.limits.maxSeries).toLocaleString('en-US')} metric names of the application's (as many as maxSeries; the built-in names and the monitor's own are apart) and "${name}" would be one more${batch}; ${NAMES_ADVICE}`,
       where ? `${where}.name` : 'name',
     );
   }

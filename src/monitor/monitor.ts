@@ -23,7 +23,7 @@ import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alert
 import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { MAIN_LOCK_TAG, NAMES_ADVICE, OWN_SERIES, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, NAMES_ADVICE, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { SeriesRefusals } from './series-refusals.js';
 import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
@@ -444,7 +444,7 @@ export class PerformanceMonitor extends EventEmitter {
   /** The series-names fault, once, at the first new metric name the registry's full name table refused (`what`). */
   private seriesNamesFault(what: string): void {
     const max = this.options.maxSeries;
-    this.faults.report('series-names', new Error(`the registry's name table is full at ${nameCapacity(max).toLocaleString('en-US')} metric names (maxSeries ${max} and ${OWN_SERIES} for the monitor's own, whose names are among them; define() and metric() given a kind add a name without a series): ${what} was refused, and every new metric name after it is (counted in status().series.refused.names); ${NAMES_ADVICE}`));
+    this.faults.report('series-names', new Error(`the registry's name table is full at ${nameCapacity(max).toLocaleString('en-US')} metric names of the application's (as many as maxSeries ${max}; the built-in names and the monitor's own are apart; define() adds a name without a series): ${what} was refused, and every new metric name after it is (counted in status().series.refused.names); ${NAMES_ADVICE}`));
   }
 
   /** The series-arena fault, once, at the first series the registry's full string arena refused (`what`). */

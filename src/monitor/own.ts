@@ -1,6 +1,6 @@
 /**
  * The monitor's own metrics that its parts record (the overhead governor, the report pool),
- * defined with their kinds at construction, and its own knobs for optimize(): the report
+ * defined with their kinds at construction in the name table's share held back for them, and its own knobs for optimize(): the report
  * pool's threads and the system sampling cadence; and the sampled names the application may not
  * record into while their sampler runs (engine/reserved.ts).
  */
@@ -24,7 +24,7 @@ const OWN_METRICS = [
 ] as const;
 
 export function defineOwnMetrics(registry: Registry): void {
-  for (const m of [...OWN_METRICS, ...HUB_METRICS, ...EXPORT_METRICS]) registry.define(m.name, m.kind, m.unit);
+  for (const m of [...OWN_METRICS, ...HUB_METRICS, ...EXPORT_METRICS]) registry.defineOwn(m.name, m.kind, m.unit);
 }
 
 /** The sampled names the application may not record into under these options: those of the samplers that run. */

@@ -27,8 +27,8 @@ export interface SeriesRefusalStatus {
   arena: number;
   /**
    * Those of them refused because the registry's name table was full (a new metric name past
-   * maxSeries + 128 names, which define() and metric() given a kind fill without series; a fault
-   * of kind series-names says what to do).
+   * the application's maxSeries names, which define() fills without series; a fault of kind
+   * series-names says what to do).
    */
   names: number;
   /** Those of them refused in producer() threads (attachProducer): in the total, not in byName (their names went to the threads' callers). */
@@ -157,9 +157,9 @@ export class SeriesRefusals {
   }
 }
 
-/** The name table's size as the notes say it. */
+/** The name table's size as the notes say it: the application's share. */
 export function nameTableWords(maxSeries: number): string {
-  return `${nameCapacity(maxSeries).toLocaleString('en-US')} names`;
+  return `${nameCapacity(maxSeries).toLocaleString('en-US')} names of the application's`;
 }
 
 /** The tag with the most distinct values (the first such in insertion order), or null. */

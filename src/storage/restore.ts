@@ -19,7 +19,7 @@
  * needed, held the host's event loop for 1–2 s (docs/storage.md, "Costs").
  */
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
-import { OWN_SERIES, type Registry } from '../engine/registry.js';
+import { nameCapacity, type Registry } from '../engine/registry.js';
 import { HOUR_MS } from './hourly.js';
 import type { StoredSeries } from './rollups.js';
 
@@ -58,8 +58,9 @@ export function restoreCatalog(registry: Registry, entries: readonly StoredSerie
   const headroom = Math.min(live.series, registry.limits.maxSeries);
   let budget = Math.max(0, registry.limits.maxSeries - Math.max(headroom, registry.applicationSeriesCount()));
   // The names of series left out are defined too (a history of them needs the name's kind), while
-  // they leave the names the live set used free: the names table holds maxSeries + OWN_SERIES.
-  let names = registry.limits.maxSeries + OWN_SERIES - registry.listNames().length - live.names;
+  // they leave the names the live set used free: the names table holds nameCapacity names of
+  // the application's (the built-in and the monitor's own are apart).
+  let names = nameCapacity(registry.limits.maxSeries) - registry.applicationNameCount() - live.names;
   const out: CatalogRestore = { total: entries.length, registered: 0, ids: [], headroom, leftOut: 0, failed: 0, reasons: [] };
   const kinds: string[] = [];
   /** The name of a series not registered, defined while names are left (a name it has already keeps its kind). */
@@ -72,7 +73,7 @@ export function restoreCatalog(registry: Registry, entries: readonly StoredSerie
     const kind = e.kind as MetricKind;
     try {
       if (e.own) {
-        registry.define(e.name, kind, e.unit as MetricUnit);
+        registry.defineOwn(e.name, kind, e.unit as MetricUnit);
         registry.ownSeriesId(e.name, e.tags);
         out.registered++;
         continue;
