@@ -7378,6 +7378,13 @@ export const BREAKS = [
     mustFail: ["restores a catalog within the application's names, the names of series left out while they last"],
   },
   {
+    name: "a hub's refused member series kept its name",
+    what: "the hub defines a member series' new name before registering its two series: at maxSeries the name stays with no series, and the hub's name table fills with names of refused series",
+    edits: [{ file: 'src/hub/hub.ts', find: 'const def = this.d.registry.lookupName(name);', replace: 'const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);' }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ['series a hub at maxSeries refuses leave no name behind'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

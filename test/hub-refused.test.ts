@@ -50,6 +50,27 @@ describe('a member the hub refuses', () => {
     expect(hub.getMetrics({ names: ['tagged_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/a' }, 1], [{ instance: 'm', route: '/a' }, 1]]));
   });
 
+  it("series a hub at maxSeries refuses leave no name behind: their refusals stay at maxSeries, not the name table's", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, maxSeries: 16, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'm' } });
+    // 40 names of one series each: each takes two series on the hub (the member's, the cluster's).
+    for (let i = 0; i < 40; i++) member.define({ name: `job_${i}_ms`, kind: 'gauge', unit: 'ms' });
+    for (let i = 0; i < 40; i++) member.record(`job_${i}_ms`, i);
+    await waitFor(() => (hub.status().series.refused.total >= 8 ? true : undefined), 20_000, 'the refusals');
+    expect(hub.status().series.refused.names).toBe(0);
+    // The names the hub knows came with their series, their kind and unit; those refused are unknown.
+    const known = Array.from({ length: 40 }, (_, i) => `job_${i}_ms`).filter((name) => {
+      try {
+        return hub.getMetrics({ names: [name] }).length >= 0;
+      } catch {
+        return false;
+      }
+    });
+    expect(known).toEqual(Array.from({ length: 8 }, (_, i) => `job_${i}_ms`));
+    for (const s of hub.getMetrics({ names: known })) expect([s.kind, s.unit]).toEqual(['gauge', 'ms']);
+  });
+
   it("a second process under a live member's name is refused, naming hub.instance, and the first keeps its link; once the first stops, the second is welcomed at a redial and its buckets arrive", async () => {
     const path = nodes.socketPath();
     const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });

@@ -688,11 +688,13 @@ export class Hub {
     const [, name, tags, kind, unit] = given;
     try {
       if (INSTANCE_TAG in tags) throw new Error(`the tag "${INSTANCE_TAG}" is the hub's: a member's series cannot carry it`);
-      const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
-      if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
+      const def = this.d.registry.lookupName(name);
+      if (def !== undefined && def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
       // Both or neither: a batch's rows are the same at every send (the store counts them by index).
       // Its instance tag beyond the hub's maxTags: a member may give a series that many of its own.
-      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true);
+      // A new name comes with the series, its kind and unit, or not at all: defined first, it
+      // stayed when the series was refused at maxSeries, and the names filled the name table.
+      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true, unit);
       const all = this.d.registry.seriesId(name, tags, kind);
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
