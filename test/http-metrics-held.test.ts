@@ -8,6 +8,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceMonitor, type HttpServer } from '../dist/src/index.js';
+import { raw } from './http-helpers.js';
 import { parseExposition } from './http-metrics-helpers.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -79,7 +80,7 @@ async function metricsStatus(server: HttpServer): Promise<MetricsStatus> {
 }
 
 describe('GET /metrics, bodies held for slow clients', () => {
-  it('answers 503 with Retry-After, before any render, once the bodies held for clients still reading would pass the bound; counts it, says it once; serves again once they go', async () => {
+  it('answers 503 with Retry-After, before any render, once the bodies held for clients still reading would pass the bound; counts it, says it once; scrapes that share a render in flight still share it; serves again once they go', async () => {
     const { monitor, server } = await serving();
     const first = await fetch(server.metricsUrl);
     expect(first.status).toBe(200);
@@ -127,6 +128,19 @@ describe('GET /metrics, bodies held for slow clients', () => {
     expect(fault?.count).toBe(1);
     expect(fault?.lastMessage).toMatch(/^\/metrics refused a scrape: the bodies held for clients still reading them take \d+ bytes/);
 
+    // Slow clients go until there is room for one render and not two: scrapes at once still
+    // share it (a sharer adds no body), where each asking for its own would be refused.
+    while ((await metricsStatus(server)).held + MAX_BYTES > st.maxHeld) {
+      slow.pop()!.socket.destroy();
+      await vi.waitFor(async () => expect((await metricsStatus(server)).held).toBe(heldBy(slow)));
+    }
+    expect(heldBy(slow) + 2 * MAX_BYTES).toBeGreaterThan(st.maxHeld);
+    const renders = server.status().renders;
+    const { port } = server;
+    const burst = await Promise.all(Array.from({ length: 8 }, () => raw(port, `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)));
+    const served = burst.filter((a) => a.status === 200).length;
+    expect(served).toBeGreaterThan(server.status().renders - renders);
+
     // The slow clients go: their bodies are let go, and a scrape is served whole again.
     for (const s of slow) s.socket.destroy();
     await vi.waitFor(async () => expect((await metricsStatus(server)).held).toBe(0));
@@ -136,7 +150,7 @@ describe('GET /metrics, bodies held for slow clients', () => {
     expect(Buffer.byteLength(text)).toBeGreaterThan(5 * MiB);
     expect(text).not.toContain('# perfwatch:');
     expect(parseExposition(text).filter((s) => s.name === 'wide_count')).toHaveLength(90);
-    expect((await metricsStatus(server)).refusedBusy).toBe(2);
+    expect((await metricsStatus(server)).refusedBusy).toBe(2 + burst.length - served);
     expect(monitor.status().faults.byKind['metrics-busy']?.count).toBe(1);
   });
 
