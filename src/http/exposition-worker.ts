@@ -11,7 +11,9 @@
  * at once (several Prometheus replicas, a slow client, anyone within maxConnections) held N
  * bodies of up to maxMetricsBytes and rendered N times. Shared, a format holds one body in
  * flight, which every response's socket holds by reference (res.end copies no Buffer). A
- * scrape that arrives once the render is done gets a new one: nothing is kept past it.
+ * scrape that arrives once the render is done gets a new one: nothing is kept past it. The
+ * bodies held until their clients have read them are bounded in total by the front
+ * (held-bodies.ts), which asks `shares` and `rendering` before it asks for a new render.
  */
 import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -48,6 +50,11 @@ export interface Rendered {
   stats: ExpositionStats;
 }
 
+/** A render's key among those in flight: its format, and whether the monitor is stopped. */
+function keyOf(format: ExpositionFormat, stopped: boolean): string {
+  return `${format}${stopped ? ' stopped' : ''}`;
+}
+
 const WORKER_URL = new URL('../../workers/exposition.js', import.meta.url);
 
 export class ExpositionWorker {
@@ -69,9 +76,19 @@ export class ExpositionWorker {
     this.preloads = preloads;
   }
 
+  /** Renders in flight (each a body of up to maxBytes to come). */
+  get rendering(): number {
+    return this.inFlight.size;
+  }
+
+  /** Whether a scrape of this format would share a render in flight (and so add no body). */
+  shares(format: ExpositionFormat, stopped = false): boolean {
+    return this.inFlight.has(keyOf(format, stopped));
+  }
+
   /** The exposition now: the render of this format in flight, or a new one. */
   render(format: ExpositionFormat, stopped = false): Promise<Rendered> {
-    const key = `${format}${stopped ? ' stopped' : ''}`;
+    const key = keyOf(format, stopped);
     const inFlight = this.inFlight.get(key);
     if (inFlight !== undefined) return inFlight;
     const rendering = this.request(format, stopped);

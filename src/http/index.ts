@@ -22,6 +22,7 @@ import { browserAccess } from './browser-session.js';
 import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
+import { HELD_BODIES, HeldBodies } from './held-bodies.js';
 import { emptyStats, type ExpositionStats } from './exposition.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
 import { HttpError, Router, queryParams, requestPath, requestUrl, sendError, sendJson, type Route } from './router.js';
@@ -55,6 +56,14 @@ function boundMessage(stats: ExpositionStats): string {
   return `/metrics reached maxMetricsBytes (${stats.maxBytes} bytes): ${leftOut.series} series were left out of the exposition (${which}), and are while it stays over (counted in /api/status http.metrics.leftOut, said in a comment line of the text format); the whole exposition would take up to ${stats.bytes + leftOut.bytes} bytes. Nothing recorded is lost (getMetrics(), /api/metrics and the exporters have every series): raise serveHttp's maxMetricsBytes (perfwatch serve --http-max-metrics-bytes), or lower maxTags or maxTagValueLength (long tag values make every line of a series long)`;
 }
 
+/**
+ * Why a scrape was refused for the bodies held, and what to do: in its 503 and, at the first,
+ * in the fault.
+ */
+function busyMessage(held: HeldBodies, rendering: number, maxMetricsBytes: number): string {
+  return `the bodies held for clients still reading them take ${held.held} bytes${rendering > 0 ? ` and ${rendering} render${rendering === 1 ? '' : 's'} in flight up to ${rendering * maxMetricsBytes} more` : ''}, and one more body of up to maxMetricsBytes (${maxMetricsBytes} bytes) would take them past ${held.limit} bytes (${HELD_BODIES} × maxMetricsBytes): each stays in memory until its client has read it or gone. Scrapes are served again as they finish; retry later, and look for clients of /metrics that read slowly or not at all (a stuck scraper or proxy)`;
+}
+
 /** `fault`: reports a fault of the monitor's (status().faults, monitor_faults). */
 export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}): Promise<HttpServer> {
   const { policy, http } = resolveHttpOptions(options);
@@ -63,9 +72,12 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   const mcp = mcpEndpoint(front, policy);
   const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads);
   const events = eventRoutes(monitor, http);
-  let lastExposition: HttpServerStatus['metrics'] | undefined;
+  let lastExposition: ExpositionStats | undefined;
   /** The fault of an exposition that the bound cut is reported once a server. */
   let boundSaid = false;
+  const held = new HeldBodies(http.maxMetricsBytes);
+  /** The fault of a scrape refused for the bodies held, likewise. */
+  let busySaid = false;
   let scrapes = 0;
   let origin = '';
   let connections = (): HttpServerStatus['connections'] => ({ open: 0, limit: policy.maxConnections, refused: 0 });
@@ -74,7 +86,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     url: `${origin}/`,
     connections: connections(),
     mcp: mcp.status(),
-    metrics: lastExposition ?? emptyStats(http.maxMetricsBytes),
+    metrics: { ...(lastExposition ?? emptyStats(http.maxMetricsBytes)), ...held.stats() },
     scrapes,
     renders: exposition.renders,
     workerStarts: exposition.starts,
@@ -90,7 +102,20 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
         queryParams(url, []);
         const format = formatFor(req.headers.accept);
         // A stopped monitor's histograms take in the interval still open at stop(), as its last export did.
-        const rendered = await exposition.render(format, monitor.state === 'stopped').catch((error: Error) => {
+        const stopped = monitor.state === 'stopped';
+        // A scrape that shares a render in flight adds no body; a new render is refused before it is asked for.
+        if (!exposition.shares(format, stopped) && !held.admits(exposition.rendering)) {
+          held.refused++;
+          const why = busyMessage(held, exposition.rendering, http.maxMetricsBytes);
+          if (!busySaid) {
+            busySaid = true;
+            fault('metrics-busy', new Error(`/metrics refused a scrape: ${why}. Refusals are counted in /api/status http.metrics.refusedBusy`));
+          }
+          throw new HttpError(503, `Service Unavailable: ${why}`, undefined, { 'Retry-After': '5' });
+        }
+        let closed = false;
+        res.once('close', () => (closed = true));
+        const rendered = await exposition.render(format, stopped).catch((error: Error) => {
           logHttpError(error);
           throw new HttpError(503, `Service Unavailable: the exposition worker failed (${error.message}); the next scrape starts a new one`, undefined, { 'Retry-After': '1' });
         });
@@ -100,6 +125,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
           boundSaid = true;
           fault('metrics-limit', new Error(boundMessage(rendered.stats)));
         }
+        // A client gone during the render holds nothing ('close' will not come again).
+        if (!closed) held.hold(rendered.body, res);
         res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Content-Length': rendered.body.byteLength, 'Cache-Control': 'no-store' });
         res.end(rendered.body);
       } catch (error) {

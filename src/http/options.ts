@@ -34,6 +34,8 @@ export const HttpOnlyOptionsSchema = z.strictObject({
    * The most bytes a /metrics body takes (64 KiB to 1 GiB; 64 MiB by default). Series that
    * would take it past are left out whole, counted in /api/status (`http.metrics.leftOut`), said
    * in a comment line of the text format and, at the first, in a fault of kind `metrics-limit`.
+   * The bodies held for clients still reading them take at most 4 × this in total
+   * (held-bodies.ts): a scrape past it is answered 503, at the first a fault `metrics-busy`.
    */
   maxMetricsBytes: intRange(MIN_MAX_METRICS_BYTES, MAX_MAX_METRICS_BYTES).default(DEFAULT_MAX_METRICS_BYTES),
   /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */

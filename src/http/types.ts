@@ -1,6 +1,7 @@
 /** What a running HTTP front is and says of itself (monitor.serveHttp's answer). */
 import type { EndpointStatus } from '../mcp/http-options.js';
 import type { ExpositionStats } from './exposition.js';
+import type { HeldStats } from './held-bodies.js';
 import type { Router } from './router.js';
 
 export interface EventStreamStats {
@@ -18,8 +19,8 @@ export interface HttpServerStatus {
   connections: { open: number; limit: number; refused: number };
   /** The MCP endpoint's sessions, buffered bytes and refusals. */
   mcp: EndpointStatus;
-  /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples. */
-  metrics: ExpositionStats;
+  /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples; and the bodies held now for clients still reading them, against their bound, with the scrapes refused at it. */
+  metrics: ExpositionStats & HeldStats;
   scrapes: number;
   /** Renders asked of the exposition worker: scrapes that arrive while one of their format is in flight share it, so fewer than `scrapes`. */
   renders: number;
