@@ -47,6 +47,7 @@ export type { SessionStats } from './mcp/sessions.js';
 export type { HttpServer, HttpServerStatus, EventStreamStats } from './http/types.js';
 export type { ServeHttpOptions } from './http/options.js';
 export type { ExpositionLeftOut, ExpositionStats } from './http/exposition.js';
+export type { HeldStats } from './http/held-bodies.js';
 export type { Router, Route, RouteContext } from './http/router.js';
 export { BUILTIN_METRICS, KINDS, UNITS } from './engine/metrics.js';
 export type { MetricKind, MetricUnit, MetricDefinition } from './engine/metrics.js';
