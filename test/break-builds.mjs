@@ -7420,6 +7420,27 @@ export const BREAKS = [
     mustFail: ['answers 503 with Retry-After, before any render, once the bodies held for clients still reading would pass the bound'],
   },
   {
+    name: '/metrics body written whole',
+    what: 'a /metrics body is one write: its progress shows nowhere until the last byte is sent, so a client that stopped reading keeps its body for as long as its connection stays open',
+    edits: [{ file: 'src/http/index.ts', find: '        writeSliced(res, rendered.body);', replace: '        res.end(rendered.body);' }],
+    tests: ['http-metrics-held.test.ts'],
+    mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
+  },
+  {
+    name: '/metrics answers not watched for stalls',
+    what: "a /metrics answer whose client stopped reading is never closed: its body stays held, and enough of them make /metrics answer 503 until the clients go",
+    edits: [{ file: 'src/http/index.ts', find: '          stalls.watch(res);\n', replace: '' }],
+    tests: ['http-metrics-held.test.ts'],
+    mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
+  },
+  {
+    name: '/metrics slices lose a byte',
+    what: "the last slice of a sliced /metrics body starts a byte late: a body over 1 MiB comes short of its Content-Length",
+    edits: [{ file: 'src/http/sliced-body.ts', find: 'res.end(body.subarray(at));', replace: 'res.end(body.subarray(at + 1));' }],
+    tests: ['http-metrics-held.test.ts'],
+    mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

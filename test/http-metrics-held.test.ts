@@ -20,13 +20,13 @@ const MiB = 1024 * 1024;
 const MAX_BYTES = 8 * MiB;
 
 /** A monitor whose exposition is some 6.5 MB (90 histogram series of a 4,000-character tag): more than loopback's socket buffers take. */
-async function serving(): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+async function serving(options: { responseStallMs?: number } = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
   const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxTagValueLength: 4096 });
   await monitor.start();
   cleanup.push(() => monitor.stop());
   for (let i = 0; i < 90; i++) monitor.record('wide', i, { key: `${i}-`.padEnd(4000, 'x') });
   await monitor.flush();
-  const server = await monitor.serveHttp({ port: 0, maxMetricsBytes: MAX_BYTES });
+  const server = await monitor.serveHttp({ port: 0, maxMetricsBytes: MAX_BYTES, ...options });
   cleanup.push(() => server.close());
   return { monitor, server };
 }
@@ -80,6 +80,30 @@ async function metricsStatus(server: HttpServer): Promise<MetricsStatus> {
 }
 
 describe('GET /metrics, bodies held for slow clients', () => {
+  it('closes an answer whose client left its body unread for responseStallMs, and lets its body go: scrapes are served again without the client leaving', async () => {
+    const { server } = await serving({ responseStallMs: 400 });
+    const stuck = await slowScrape(server.port);
+    expect(stuck.status).toBe(200);
+    expect((await metricsStatus(server)).held).toBe(heldBy([stuck]));
+    // The client never reads again nor closes: the server closes the answer, its body let go.
+    await vi.waitFor(async () => expect((await metricsStatus(server)).held).toBe(0), { timeout: 20_000, interval: 100 });
+    expect(server.status().metrics.stalled).toBe(1);
+    // Its connection was closed: read again, the client meets its end short of the body.
+    let read = 0;
+    const ended = new Promise((resolve) => stuck.socket.once('close', resolve));
+    stuck.socket.on('data', (chunk: string) => (read += chunk.length));
+    stuck.socket.resume();
+    await ended;
+    expect(Buffer.byteLength(stuck.rest, 'latin1') + read).toBeLessThan(Number(stuck.headers['content-length']));
+    // A client that reads gets its whole body, however long it takes past the first slice.
+    const whole = await fetch(server.metricsUrl);
+    expect(whole.status).toBe(200);
+    const text = await whole.text();
+    expect(Buffer.byteLength(text)).toBe(Number(whole.headers.get('content-length')));
+    expect(parseExposition(text).filter((s) => s.name === 'wide_count')).toHaveLength(90);
+    expect(server.status().metrics.stalled).toBe(1);
+  });
+
   it('answers 503 with Retry-After, before any render, once the bodies held for clients still reading would pass the bound; counts it, says it once; scrapes that share a render in flight still share it; serves again once they go', async () => {
     const { monitor, server } = await serving();
     const first = await fetch(server.metricsUrl);

@@ -23,6 +23,8 @@ import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
 import { HELD_BODIES, HeldBodies } from './held-bodies.js';
+import { writeSliced } from './sliced-body.js';
+import { StallWatch } from '../mcp/stall-watch.js';
 import { emptyStats, type ExpositionStats } from './exposition.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
 import { HttpError, Router, queryParams, requestPath, requestUrl, sendError, sendJson, type Route } from './router.js';
@@ -78,6 +80,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   const held = new HeldBodies(http.maxMetricsBytes);
   /** The fault of a scrape refused for the bodies held, likewise. */
   let busySaid = false;
+  /** /metrics answers whose client left their body unread for responseStallMs are closed, their bodies let go. */
+  const stalls = new StallWatch(policy.responseStallMs);
   let scrapes = 0;
   let origin = '';
   let connections = (): HttpServerStatus['connections'] => ({ open: 0, limit: policy.maxConnections, refused: 0 });
@@ -86,7 +90,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     url: `${origin}/`,
     connections: connections(),
     mcp: mcp.status(),
-    metrics: { ...(lastExposition ?? emptyStats(http.maxMetricsBytes)), ...held.stats() },
+    metrics: { ...(lastExposition ?? emptyStats(http.maxMetricsBytes)), ...held.stats(), stalled: stalls.stalled },
     scrapes,
     renders: exposition.renders,
     workerStarts: exposition.starts,
@@ -126,9 +130,12 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
           fault('metrics-limit', new Error(boundMessage(rendered.stats)));
         }
         // A client gone during the render holds nothing ('close' will not come again).
-        if (!closed) held.hold(rendered.body, res);
+        if (!closed) {
+          held.hold(rendered.body, res);
+          stalls.watch(res);
+        }
         res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Content-Length': rendered.body.byteLength, 'Cache-Control': 'no-store' });
-        res.end(rendered.body);
+        writeSliced(res, rendered.body);
       } catch (error) {
         sendError(res, error);
       }
@@ -185,6 +192,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     router,
     status,
     close: async () => {
+      stalls.close();
       await mcp.close();
       await exposition.close();
       await listening.close();

@@ -20,7 +20,10 @@ export interface HttpServerStatus {
   /** The MCP endpoint's sessions, buffered bytes and refusals. */
   mcp: EndpointStatus;
   /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples; and the bodies held now for clients still reading them, against their bound, with the scrapes refused at it. */
-  metrics: ExpositionStats & HeldStats;
+  metrics: ExpositionStats & HeldStats & {
+    /** /metrics answers closed since the server started, their client having left their body unread for responseStallMs. */
+    stalled: number;
+  };
   scrapes: number;
   /** Renders asked of the exposition worker: scrapes that arrive while one of their format is in flight share it, so fewer than `scrapes`. */
   renders: number;
