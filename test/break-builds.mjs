@@ -7441,6 +7441,20 @@ export const BREAKS = [
     mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
   },
   {
+    name: 'a name another thread defined since prepare() taken as it is',
+    what: "commit() no longer holds a name defined by another thread between prepare() and commit() to the kind and unit given: metric(name, tags, { kind: 'gauge' }) racing another thread's counter of that name gets a counter's handle without an error",
+    edits: [{ file: 'src/engine/registry.ts', find: '      if (p.given === undefined) continue;\n', replace: "      if (p.given === undefined || p.name !== '') continue;\n" }],
+    tests: ['registry.test.ts'],
+    mustFail: ['holds a name another thread defined between prepare() and commit()'],
+  },
+  {
+    name: 'a given unit not checked against a known name',
+    what: 'seriesId() with a unit takes a known name of another unit without an error (the check after the kind skipped)',
+    edits: [{ file: 'src/engine/registry.ts', find: 'if (unit !== undefined && unit !== def.unit) checkDefined', replace: 'if (unit !== undefined && unit === null) checkDefined' }],
+    tests: ['registry.test.ts'],
+    mustFail: ['holds a name another thread defined between prepare() and commit()'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

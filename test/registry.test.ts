@@ -93,6 +93,28 @@ describe('registry', () => {
     expect(r.define('orders_total', 'counter', 'count')).toEqual({ name: 'orders_total', kind: 'counter', unit: 'count' });
   });
 
+  it('holds a name another thread defined between prepare() and commit() to the kind and unit given, adding nothing', () => {
+    const buffers = createRegistry(limits);
+    const mine = new Registry(buffers, 1);
+    const theirs = new Registry(buffers, 2);
+    const asGauge = mine.prepare('jobs', { queue: 'a' }, 'gauge');
+    const inBytes = mine.prepare('sent', {}, undefined, false, 'bytes');
+    const anyKind = mine.prepare('waits', { queue: 'a' });
+    theirs.seriesId('jobs', { queue: 'b' }, 'counter');
+    theirs.seriesId('sent', { queue: 'b' }, 'counter', false, 'count');
+    theirs.seriesId('waits', { queue: 'b' }, 'gauge');
+    const before = mine.seriesCount();
+    expect(() => mine.commit([asGauge as never])).toThrow('metric "jobs" is a counter; it cannot be recorded as a gauge');
+    expect(() => mine.commit([inBytes as never])).toThrow('metric "sent" is already defined as a counter (unit: count); it cannot be redefined as a counter (unit: bytes)');
+    expect(mine.seriesCount()).toBe(before);
+    // Neither given: the name is taken as the other thread defined it, as a known name is.
+    const [id] = mine.commit([anyKind as never]);
+    expect(mine.info(id!).kind).toBe('gauge');
+    // A known name is held to a given unit at prepare() as well.
+    expect(() => mine.seriesId('sent', { queue: 'c' }, undefined, false, 'ms')).toThrow(KindMismatchError);
+    expect(mine.seriesId('sent', { queue: 'c' }, undefined, false, 'count')).toBeGreaterThanOrEqual(0);
+  });
+
   it('gives the same ids to every thread, interning concurrently through shared memory', async () => {
     const buffers = createRegistry({ maxSeries: 16384, maxTags: 4, maxTagValueLength: 16 });
     const count = 10_000;

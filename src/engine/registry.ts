@@ -179,6 +179,11 @@ export interface PendingSeries {
   /** The kind and unit its name gets when the name is new too: added with its series, or neither. */
   readonly kind: MetricKind;
   readonly unit: MetricUnit;
+  /**
+   * The kind and unit the caller gave, if any: a name another thread defined between prepare()
+   * and commit() must have them, as a name known at prepare() must (commitLocked).
+   */
+  readonly given?: { readonly kind?: MetricKind; readonly unit?: MetricUnit };
 }
 
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
@@ -295,6 +300,19 @@ function checkDeclaration(kind: MetricKind | undefined, unit: MetricUnit | undef
   if (unit !== undefined && !UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
 }
 
+/** Throws for a definition asked of a name defined otherwise (define(): both given). */
+function checkDefined(def: NameInfo, kind: MetricKind, unit: MetricUnit): void {
+  if (def.kind !== kind || def.unit !== unit) {
+    throw new KindMismatchError(`metric "${def.name}" is already defined as ${kindWords(def.kind, def.unit)}; it cannot be redefined as ${kindWords(kind, unit)}`);
+  }
+}
+
+/** Throws for a series of a defined name asked with another kind or unit (undefined: not given, any). */
+function checkRecordedAs(def: NameInfo, kind: MetricKind | undefined, unit: MetricUnit | undefined): void {
+  if (kind !== undefined && kind !== def.kind) throw new KindMismatchError(`metric "${def.name}" is a ${def.kind}; it cannot be recorded as a ${kind}`);
+  if (unit !== undefined && unit !== def.unit) checkDefined(def, kind ?? def.kind, unit);
+}
+
 /** `a gauge (unit: count)`, `a counter (no unit)`: a kind and its unit as a message says them. */
 function kindWords(kind: MetricKind, unit: MetricUnit): string {
   return `a ${kind}${unit ? ` (unit: ${unit})` : ' (no unit)'}`;
@@ -386,9 +404,7 @@ export class Registry {
       if (refused) this.onRefused?.({ name, key: name, pairs: [], kind, unit }, 'names');
     }
     const existing = this.nameAt(index);
-    if (!added && (existing.kind !== kind || existing.unit !== unit)) {
-      throw new KindMismatchError(`metric "${name}" is already defined as ${kindWords(existing.kind, existing.unit)}; it cannot be redefined as ${kindWords(kind, unit)}`);
-    }
+    if (!added) checkDefined(existing, kind, unit);
     return existing;
   }
 
@@ -428,13 +444,12 @@ export class Registry {
     checkDeclaration(kind, unit);
     const pairs = canonicalTags(tags, this.limits, 'tags', hubTagged);
     const def = this.lookupName(name);
-    if (def !== undefined && kind !== undefined && kind !== def.kind) {
-      throw new KindMismatchError(`metric "${name}" is a ${def.kind}; it cannot be recorded as a ${kind}`);
-    }
+    if (def !== undefined) checkRecordedAs(def, kind, unit);
     let key = name;
     for (const [k, v] of pairs) key += TAG_SEP + k + VALUE_SEP + v;
     const id = this.series.lookup(key);
-    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution', unit: unit ?? '' };
+    if (id >= 0) return id;
+    return { name, key, pairs, kind: kind ?? 'distribution', unit: unit ?? '', given: def === undefined && (kind !== undefined || unit !== undefined) ? { kind, unit } : undefined };
   }
 
   /**
@@ -472,6 +487,15 @@ export class Registry {
       const at = Math.max(0, pending.findIndex((p) => p.name === name));
       if (!own) this.refused = { series: pending[at]!, cause: 'names' };
       throw this.nameLimitError(name, namePlan.fresh, namePlan.free, where?.(at), own);
+    }
+    // A name another thread defined since prepare() looked is held to what this caller gave, as a
+    // name known then is: taken as it is, a metric({ kind: 'gauge' }) racing another thread's
+    // counter got a counter's handle without a word.
+    for (const p of pending) {
+      if (p.given === undefined) continue;
+      const at = newNames.indexOf(p.name);
+      if (at >= 0 && namePlan.indices[at]! < 0) continue;
+      checkRecordedAs(this.nameAt(this.names.lookup(p.name)), p.given.kind, p.given.unit);
     }
     this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));
     return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));

@@ -694,7 +694,8 @@ export class Hub {
       // Its instance tag beyond the hub's maxTags: a member may give a series that many of its own.
       // A new name comes with the series, its kind and unit, or not at all: defined first, it
       // stayed when the series was refused at maxSeries, and the names filled the name table.
-      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true, unit);
+      // The unit only with a new name: a known name keeps the unit it was defined with, whatever a member says.
+      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true, def === undefined ? unit : undefined);
       const all = this.d.registry.seriesId(name, tags, kind);
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
