@@ -7441,6 +7441,13 @@ export const BREAKS = [
     mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
   },
   {
+    name: "a baseline's partial quantiles not said",
+    what: "a gauge's baseline after a restart gives p50 and p99 of this process's samples alone (its stored minutes keep no sketch) beside a mean of all of them, without quantileCount: a p99 below the mean reads as a fact",
+    edits: [{ file: 'src/reports/baseline.ts', find: '    ...(stats.quantileCount !== undefined ? { quantileCount: stats.quantileCount } : {}),\n', replace: '' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['says its quantiles stand for the samples since the restart alone, in the library and over MCP'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
