@@ -7455,6 +7455,27 @@ export const BREAKS = [
     mustFail: ['holds a name another thread defined between prepare() and commit()'],
   },
   {
+    name: "a baseline's partial quantiles not said",
+    what: "a gauge's baseline after a restart gives p50 and p99 of this process's samples alone (its stored minutes keep no sketch) beside a mean of all of them, without quantileCount: a p99 below the mean reads as a fact",
+    edits: [{ file: 'src/reports/baseline.ts', find: '    ...(stats.quantileCount !== undefined ? { quantileCount: stats.quantileCount } : {}),\n', replace: '' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['says its quantiles stand for the samples since the restart alone, in the library and over MCP'],
+  },
+  {
+    name: 'stop tool counts the file before its last flush',
+    what: "stop_performance_monitoring counts what the database holds before the stop's last flush: a stop within the first storageFlushMs says 0 rollup rows on disk of a file that then holds every series' rows",
+    edits: [{ file: 'src/mcp/host.ts', find: '      await monitor.flush().then(() => monitor.flushStorage()).catch(() => false);\n', replace: '' }],
+    tests: ['persistence.test.ts'],
+    mustFail: ['counts what the file holds once its last flush is written'],
+  },
+  {
+    name: "stop tool counts the registry's series as the file's",
+    what: "stop_performance_monitoring says the registry's series count as what the file kept: after a restart that left the stored series out of the registry it says 0 series of a file holding them",
+    edits: [{ file: 'src/mcp/tools/stop-performance-monitoring.ts', find: "return `${n(d.series, 'series', 'series')} (", replace: "return `${n(held.series, 'series', 'series')} (" }],
+    tests: ['persistence.test.ts'],
+    mustFail: ['counts what the file holds once its last flush is written'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -308,8 +308,8 @@ describe('the control state on disk', () => {
 });
 
 describe('stop_performance_monitoring and the database', () => {
-  async function front(dataDir: string) {
-    const monitor = new PerformanceMonitor({ storage: 'sqlite', dataDir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  async function front(dataDir: string, options: MonitorOptions = {}) {
+    const monitor = new PerformanceMonitor({ storage: 'sqlite', dataDir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false }, ...options });
     const host = new MonitorHost(monitor, true);
     const server = new McpFront(host).createServer('legacy');
     const client = new Client({ name: 'persist', version: '1.0.0' });
@@ -338,6 +338,44 @@ describe('stop_performance_monitoring and the database', () => {
     const m = monitorOn(dir);
     await m.start();
     expect(m.listAlertRules()).toHaveLength(1);
+  }, 30_000);
+
+  it('counts what the file holds once its last flush is written, a stop before the first flush and one after a restart alike', async () => {
+    // A stop within the first storageFlushMs said "0 rollup rows on disk" of a file that then
+    // held every series' row, and a restart's stop counted the registry's series, not the file's.
+    const dir = tmp();
+    const f = await front(dir);
+    await f.call('start_performance_monitoring');
+    for (let s = 0; s < 40; s++) f.host.monitor.record('stop_count_rt', s, { shard: String(s) });
+    const counted = (text: string) => {
+      const m = /: (\d+) series \((\d+) rollup rows? on disk\)/.exec(text);
+      expect(m, text).not.toBeNull();
+      return { series: Number(m![1]), rows: Number(m![2]) };
+    };
+    const first = counted(await f.call('stop_performance_monitoring'));
+    await f.close();
+    const raw = openSchema(join(dir, 'perfwatch.db'));
+    const inFile = (sql: string) => Number((raw.prepare(sql).all() as number[][])[0]![0]);
+    const app = { series: inFile("SELECT count(*) FROM series WHERE name = 'stop_count_rt'"), rows: inFile("SELECT count(*) FROM rollups r JOIN series s ON s.id = r.series WHERE s.name = 'stop_count_rt'") };
+    const all = { series: inFile('SELECT count(*) FROM series'), rows: inFile('SELECT count(*) FROM rollups') };
+    raw.close();
+    expect(app.series).toBe(40);
+    expect(app.rows).toBeGreaterThanOrEqual(40);
+    // What the answer counted is in the file (the monitor's own series may gain a row after it).
+    expect(first.series).toBeGreaterThanOrEqual(40);
+    expect(first.rows).toBeGreaterThanOrEqual(40);
+    expect(first.series).toBeLessThanOrEqual(all.series);
+    expect(first.rows).toBeLessThanOrEqual(all.rows);
+
+    // A new process that records nothing: at maxSeries 40 its start leaves the 40 stored series
+    // out of the registry (room for them to come back live), and they are still in the file.
+    const g = await front(dir, { maxSeries: 40 });
+    await g.call('start_performance_monitoring');
+    const second = counted(await g.call('stop_performance_monitoring'));
+    await g.close();
+    expect((g.host.monitor.status().storage as { catalog?: { leftOut: number } }).catalog?.leftOut).toBe(40);
+    expect(second.series).toBeGreaterThanOrEqual(all.series);
+    expect(second.rows).toBeGreaterThanOrEqual(all.rows);
   }, 30_000);
 
   it('keeps a rule an agent creates or deletes after stop_performance_monitoring: a new process on the dataDir finds the change', async () => {

@@ -6,6 +6,7 @@ import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 import { SpanReader } from '../dist/src/reports/span-reader.js';
 import { readPieces } from '../dist/src/analysis/pieces.js';
 import { T0, synthetic } from './synthetic.js';
+import { connectInMemory } from './mcp-helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -74,6 +75,40 @@ describe('reports and baselines over the stored rollups', () => {
     const baseline = baselines.find((x) => x.metric === 'span_rt')!;
     expect(baseline.count).toBe(1010);
     expect(baseline.mean).toBeCloseTo((500_500 + 20_000) / 1010, 9);
+  });
+});
+
+describe("a gauge's baseline across a restart", () => {
+  it('says its quantiles stand for the samples since the restart alone, in the library and over MCP, where a p99 below the mean read as a fact', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-baseline-')), 'data');
+    const a = monitor(dir);
+    await a.start();
+    a.define({ name: 'pool_size', kind: 'gauge' });
+    for (const v of [1000, 1001, 1002]) a.record('pool_size', v);
+    await a.stop();
+
+    const b = monitor(dir);
+    await b.start();
+    for (const v of [1, 2]) b.record('pool_size', v);
+    await b.flush();
+    // The stored minutes of a gauge keep no sketch: p50 and p99 are of the 2 samples since the restart.
+    const baseline = (await b.getBaselines()).find((x) => x.metric === 'pool_size')!;
+    expect([baseline.count, baseline.quantileCount]).toEqual([5, 2]);
+    expect(baseline.mean).toBeCloseTo(3006 / 5, 9);
+    expect(baseline.p99).toBeLessThan(baseline.mean);
+
+    const client = await connectInMemory(b, 'baseline-restart');
+    try {
+      const r = (await client.callTool({ name: 'get_monitoring_status', arguments: { include_baselines: true, limit: 1000 } })) as { content: { text: string }[]; structuredContent: { baselines: Record<string, unknown>[] } };
+      const shown = r.structuredContent.baselines.find((x) => x.metric === 'pool_size')!;
+      expect(shown).toMatchObject({ count: 5, quantile_count: 2 });
+      expect(r.content[0]!.text).toMatch(/\npool_size mean 601\.?\d* p99 \S+ \(quantiles of 2 of the 5 samples\)(\n|$)/);
+      // A series whose quantiles stand for all its samples says nothing more.
+      const whole = (await b.getBaselines()).find((x) => x.metric !== 'pool_size' && x.count > 0);
+      if (whole) expect(whole.quantileCount).toBeUndefined();
+    } finally {
+      await client.close();
+    }
   });
 });
 

@@ -178,6 +178,9 @@ export class MonitorHost {
         monitor.pause();
         return { wasRunning, paused: monitor.paused, held: await heldBy(monitor), waited };
       }
+      // Counted before the stop, the file lacked what its last flush writes: a stop within the
+      // first storageFlushMs said "0 rollup rows on disk" of a file that then held them all.
+      await monitor.flush().then(() => monitor.flushStorage()).catch(() => false);
       const held = await heldBy(monitor);
       await monitor.stop();
       if (!preserve) {

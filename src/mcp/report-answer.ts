@@ -167,7 +167,9 @@ export function reportText(out: ReportOut, limitN?: number): string {
 }
 
 function baselineOut(b: Baseline): Record<string, unknown> {
-  return finite({ metric: b.metric, tags: b.tags, unit: b.unit, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>;
+  // Quantiles of fewer samples than the mean's (a gauge's minutes stored before a restart) say so, as a report's series do.
+  const partial = b.quantileCount !== undefined ? { count: b.count, quantile_count: b.quantileCount } : {};
+  return finite({ metric: b.metric, tags: b.tags, unit: b.unit, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), ...partial, bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>;
 }
 
 /** What a baseline costs an answer: its JSON and a line of text of about the same size. */
@@ -195,7 +197,8 @@ export function baselinesText(b: { baselines: Record<string, unknown>[]; total: 
   // Each figure with its unit, as a metric's line has: `heap_used mean 22124300 p99 28966300` left an agent to guess bytes.
   const line = (x: Record<string, unknown>): string => {
     const unit = x.unit && x.unit !== 'count' ? ` ${String(x.unit)}` : '';
-    return `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)}${unit} p99 ${num(x.p99 as number)}${unit}`;
+    const partial = x.quantile_count !== undefined ? ` (quantiles of ${String(x.quantile_count)} of the ${String(x.count)} samples)` : '';
+    return `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)}${unit} p99 ${num(x.p99 as number)}${unit}${partial}`;
   };
   return [head, ...b.baselines.map(line)].join('\n');
 }

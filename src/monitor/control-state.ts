@@ -29,6 +29,8 @@ export interface StoredData extends ControlCounts {
   file: string;
   /** One-minute rollup rows, all series together. */
   rollups: number;
+  /** Series in the stored catalog: every series the file has kept, registered in this process or not. */
+  series: number;
 }
 
 export interface ControlParts {
@@ -139,10 +141,10 @@ export class ControlState {
   }
 
   /** What the database holds (the storage actor must be up). */
-  async counts(): Promise<ControlCounts & { rollups: number }> {
+  async counts(): Promise<ControlCounts & { rollups: number; series: number }> {
     const query = (sql: string, params?: SqlValue[]) => this.link.query(sql, params);
-    const [counts, rollups] = await Promise.all([countControl(query), query('SELECT count(*) FROM rollups')]);
-    return { ...counts, rollups: Number(rollups[0]?.[0] ?? 0) };
+    const [counts, rollups, series] = await Promise.all([countControl(query), query('SELECT count(*) FROM rollups'), query('SELECT count(*) FROM series')]);
+    return { ...counts, rollups: Number(rollups[0]?.[0] ?? 0), series: Number(series[0]?.[0] ?? 0) };
   }
 
   status(): ControlLogStatus {

@@ -47,7 +47,8 @@ export function hourOfWeekBaselines(reader: StoreReader, pieces: Pieces, acc: Sk
     }
     const [p50, p99] = acc.total > 0 ? acc.quantiles([0.5, 0.99]) : [Number.NaN, Number.NaN];
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
-    out.push({ hour, count, mean: sum / count, p50: clamp(p50!), p99: clamp(p99!) });
+    // A gauge's or counter's minutes stored before a restart keep no sketch: say what the quantiles stand for.
+    out.push({ hour, count, mean: sum / count, p50: clamp(p50!), p99: clamp(p99!), ...(acc.total < count ? { quantileCount: acc.total } : {}) });
   }
   return out;
 }
@@ -87,6 +88,8 @@ export function seriesBaseline(reader: StoreReader, info: SeriesInfo, acc: Sketc
     buckets: n,
     p50: stats.median,
     p99: stats.p99,
+    // After a restart a gauge's p99 of this process's samples alone read as below its mean of all of them.
+    ...(stats.quantileCount !== undefined ? { quantileCount: stats.quantileCount } : {}),
     hourOfWeek: spansWeek ? hourOfWeekBaselines(reader, pieces, acc) : null,
   };
 }

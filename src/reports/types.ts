@@ -72,6 +72,8 @@ export interface HourOfWeekBaseline {
   mean: number;
   p50: number;
   p99: number;
+  /** As Baseline's: present only when p50 and p99 stand for fewer samples than `count`. */
+  quantileCount?: number;
 }
 
 export interface Baseline {
@@ -92,6 +94,12 @@ export interface Baseline {
   buckets: number;
   p50: number;
   p99: number;
+  /**
+   * Present only when p50 and p99 stand for fewer samples than `count`: the samples they were
+   * computed from (the others are in a gauge's or counter's minutes stored before a restart,
+   * which keep no sketch, or their sketches had left the sketch log). 0: none, and they are NaN.
+   */
+  quantileCount?: number;
   /** Present once the history held spans a week: one entry per hour of the week with data. */
   hourOfWeek: HourOfWeekBaseline[] | null;
 }

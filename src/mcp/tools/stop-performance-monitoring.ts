@@ -58,7 +58,8 @@ const n = (count: number, one: string, many = `${one}s`): string => `${count} ${
 function parts(held: HeldData): string {
   const d = held.stored;
   if (!d) return `${n(held.series, 'series', 'series')}, ${n(held.rules, 'alert rule')}, ${n(held.transitions, 'alert transition')}`;
-  return `${n(held.series, 'series', 'series')} (${n(d.rollups, 'rollup row')} on disk), ${n(d.rules, 'alert rule')}, ${n(d.transitions, 'alert transition')}, ${n(d.alerts, 'alert state')}, ${n(d.baselines, 'baseline')}, ${n(d.auditEntries, 'audit entry', 'audit entries')}, ${n(d.tunables, 'kept tunable value')}`;
+  // The file's catalog, not the registry: a restart that left stored series out of it said "0 series" of a file holding them.
+  return `${n(d.series, 'series', 'series')} (${n(d.rollups, 'rollup row')} on disk), ${n(d.rules, 'alert rule')}, ${n(d.transitions, 'alert transition')}, ${n(d.alerts, 'alert state')}, ${n(d.baselines, 'baseline')}, ${n(d.auditEntries, 'audit entry', 'audit entries')}, ${n(d.tunables, 'kept tunable value')}`;
 }
 
 /** `file`: the database, null with storage 'memory'. */
