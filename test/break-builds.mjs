@@ -7476,6 +7476,13 @@ export const BREAKS = [
     mustFail: ['counts what the file holds once its last flush is written'],
   },
   {
+    name: "a damaged database header told as another application's",
+    what: "a perfwatch.db whose header was overwritten (SQLite's magic kept) is refused as \"an SQLite database of another application\", its garbled application id read as someone else's",
+    edits: [{ file: 'src/storage/identify.ts', find: '  if (damaged !== undefined) {', replace: "  if (damaged === 'none') {" }],
+    tests: ['storage-schema.test.ts'],
+    mustFail: ["refuses a database whose header was overwritten as damaged"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

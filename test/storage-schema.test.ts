@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +49,33 @@ describe('the storage schema', () => {
     const before = readFileSync(file);
     expect(caught(() => openSchema(file)).message).toBe(`${file}: is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir`);
     expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("refuses a database whose header was overwritten as damaged, not as another application's, and leaves it untouched", () => {
+    const file = tmpFile();
+    const made = openSchema(file);
+    made.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    made.close();
+    // The header read is the file's own, no newer page 1 in a -wal (checkpointed, the file holds every page).
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+    const whole = readFileSync(file);
+    // SQLite's magic kept, the rest of the header (and the application id in it) garbled.
+    const garbled = Buffer.from(whole);
+    for (let i = 16; i < 108; i++) garbled[i] = (i * 37 + 11) & 0xff;
+    writeFileSync(file, garbled);
+    const e = caught<StorageError>(() => openSchema(file));
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect(e.message).toBe(`${file}: is not a usable SQLite database (its header is damaged: page size ${garbled.readUInt16BE(16)}); it was left untouched: move it away or choose another dataDir`);
+    expect(readFileSync(file).equals(garbled)).toBe(true);
+    // Only the payload fractions wrong: each fixed field is looked at.
+    const fractions = Buffer.from(whole);
+    fractions[21] = 0;
+    writeFileSync(file, fractions);
+    expect(caught(() => openSchema(file)).message).toContain('(its header is damaged: payload fractions 0, 32, 32)');
+    // The header whole again: opened as perfwatch's.
+    writeFileSync(file, whole);
+    openSchema(file).close();
   });
 
   it('refuses a database from a newer build', () => {

@@ -47,6 +47,11 @@ export function refusalOf(file: string, known: number): StorageError | undefined
   if (page1 === undefined) {
     return new StorageError(file, 'is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir');
   }
+  const damaged = damageOf(page1);
+  if (damaged !== undefined) {
+    // Told as another application's (a garbled application id is not ours), a perfwatch.db whose header was overwritten sent its owner looking for the wrong culprit.
+    return new StorageError(file, `is not a usable SQLite database (its header is damaged: ${damaged}); it was left untouched: move it away or choose another dataDir`);
+  }
   const version = page1.readUInt32BE(60);
   const appId = page1.readUInt32BE(68);
   // Page 1 is the schema table's root: an interior page (0x05), or a leaf (0x0d) with cells.
@@ -78,6 +83,21 @@ export function refusal(file: string, db: { appId: number; version: number; tabl
   if (db.version > known) {
     return new StorageError(file, `has schema version ${db.version}, newer than this perfwatch knows (${known}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
   }
+  return undefined;
+}
+
+/**
+ * What is wrong with a header of SQLite's magic whose fixed fields no SQLite writes
+ * (https://sqlite.org/fileformat.html, 1.3), or undefined: the page size (a power of two from
+ * 512 to 32,768, or 1 for 65,536), the format versions (1 or 2), the payload fractions (64, 32,
+ * 32) and page 1's b-tree page type (0x05 or 0x0d, the schema table's root).
+ */
+function damageOf(page1: Buffer): string | undefined {
+  const size = page1.readUInt16BE(16);
+  if (size !== 1 && (size < 512 || (size & (size - 1)) !== 0)) return `page size ${size}`;
+  for (const at of [18, 19]) if (page1[at] !== 1 && page1[at] !== 2) return `file format version ${page1[at]} at byte ${at}`;
+  if (page1[21] !== 64 || page1[22] !== 32 || page1[23] !== 32) return `payload fractions ${page1[21]}, ${page1[22]}, ${page1[23]}`;
+  if (page1[100] !== 0x05 && page1[100] !== 0x0d) return `page 1 of b-tree type ${page1[100]}`;
   return undefined;
 }
 
