@@ -7441,6 +7441,13 @@ export const BREAKS = [
     mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
   },
   {
+    name: 'hottest stacks ranked node by node',
+    what: "a profile's hottest stacks are ranked per node of its tree again: a recursion's depths show as identical stacks, each with a slice of its share",
+    edits: [{ file: 'src/profiling/stacks.ts', find: "const key = frames.join('\\u0000');", replace: "const key = frames.join('\\u0000') + byShown.size;" }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['into the one stack they show, in a CPU capture', 'into the one stack they show, in a heap capture'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
