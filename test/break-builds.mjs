@@ -7448,6 +7448,30 @@ export const BREAKS = [
     mustFail: ['into the one stack they show, in a CPU capture', 'into the one stack they show, in a heap capture'],
   },
   {
+    name: 'profile summaries not mapped through source maps',
+    what: "a capture's summary names the generated JavaScript (dist/svc.js:9) where the stack traces, with source maps on, name the source (src/svc.ts:13)",
+    edits: [{ file: 'src/profiling/profiler.ts', find: "  if (kind === 'cpu') mapCpuProfile(raw.profile as CpuProfile);\n  else mapHeapProfile(raw.profile as HeapProfile);\n", replace: '' }],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
+    name: "source-mapped lines only where an entry starts at the line's first column",
+    what: "a generated line whose first entry is past column 0 (indented code) is not mapped: the hottest line of a source-mapped function is lost",
+    edits: [{ file: 'src/profiling/source-maps.ts', find: 'for (const at of [column, LINE_END]) {', replace: 'for (const at of [column]) {' }],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
+    name: "a profile's file written with the source-mapped positions",
+    what: "the .cpuprofile is serialised after its frames were mapped to their sources: the file no longer holds V8's positions",
+    edits: [
+      { file: 'src/profiling/profiler.ts', find: '  const json = JSON.stringify(raw.profile);\n', replace: '' },
+      { file: 'src/profiling/profiler.ts', find: '  return { startedAt: raw.startedAt, endedAt, summary, json,', replace: '  const json = JSON.stringify(raw.profile);\n  return { startedAt: raw.startedAt, endedAt, summary, json,' },
+    ],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
