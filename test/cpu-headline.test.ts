@@ -179,6 +179,33 @@ describe("a heap capture's bytes", () => {
   });
 });
 
+describe("a capture's code sites", () => {
+  it("places an ES module's top-level code, which V8 gives no position (-1), at its file's first line, not line 0", () => {
+    const frame = (functionName: string, url: string, lineNumber: number) => ({ functionName, url, lineNumber, columnNumber: lineNumber });
+    // The entry module's top-level code spinning: V8's frame for it is at -1:-1, and `now` (native) under it.
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', '', -1), children: [2] },
+        { id: 2, callFrame: frame('', 'file:///srv/app/src/main.mjs', -1), children: [3] },
+        { id: 3, callFrame: frame('now', '', -1) },
+      ],
+      startTime: 0,
+      endTime: 10_000,
+      samples: [2, 2, 2, 2, 2, 2, 3, 3, 3, 3],
+      timeDeltas: Array<number>(10).fill(1000),
+    };
+    const s = summarizeCpu(profile, 10, CWD);
+    // It read "(anonymous) at src/main.mjs:0".
+    expect(cpuHeadline(s)).toBe('100% of samples in (anonymous) at src/main.mjs:1 (self); idle 0%, GC 0%, program 0%');
+    expect(s.topSelf.map((f) => [f.function, f.file, f.line, f.column])).toEqual([
+      ['(anonymous)', 'src/main.mjs', 1, 1],
+      // Native code has no line: 0, and none in the text.
+      ['now', '', 0, 0],
+    ]);
+    expect(s.stacks[0]!.frames).toEqual(['(anonymous) (src/main.mjs:1)']);
+  });
+});
+
 describe("a capture's hottest stacks", () => {
   const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
   const FIB = `fib (src/fib.js:5)`;
