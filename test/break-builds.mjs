@@ -399,7 +399,7 @@ export const BREAKS = [
   {
     name: 'profile lines 0-based',
     what: "a capture's file:line is V8's 0-based line, one before the function's line",
-    edits: [{ find: 'line: f.lineNumber + 1,', replace: 'line: f.lineNumber,' }],
+    edits: [{ file: 'src/profiling/sites.ts', find: 'line: top ? 1 : f.lineNumber + 1,', replace: 'line: top ? 1 : f.lineNumber,' }],
     tests: ['profiling.test.ts'],
     mustFail: ['finds the hot function at its file:line first by self time'],
   },
@@ -7481,6 +7481,44 @@ export const BREAKS = [
     edits: [{ file: 'src/storage/identify.ts', find: '  if (damaged !== undefined) {', replace: "  if (damaged === 'none') {" }],
     tests: ['storage-schema.test.ts'],
     mustFail: ["refuses a database whose header was overwritten as damaged"],
+  },
+  {
+    name: 'hottest stacks ranked node by node',
+    what: "a profile's hottest stacks are ranked per node of its tree again: a recursion's depths show as identical stacks, each with a slice of its share",
+    edits: [{ file: 'src/profiling/stacks.ts', find: "const key = frames.join('\\u0000');", replace: "const key = frames.join('\\u0000') + byShown.size;" }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['into the one stack they show, in a CPU capture', 'into the one stack they show, in a heap capture'],
+  },
+  {
+    name: 'profile summaries not mapped through source maps',
+    what: "a capture's summary names the generated JavaScript (dist/svc.js:9) where the stack traces, with source maps on, name the source (src/svc.ts:13)",
+    edits: [{ file: 'src/profiling/profiler.ts', find: "  if (kind === 'cpu') mapCpuProfile(raw.profile as CpuProfile);\n  else mapHeapProfile(raw.profile as HeapProfile);\n", replace: '' }],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
+    name: "source-mapped lines only where an entry starts at the line's first column",
+    what: "a generated line whose first entry is past column 0 (indented code) is not mapped: the hottest line of a source-mapped function is lost",
+    edits: [{ file: 'src/profiling/source-maps.ts', find: 'for (const at of [column, LINE_END]) {', replace: 'for (const at of [column]) {' }],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
+    name: "a profile's file written with the source-mapped positions",
+    what: "the .cpuprofile is serialised after its frames were mapped to their sources: the file no longer holds V8's positions",
+    edits: [
+      { file: 'src/profiling/profiler.ts', find: '  const json = JSON.stringify(raw.profile);\n', replace: '' },
+      { file: 'src/profiling/profiler.ts', find: '  return { startedAt: raw.startedAt, endedAt, summary, json,', replace: '  const json = JSON.stringify(raw.profile);\n  return { startedAt: raw.startedAt, endedAt, summary, json,' },
+    ],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line, as the stack traces do, with source maps on"],
+  },
+  {
+    name: "a module's top-level code at line 0",
+    what: "the entry module's top-level code, which V8 places at -1:-1, is shown at line 0 of its file (main.mjs:0) again",
+    edits: [{ file: 'src/profiling/sites.ts', find: "  const top = f.url !== '' && f.lineNumber < 0;", replace: '  const top = false;' }],
+    tests: ['cpu-headline.test.ts', 'profile-source-maps.test.ts'],
+    mustFail: ["at its file's first line, not line 0", "names the source's file:line, as the stack traces do, with source maps on"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

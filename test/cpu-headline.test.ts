@@ -178,3 +178,69 @@ describe("a heap capture's bytes", () => {
     expect(text).not.toMatch(/\d (KB|MB)\b/);
   });
 });
+
+describe("a capture's code sites", () => {
+  it("places an ES module's top-level code, which V8 gives no position (-1), at its file's first line, not line 0", () => {
+    const frame = (functionName: string, url: string, lineNumber: number) => ({ functionName, url, lineNumber, columnNumber: lineNumber });
+    // The entry module's top-level code spinning: V8's frame for it is at -1:-1, and `now` (native) under it.
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', '', -1), children: [2] },
+        { id: 2, callFrame: frame('', 'file:///srv/app/src/main.mjs', -1), children: [3] },
+        { id: 3, callFrame: frame('now', '', -1) },
+      ],
+      startTime: 0,
+      endTime: 10_000,
+      samples: [2, 2, 2, 2, 2, 2, 3, 3, 3, 3],
+      timeDeltas: Array<number>(10).fill(1000),
+    };
+    const s = summarizeCpu(profile, 10, CWD);
+    // It read "(anonymous) at src/main.mjs:0".
+    expect(cpuHeadline(s)).toBe('100% of samples in (anonymous) at src/main.mjs:1 (self); idle 0%, GC 0%, program 0%');
+    expect(s.topSelf.map((f) => [f.function, f.file, f.line, f.column])).toEqual([
+      ['(anonymous)', 'src/main.mjs', 1, 1],
+      // Native code has no line: 0, and none in the text.
+      ['now', '', 0, 0],
+    ]);
+    expect(s.stacks[0]!.frames).toEqual(['(anonymous) (src/main.mjs:1)']);
+  });
+});
+
+describe("a capture's hottest stacks", () => {
+  const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
+  const FIB = `fib (src/fib.js:5)`;
+
+  it('adds up the nodes of a recursion (or of callers beyond the frames shown) into the one stack they show, in a CPU capture', () => {
+    // main > fib > fib > … 12 deep; the samples fall on depths 9 to 12 (10 each), whose
+    // innermost 8 frames are all fib: one stack of 40%. And 30 samples in parse, under main.
+    const nodes: CpuProfile['nodes'] = [
+      { id: 1, callFrame: frame('(root)'), children: [2] },
+      { id: 2, callFrame: frame('main', 'file:///srv/app/src/main.js', 0), children: [3, 100] },
+      { id: 100, callFrame: frame('parse', 'file:///srv/app/src/parse.js', 1) },
+    ];
+    for (let d = 1; d <= 12; d++) nodes.push({ id: 2 + d, callFrame: frame('fib', 'file:///srv/app/src/fib.js', 4), ...(d < 12 ? { children: [3 + d] } : {}) });
+    const samples = [...Array<number>(30).fill(100), ...[11, 12, 13, 14].flatMap((id) => Array<number>(10).fill(id))];
+    const profile: CpuProfile = { nodes, startTime: 0, endTime: samples.length * 1000, samples, timeDeltas: samples.map(() => 1000) };
+    const s = summarizeCpu(profile, 10, CWD);
+    // Ranked node by node it read 30% for parse, then three lines of fib × 8 at 10% each.
+    expect(s.stacks).toEqual([
+      { share: 40 / 70, ms: 40, frames: Array<string>(8).fill(FIB) },
+      { share: 30 / 70, ms: 30, frames: ['main (src/main.js:1)', 'parse (src/parse.js:2)'] },
+    ]);
+    const text = captureText({ id: 1, kind: 'cpu' as const, startedAt: 0, endedAt: 1000, seconds: 1, headline: cpuHeadline(s), summary: s, file: null, fileBytes: 0, fileError: 'x', alert: null, mainThreadMs: 0 }, 5);
+    expect(text).toContain(`Hottest stacks:\n  57.1%: ${Array<string>(8).fill(FIB).join(' > ')}\n  42.9%: main (src/main.js:1) > parse (src/parse.js:2)\n`);
+  });
+
+  it('adds up the nodes of a recursion into the one stack they show, in a heap capture', () => {
+    // main > build > build > … 10 deep, 1 KiB live at each of depths 8 to 10 (one stack shown, build × 8), and 2 KiB in load.
+    let inner: HeapProfile['head'] | undefined;
+    for (let d = 10; d >= 1; d--) inner = { callFrame: frame('build', 'file:///srv/app/src/tree.js', 2), selfSize: d >= 8 ? 1024 : 0, id: 10 + d, children: inner ? [inner] : [] };
+    const load = { callFrame: frame('load', 'file:///srv/app/src/load.js', 0), selfSize: 2048, id: 3, children: [] };
+    const main = { callFrame: frame('main', 'file:///srv/app/src/main.js', 0), selfSize: 0, id: 2, children: [inner!, load] };
+    const s = summarizeHeap({ head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [main] }, samples: [] }, 10, CWD);
+    expect(s.stacks).toEqual([
+      { bytes: 3072, share: 0.6, frames: Array<string>(8).fill('build (src/tree.js:3)') },
+      { bytes: 2048, share: 0.4, frames: ['main (src/main.js:1)', 'load (src/load.js:1)'] },
+    ]);
+  });
+});

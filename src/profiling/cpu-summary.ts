@@ -7,6 +7,7 @@
  */
 import type { CpuSummary, FunctionTime, HotStack } from './schema.js';
 import { percent } from '../percent.js';
+import { hottestStacks, type StackLeaf } from './stacks.js';
 import { LeadTally, STACK_FRAMES, frameText, nativeNote, ownerOf, siteKey, siteOf, siteText, type CallFrame, type Owner } from './sites.js';
 
 export interface CpuProfileNode {
@@ -141,18 +142,19 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
       .slice(0, top)
       .map(([key]) => timeOf(key));
 
-  const stacks: HotStack[] = nodes
-    .map((node, i) => ({ node, i }))
-    .filter(({ node, i }) => self[i]! > 0 && !SPECIAL.has(node.callFrame.functionName))
-    .sort((a, b) => self[b.i]! - self[a.i]!)
-    .slice(0, Math.min(top, 5))
-    .map(({ i }) => {
-      const frames: string[] = [];
-      for (let j = i; j >= 0 && frames.length < STACK_FRAMES; j = parent[j]!) {
-        if (nodes[j]!.callFrame.functionName !== ROOT) frames.push(frameText(siteOf(nodes[j]!.callFrame, cwd)));
-      }
-      return { share: shareOf(self[i]!), ms: round(self[i]! * msPerSample), frames: frames.reverse() };
-    });
+  // Each frame's text once per node: a leaf's stack reads up to STACK_FRAMES of its ancestors.
+  const texts: (string | undefined)[] = new Array(nodes.length);
+  const textOf = (j: number): string => (texts[j] ??= frameText(siteOf(nodes[j]!.callFrame, cwd)));
+  const leaves: StackLeaf[] = [];
+  nodes.forEach((node, i) => {
+    if (!(self[i]! > 0) || SPECIAL.has(node.callFrame.functionName)) return;
+    const frames: string[] = [];
+    for (let j = i; j >= 0 && frames.length < STACK_FRAMES; j = parent[j]!) {
+      if (nodes[j]!.callFrame.functionName !== ROOT) frames.push(textOf(j));
+    }
+    leaves.push({ weight: self[i]!, frames: frames.reverse() });
+  });
+  const stacks: HotStack[] = hottestStacks(leaves, Math.min(top, 5)).map(({ weight, frames }) => ({ share: shareOf(weight), ms: round(weight * msPerSample), frames }));
 
   return {
     kind: 'cpu',

@@ -7,6 +7,7 @@
 import type { AllocationSite, HeapSummary } from './schema.js';
 import { percent } from '../percent.js';
 import { optional } from './cpu-summary.js';
+import { hottestStacks } from './stacks.js';
 import { LeadTally, STACK_FRAMES, frameText, nativeNote, ownerOf, siteKey, siteOf, siteText, type CallFrame, type Owner } from './sites.js';
 
 export interface HeapProfileNode {
@@ -50,10 +51,17 @@ export function summarizeHeap(profile: HeapProfile, top: number, cwd: string): H
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([key, bytes]) => ({ ...siteOf(frameOf.get(key)!, cwd), bytes, share: shareOf(bytes) }));
-  const stacks = leaves
-    .sort((a, b) => b.node.selfSize - a.node.selfSize)
-    .slice(0, Math.min(top, 5))
-    .map(({ node, path }) => ({ bytes: node.selfSize, share: shareOf(node.selfSize), frames: path.map((p) => frameText(siteOf(p.callFrame, cwd))) }));
+  // Each frame's text once per node: the leaves share their ancestors.
+  const texts = new Map<HeapProfileNode, string>();
+  const textOf = (p: HeapProfileNode): string => {
+    let t = texts.get(p);
+    if (t === undefined) texts.set(p, (t = frameText(siteOf(p.callFrame, cwd))));
+    return t;
+  };
+  const stacks = hottestStacks(
+    leaves.map(({ node, path }) => ({ weight: node.selfSize, frames: path.map(textOf) })),
+    Math.min(top, 5),
+  ).map(({ weight, frames }) => ({ bytes: weight, share: shareOf(weight), frames }));
   return { kind: 'heap', liveBytes, sites, stacks, ...optional(lead.lead(liveBytes, cwd)) };
 }
 

@@ -21,6 +21,7 @@ import type { ProfilingOptions } from './options.js';
 import { DEFAULT_SECONDS } from './limits.js';
 import { parseProfileRequest, type Capture, type CaptureNote, type ProfileRequest } from './schema.js';
 import { workingDir } from './sites.js';
+import { mapCpuProfile, mapHeapProfile } from './source-maps.js';
 import { noteOf, skippedNote } from './text.js';
 
 export interface ProfilerDeps {
@@ -66,8 +67,11 @@ async function take(kind: Capture['kind'], until: Promise<void>, top: number): P
   const endedAt = Date.now();
   const t0 = performance.now();
   const cwd = workingDir();
-  const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, cwd) : summarizeHeap(raw.profile as HeapProfile, top, cwd);
+  // The file keeps V8's positions; the summary names the sources, as stack traces do (source-maps.ts).
   const json = JSON.stringify(raw.profile);
+  if (kind === 'cpu') mapCpuProfile(raw.profile as CpuProfile);
+  else mapHeapProfile(raw.profile as HeapProfile);
+  const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, cwd) : summarizeHeap(raw.profile as HeapProfile, top, cwd);
   return { startedAt: raw.startedAt, endedAt, summary, json, mainMs: raw.callMs + performance.now() - t0 };
 }
 

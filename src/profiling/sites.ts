@@ -52,7 +52,11 @@ export function displayFile(url: string, cwd: string): string {
 }
 
 export function siteOf(f: CallFrame, cwd: string): CodeSite {
-  return { function: f.functionName || '(anonymous)', file: displayFile(f.url, cwd), line: f.lineNumber + 1, column: f.columnNumber + 1 };
+  // V8 gives the entry ES module's top-level code, which is no function, the position -1:-1,
+  // and `+ 1` made it line 0 of its file (`server.mjs:0`), a line no editor has: that code
+  // starts at the file's start. A frame without a file (native code) keeps 0: it has no line.
+  const top = f.url !== '' && f.lineNumber < 0;
+  return { function: f.functionName || '(anonymous)', file: displayFile(f.url, cwd), line: top ? 1 : f.lineNumber + 1, column: top ? 1 : f.columnNumber + 1 };
 }
 
 /**
