@@ -14,6 +14,8 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     requests?: { method?: string; path: string }[];
+    /** Requests a second over all connections (unset: as many as the server answers). */
+    overallRate?: number;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

@@ -5,6 +5,8 @@
  *   none         no metrics
  *   monitor      a perfwatch monitor running, without instrument() (what the monitor costs alone)
  *   perfwatch    the same monitor with instrument() (diagnostics channels, no patching)
+ *   last         perfwatch's, with one alert rule of aggregation `last` (which judges every
+ *                drain, so the collector dozes only briefly: docs/benchmarks.md, "A `last` rule's wake-ups")
  *   prom-client  a hand-written middleware: a Histogram by method, route, status code
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
  *   switch       the perfwatch monitor, and instrument()'s subscribers switched on and off many
@@ -57,12 +59,13 @@ let handler: (req: IncomingMessage, res: ServerResponse) => void = answer;
 /** Where a capture's .cpuprofile goes: removed when the server exits. */
 const profileDir = mkdtempSync(join(tmpdir(), 'pw-bench-instrument-'));
 
-if (mode === 'monitor' || mode === 'perfwatch' || mode === 'switch') {
+if (mode === 'monitor' || mode === 'perfwatch' || mode === 'last' || mode === 'switch') {
   monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { dir: profileDir, maxFiles: 2 } });
   const before = new Set(ownThreads());
   await monitor.start();
   monitorThreads = ownThreads().filter((tid) => !before.has(tid));
-  if (mode === 'perfwatch') monitor.instrument();
+  if (mode === 'perfwatch' || mode === 'last') monitor.instrument();
+  if (mode === 'last') await monitor.createAlertRule({ metric: 'response_time', aggregation: 'last', operator: '>', threshold: 60_000 });
 } else if (mode === 'prom-client') {
   const client = (await import('prom-client')).default;
   const histogram = new client.Histogram({ name: 'http_request_duration_seconds', help: 'request time', labelNames: ['method', 'route', 'status_code'] });

@@ -23,7 +23,10 @@
  * with a capture and without (capture-phases.ts).
  *
  *   BENCH_ROUNDS (12), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
- *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
+ *   BENCH_RATE (requests a second the generator holds to, as a service's traffic rather than
+ *   saturation; unset: as many as the server answers),
+ *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios;
+ *   `last` is perfwatch's with one `last` alert rule, run only when named),
  *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server slices), BENCH_SLICE_MS (50),
  *   BENCH_SWITCH_STATES (a comma-separated subset of the switched states, `record1` among them),
  *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (3 pairs of rounds, one with a
@@ -47,10 +50,11 @@ const SWITCH_ROUNDS = Number(process.env.BENCH_SWITCH_ROUNDS ?? 12);
 const CAPTURE_PAIRS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 3);
 const CAPTURE_SECONDS = Number(process.env.BENCH_CAPTURE_SECONDS ?? 10);
 const AFTER_SECONDS = Number(process.env.BENCH_AFTER_SECONDS ?? 10);
-const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
+const ALL_MODES = ['none', 'monitor', 'perfwatch', 'last', 'prom-client', 'otel'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const chosen = process.env.BENCH_MODES?.split(',').map((m) => m.trim());
-const MODES: readonly Mode[] = chosen ? ALL_MODES.filter((m) => m === 'none' || chosen.includes(m)) : ALL_MODES;
+const MODES: readonly Mode[] = chosen ? ALL_MODES.filter((m) => m === 'none' || chosen.includes(m)) : ALL_MODES.filter((m) => m !== 'last');
 
 const PATHS = ['/users/17', '/users/4242', '/orders/9', '/orders/31337', '/health', '/users/8'].map((path) => ({ method: 'GET', path }));
 
@@ -68,7 +72,7 @@ export function startServer(mode: string, cpus?: string): Promise<RunningServer>
 
 /** One load phase against a running server: requests per second and p99 (ms) over `seconds`. */
 export async function measure(url: string, seconds: number): Promise<Phase> {
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: PATHS });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: PATHS, ...(RATE ? { overallRate: RATE } : {}) });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
@@ -123,7 +127,7 @@ const lost = (ratio: number): string => `${ratio.toFixed(3)} (${((1 - ratio) * 1
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`bench:instrument ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · load ${load}`);
-  console.log(`one server per mode, ${WARMUP} s warm-up each, then ${ROUNDS} rounds × ${MODES.length} modes of ${SECONDS} s, ${CONNECTIONS} connections, ${PATHS.length} paths`);
+  console.log(`one server per mode, ${WARMUP} s warm-up each, then ${ROUNDS} rounds × ${MODES.length} modes of ${SECONDS} s, ${CONNECTIONS} connections, ${PATHS.length} paths${RATE ? `, held to ${RATE} requests a second` : ''}`);
   console.log(placement.unpinned ? `not pinned (${placement.unpinned}): the generator and the server share the CPUs` : `load generator pinned to CPU ${placement.generator}, each server (all its threads) to CPU ${placement.server}`);
   const results = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
   const servers = new Map<Mode, Server>();

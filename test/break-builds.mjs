@@ -7521,6 +7521,13 @@ export const BREAKS = [
     mustFail: ["at its file's first line, not line 0", "names the source's file:line, as the stack traces do, with source maps on"],
   },
   {
+    name: 'no doze while `last` rules listen',
+    what: "the collector does not doze after a drain while the alert actor has `last` rules, as before 2026-12-06: a thread recording once a turn wakes it, and through it the alert actor, at every turn (900 wake-ups a second each at a request a millisecond)",
+    edits: [{ file: 'workers/collector.ts', find: '    const dozes = moved > 0 && end < engine.bucketStart', replace: '    const dozes = moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 && end < engine.bucketStart' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['dozes a few ms after a drain, so a thread recording in every turn does not wake it in each'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -141,6 +141,41 @@ describe('a drain wakes a waiter on DRAIN_EPOCH', () => {
   });
 });
 
+describe('a collector with `last` rules to feed', () => {
+  it('dozes a few ms after a drain, so a thread recording in every turn does not wake it in each', async () => {
+    // No boundary in the window to speak of (a bucket a minute long), no readings of its own.
+    const m = new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
+    await m.start();
+    try {
+      const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+      await m.createAlertRule({ name: 'deep', metric: 'queue', aggregation: 'last', operator: '>', threshold: 1e9 });
+      await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 1, 10_000, 'DRAIN_LISTENING raised');
+      const queue = m.metric('queue');
+      // A sample a timer turn (about one a millisecond) for two seconds, as a service handles
+      // its requests: each turn's end-of-turn flush publishes it. Asleep after each drain (no
+      // doze), the collector was woken for each (about 900 drains a second, and as many
+      // wake-ups of the alert actor); dozing 5 ms, at most one drain a doze (each drain bumps
+      // DRAIN_EPOCH). A stream of samples every few µs keeps the collector passing back to
+      // back either way: not this.
+      const epoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
+      const t0 = performance.now();
+      let turns = 0;
+      while (performance.now() - t0 < 2_000) {
+        queue.record(turns++);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      const elapsed = performance.now() - t0;
+      const drains = Atomics.load(ctl.i32, DRAIN_EPOCH) - epoch;
+      expect(drains).toBeGreaterThan(0);
+      expect(drains).toBeLessThanOrEqual(Math.ceil(elapsed / 5) + 20);
+      await m.flush();
+      expect(m.getMetrics({ names: ['queue'] })[0]!.totalCount).toBe(turns);
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
 describe('a control call reaches a collector in its blocking wait', () => {
   it('at once: answered before the wake-up the collector promised when it went to sleep', async () => {
     // Little else wakes it: no samples, no system or runtime readings, a bucket a minute long,
