@@ -7441,6 +7441,27 @@ export const BREAKS = [
     mustFail: ['closes an answer whose client left its body unread for responseStallMs'],
   },
   {
+    name: 'exporter headers merged as object keys',
+    what: "an exporter's headers merged with the user's by the names' exact case: a `user-agent` goes out beside the exporter's `User-Agent`, the two values joined by a comma",
+    edits: [{ file: 'src/export/service.ts', find: "const headers = withOwnHeaders({ ...protocol, 'User-Agent': USER_AGENT }, t.headers);", replace: "const headers = { ...protocol, 'User-Agent': USER_AGENT, ...withOwnHeaders({}, t.headers) };" }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["sends a header given in any case in place of the exporter's own"],
+  },
+  {
+    name: 'exporter headers of the body taken',
+    what: 'an exporter takes a Content-Type, Content-Encoding or Host of the options: the first two replace or join its own and every request is refused by the receiver, the last is dropped by fetch without a word',
+    edits: [{ file: 'src/monitor/options.ts', find: '      if (why) ctx.addIssue(', replace: '      if (why && name === "") ctx.addIssue(' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses bad export options'],
+  },
+  {
+    name: 'header names told apart by their case',
+    what: 'a header given twice in two cases (Authorization and authorization) is taken, and both values go out joined by a comma',
+    edits: [{ file: 'src/monitor/options.ts', find: 'seen.set(name.toLowerCase(), name);', replace: 'seen.set(name, name);' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses bad export options'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
