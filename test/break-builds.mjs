@@ -7462,6 +7462,27 @@ export const BREAKS = [
     mustFail: ['refuses bad export options'],
   },
   {
+    name: 'hub member skips the bucket it sent open at a stop',
+    what: "a member monitor started again within the interval of its stop skips the close of the bucket its stop sent open: what that bucket took after the start never reaches the hub",
+    edits: [{ file: 'src/hub/member.ts', find: 'const list = reader.buckets(id, 1, sent !== undefined ? sent.start : (this.doneStart[id] ?? -Infinity) + 1);', replace: 'const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);' }],
+    tests: ['hub-member-restart.test.ts'],
+    mustFail: ['sends what the open bucket sent at its stop took after'],
+  },
+  {
+    name: 'hub member stop sends nothing of a bucket it sent open before',
+    what: "a member monitor stopped again within the interval of its last stop sends nothing of the open bucket that stop sent: what it took since is lost if the monitor stays stopped",
+    edits: [{ file: 'src/hub/member.ts', find: 'taken = this.rest(id, r, true, sent, sketched, add);', replace: 'taken = false;' }],
+    tests: ['hub-member-restart.test.ts'],
+    mustFail: ['sends what the open bucket sent at its stop took after'],
+  },
+  {
+    name: 'hub member rest sent with the sketch of the whole bucket',
+    what: "the rest of a bucket sent open at a stop goes with the whole bucket's sketch: the hub refuses it (its sketch holds more samples than its count)",
+    edits: [{ file: 'src/hub/member.ts', find: "for (const [key, n] of all) this.acc.addKey(key, n - (sent.bins?.get(key) ?? 0));", replace: 'for (const [key, n] of all) this.acc.addKey(key, n);' }],
+    tests: ['hub-member-restart.test.ts'],
+    mustFail: ['sends what the open bucket sent at its stop took after'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
