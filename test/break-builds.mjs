@@ -7483,6 +7483,13 @@ export const BREAKS = [
     mustFail: ['sends what the open bucket sent at its stop took after'],
   },
   {
+    name: 'cluster member started again stays on the channel',
+    what: "a cluster worker whose monitor is stopped and started again does not dial the primary's socket it was told before: its link stays on the IPC channel for good, every batch base64 in JSON",
+    edits: [{ file: 'src/hub/cluster-ipc.ts', find: '    this.redialMs = FIRST_REDIAL_MS;\n    this.dial(h);\n  }\n', replace: '  }\n' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['a worker whose monitor is stopped and started again moves its link back'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
