@@ -230,6 +230,23 @@ describe('remote_write', () => {
     }
   });
 
+  it('sends a header given in any case in place of the exporter\'s own, one value, never both joined by a comma', async () => {
+    const r = await receiver();
+    const headers = { 'user-agent': 'checkout-exporter/2', 'x-prometheus-remote-write-version': '0.1.0', 'X-Scope-OrgID': 'tenant-1' };
+    const m = await started({ export: { remoteWrite: [{ url: r.url, intervalMs: 3_600_000, headers }], otlp: [{ url: `${r.url}/v1/metrics`, intervalMs: 3_600_000, headers }], retryBaseMs: 10, retryMaxMs: 20 } });
+    await oneGauge(m);
+    await m.exportNow();
+    const byPath = (path: string) => r.requests.find((q) => q.path === path)!.headers;
+    for (const h of [byPath('/receive'), byPath('/receive/v1/metrics')]) {
+      // Merged as object keys, `user-agent` went out beside `User-Agent`: "perfwatch/0.1.0, checkout-exporter/2".
+      expect(h['user-agent']).toBe('checkout-exporter/2');
+      expect(h['x-scope-orgid']).toBe('tenant-1');
+      expect(h['content-type']).toBe('application/x-protobuf');
+    }
+    expect(byPath('/receive')['x-prometheus-remote-write-version']).toBe('0.1.0');
+    expect(byPath('/receive')['content-encoding']).toBe('snappy');
+  });
+
   it("sends a URL's user info as Basic authorization, and shows neither it nor the query in status", async () => {
     const r = await receiver();
     const url = r.url.replace('http://', 'http://ops%40acme:s3cr%3At@') + '?tenant=t1';

@@ -198,6 +198,18 @@ describe('export status', () => {
         message: expect.stringContaining(`has header "${name}", which fetch sets itself or refuses`),
       });
     }
+    // The headers of the body the exporter writes, and Host, which fetch drops: in another case
+    // than the exporter's own they went out joined to it by a comma, in the same case they
+    // replaced it, and every request was refused by the receiver for a reason nobody could see.
+    for (const [name, why] of <[string, string][]>[['Content-Type', 'the exporter sets it to what it sends'], ['content-encoding', 'the exporter sets it to how it compresses'], ['Host', "fetch drops it and sends the url's host"]]) {
+      expect(bad({ otlp: [{ url: 'http://x', headers: { [name]: 's3cret' } }] })).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining(`has header "${name}", which an exporter does not take: ${why}`) });
+      expect(bad({ otlp: [{ url: 'http://x', headers: { [name]: 's3cret' } }] }).message).not.toContain('s3cret');
+    }
+    // Header names are case-insensitive: one given twice would go out as both values, joined.
+    expect(bad({ remoteWrite: [{ url: 'http://x', headers: { Authorization: 'Bearer a', authorization: 'Bearer b' } }] })).toMatchObject({
+      field: 'export.remoteWrite[0].headers',
+      message: expect.stringContaining('has header "authorization" twice, also as "Authorization": header names are case-insensitive'),
+    });
     const conn = bad({ otlp: [{ url: 'http://x', headers: { Connection: 'upgrade-s3cret' } }] });
     expect(conn).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining('has header "Connection", whose value fetch refuses: close or keep-alive only') });
     expect(conn.message).not.toContain('s3cret');

@@ -115,6 +115,17 @@ describe("hub over node:cluster, the primary's socket", () => {
     for (const n of Object.values(r.envelopes)) expect(n).toBeLessThanOrEqual(2);
   });
 
+  it("a worker whose monitor is stopped and started again moves its link back to the primary's socket at once: after its hello, no batch crosses the channel", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, RESTART: '1' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: 400, 'worker-1': 200, 'worker-2': 200 });
+    // The hello on the channel, and at most one message before the socket answered. Before,
+    // the worker kept the socket's path and dialed it no more: each batch after its start
+    // crossed the channel, base64 in JSON, for as long as it ran.
+    expect(Object.keys(r.after).sort()).toEqual(['1', '2']);
+    for (const n of Object.values(r.after)) expect(n).toBeLessThanOrEqual(2);
+  });
+
   it('a primary that cannot listen on a socket (its temporary folder missing) keeps every link on the IPC channel, and every bucket reaches the hub', async () => {
     const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, TMPDIR: '/nonexistent/perfwatch-hub-test' } });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);

@@ -46,6 +46,18 @@ interface Exporter {
 
 const USER_AGENT = 'perfwatch/0.1.0';
 
+/**
+ * The exporter's headers with the user's over them, whatever the case of either's names:
+ * merged as object keys, a `user-agent` went out beside the exporter's `User-Agent`, fetch
+ * joining the two values with a comma (`perfwatch/0.1.0, mine`).
+ */
+function withOwnHeaders(ours: Record<string, string>, given: Record<string, string> | undefined): Record<string, string> {
+  if (!given) return ours;
+  const replaced = new Set(Object.keys(given).map((name) => name.toLowerCase()));
+  const kept = Object.entries(ours).filter(([name]) => !replaced.has(name.toLowerCase()));
+  return { ...Object.fromEntries(kept), ...given };
+}
+
 export class ExportService {
   private readonly exporters: Exporter[] = [];
   /** stop() began: it runs once (the actor's finish and stop both ask for it). */
@@ -60,7 +72,7 @@ export class ExportService {
     const identity: SeriesIdentity = { instance: exportInstance(config.instance), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, maxSamplesPerRequest: config.maxSamplesPerRequest };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Iterable<Batch>, ended?: (at: number) => Iterable<Batch>): void => {
-      const headers = { ...protocol, 'User-Agent': USER_AGENT, ...t.headers };
+      const headers = withOwnHeaders({ ...protocol, 'User-Agent': USER_AGENT }, t.headers);
       this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });
     };
     for (const t of config.remoteWrite) {

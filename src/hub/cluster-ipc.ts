@@ -251,6 +251,12 @@ export class ClusterMember implements MemberTransport {
     process.on('message', this.onMessage);
     process.on('disconnect', this.onDisconnect);
     h.open();
+    // Started again (its monitor stopped and started): the primary told this worker its socket
+    // once, and tells it no more. Until 2026-12-06 the link stayed on the channel for good then,
+    // every batch base64 in JSON through the primary's IPC. A hub started again since tells
+    // its new path, which replaces this one.
+    this.redialMs = FIRST_REDIAL_MS;
+    this.dial(h);
   }
 
   /**

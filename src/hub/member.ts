@@ -45,6 +45,18 @@ export interface MemberLinkStatus {
   lastError: { message: string; at: number } | null;
 }
 
+/**
+ * An open bucket sent whole at a stop: a monitor started again within its interval records into
+ * that same bucket, and what it takes after is sent as the rest (rest()).
+ */
+interface SentOpen {
+  start: number;
+  count: number;
+  sum: number;
+  /** Its sketch's bins, key to count (a counter's travel without). */
+  bins: Map<number, number> | undefined;
+}
+
 interface Held {
   seq: number;
   cols: BatchColumns;
@@ -101,6 +113,8 @@ export class HubMember {
   /** Per series id: tier-1 records exported, and the start of the newest. */
   private done: number[] = [];
   private doneStart: number[] = [];
+  /** Per series id: its open bucket sent at the last stop, until what it took after is sent. */
+  private sentOpen: (SentOpen | undefined)[] = [];
   /** Per series id: whether it stays here (one of the monitor's own, not per process); undefined until first read. */
   private stays: (boolean | undefined)[] = [];
   /** Per series id: whether its buckets travel with their sketches (travelsSketched); undefined until first read. */
@@ -513,19 +527,42 @@ export class HubMember {
         // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
         if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
         const sketched = (this.sketched[id] ??= travelsSketched(registry.info(id).kind));
-        // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
-        const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
-        for (const r of list) add(id, r, sketched ? this.sketch(id, r, false) : 0);
+        const sent = this.sentOpen[id];
+        // By start, not by count: a bucket that closed after bucketCount() is read now and not
+        // again; the one sent open at a stop is read again, for what it took after.
+        const list = reader.buckets(id, 1, sent !== undefined ? sent.start : (this.doneStart[id] ?? -Infinity) + 1);
+        for (const r of list) {
+          if (sent !== undefined && r.start === sent.start) {
+            this.sentOpen[id] = undefined;
+            this.rest(id, r, false, sent, sketched, add);
+          } else add(id, r, sketched ? this.sketch(id, r, false) : 0);
+        }
         this.done[id] = head;
         if (list.length > 0) this.doneStart[id] = list[list.length - 1]!.start;
       }
       if (final) {
         const s = reader.snapshot(id);
-        if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
-          const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
-          add(id, r, travelsSketched(registry.info(id).kind) ? this.sketch(id, r, true) : 0);
-          // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
+        const sent = this.sentOpen[id];
+        const sketched = travelsSketched(registry.info(id).kind);
+        const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
+        let taken = false;
+        if (s.openCount > 0 && sent !== undefined && sent.start === s.openStart) taken = this.rest(id, r, true, sent, sketched, add);
+        else if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
+          add(id, r, sketched ? this.sketch(id, r, true) : 0);
+          taken = true;
+        }
+        if (taken) {
+          // Sent whole: if this monitor starts again, that bucket's close sends only what it
+          // took after. Until 2026-12-06 it sent nothing of it: a monitor stopped and started
+          // again within an interval lost the samples of that interval's rest on the hub.
           this.doneStart[id] = s.openStart;
+          let bins: Map<number, number> | undefined;
+          if (sketched) {
+            // The whole bucket's: what the accumulator holds after a rest is that rest alone.
+            this.fill(id, r, true);
+            bins = this.accBins();
+          }
+          this.sentOpen[id] = { start: s.openStart, count: s.openCount, sum: s.openSum, bins };
         }
       }
     }
@@ -554,9 +591,46 @@ export class HubMember {
    * main thread for every bucket of an interval (10,000 at 10,000 series).
    */
   private sketch(id: number, r: BucketRecord, open: boolean): number {
+    this.fill(id, r, open);
+    return this.encodeAcc();
+  }
+
+  private fill(id: number, r: BucketRecord, open: boolean): void {
     this.acc.reset();
     if (open) this.d.reader.addOpenSketch(id, this.acc);
     else this.d.reader.addSketch(1, r, this.acc);
+  }
+
+  /** The bins of the accumulator, key to count (the sketch just sent). */
+  private accBins(): Map<number, number> {
+    const bins = new Map<number, number>();
+    this.acc.forEachBin((key, count) => bins.set(key, count));
+    return bins;
+  }
+
+  /**
+   * What bucket `r` (closed, or still open at a stop) took after its part `sent` went out at a
+   * stop: its count and sum less the part's, its sketch less the part's bins (min, max and last
+   * are the bucket's, the part's included: the hub already holds the part's). Whether it took
+   * any.
+   */
+  private rest(id: number, r: BucketRecord, open: boolean, sent: SentOpen, sketched: boolean, add: (id: number, r: BucketRecord, sketchLen: number) => void): boolean {
+    const count = r.count - sent.count;
+    if (count <= 0) return false;
+    let len = 0;
+    if (sketched) {
+      this.fill(id, r, open);
+      const all = this.accBins();
+      this.acc.reset();
+      for (const [key, n] of all) this.acc.addKey(key, n - (sent.bins?.get(key) ?? 0));
+      len = this.encodeAcc();
+    }
+    add(id, { ...r, count, sum: r.sum - sent.sum }, len);
+    return true;
+  }
+
+  /** The accumulator's sketch in the wire's encoding, written into sketchBytes; its bytes, 0 when it holds none. */
+  private encodeAcc(): number {
     if (this.acc.total === 0) return 0;
     const len = this.acc.encodedLengthBound();
     if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));

@@ -86,15 +86,42 @@ const fetchUrl = httpUrl.superRefine((u, ctx) => {
  * Request headers of a webhook or an exporter (authorization, tenant): at most 32, names and
  * values bounded, and each one fetch takes (a name with a space, a value with a line break
  * would fail every request, found only in a status' lastError). The message names the
- * header, never its value (a token).
+ * header, never its value (a token). Names are case-insensitive: one given twice in two cases
+ * went out as both values joined by a comma (`Bearer a, Bearer b`).
  */
-const httpHeaders = z
+const headerRecord = z
   .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
   .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
   .superRefine((h, ctx) => {
+    const seen = new Map<string, string>();
     for (const [name, value] of Object.entries(h)) {
       const fault = headerFault(name, value);
       if (fault) ctx.addIssue({ code: 'custom', message: fault });
+      const before = seen.get(name.toLowerCase());
+      if (before !== undefined) ctx.addIssue({ code: 'custom', message: `has header ${JSON.stringify(name)} twice, also as ${JSON.stringify(before)}: header names are case-insensitive, and both values would go out joined by a comma; keep one` });
+      seen.set(name.toLowerCase(), name);
+    }
+  });
+const httpHeaders = headerRecord.optional();
+
+/**
+ * An exporter's headers: a webhook's, less those that describe the body, which the exporter
+ * writes itself (snappy protobuf, or OTLP in its `encoding`), and Host, which fetch drops
+ * without a word. Given in another case than the exporter's own (`content-type`), such a
+ * header went out beside it, joined by a comma (`application/x-protobuf, application/json`);
+ * in the same case it replaced it: either way every request was refused by the receiver, a
+ * 4xx that blamed nothing the user could see (until 2026-12-06).
+ */
+const EXPORTER_SETS: Readonly<Record<string, string>> = {
+  'content-type': 'the exporter sets it to what it sends (remote_write: protobuf; OTLP: its encoding, protobuf or json)',
+  'content-encoding': 'the exporter sets it to how it compresses (remote_write: snappy; OTLP: none)',
+  host: "fetch drops it and sends the url's host: put the host in the url",
+};
+const exportHeaders = headerRecord
+  .superRefine((h, ctx) => {
+    for (const name of Object.keys(h)) {
+      const why = EXPORTER_SETS[name.toLowerCase()];
+      if (why) ctx.addIssue({ code: 'custom', message: `has header ${JSON.stringify(name)}, which an exporter does not take: ${why}` });
     }
   })
   .optional();
@@ -160,7 +187,7 @@ export const AlertOptionsSchema = z.strictObject({
 
 const exportTarget = {
   url: fetchUrl,
-  headers: httpHeaders,
+  headers: exportHeaders,
   /** How often the series are sent. */
   intervalMs: int(1_000, 3_600_000, 10_000, ' ms'),
   /** A request that takes longer fails (and is retried). */
