@@ -7577,6 +7577,13 @@ export const BREAKS = [
     mustFail: ['a worker whose monitor is stopped and started again moves its link back'],
   },
   {
+    name: "a webhook's headers spread over the notifier's by the names' case",
+    what: "a webhook's `Content-Type` (or any header in another case than the notifier's own) goes out beside the notifier's, the two values joined by a comma",
+    edits: [{ file: 'src/alerts/post.ts', find: '  for (const [name, value] of Object.entries(given)) merged.set(name, value);', replace: '  for (const [name, value] of Object.entries(given)) merged.append(name, value);' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ["sends a header given in another case than the notifier's own in place of it"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -215,6 +215,20 @@ describe('webhook delivery', () => {
     expect(dead.stats.lastError).not.toContain('pa');
   });
 
+  it("sends a header given in another case than the notifier's own in place of it, not beside it", async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await listen((req, res) => {
+      seen.push(req.headers['content-type'], req.headers['user-agent'], String(req.headers['x-team']));
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    const n = notifier(url, { webhooks: [{ url, headers: { 'Content-Type': 'application/vnd.alerts+json', 'User-Agent': 'ops-hook', 'X-Team': 'payments' } }] });
+    fire(n, 'h1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery');
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0 });
+    expect(seen).toEqual(['application/vnd.alerts+json', 'ops-hook', 'payments']);
+  });
+
   it('counts a delivery that stop() interrupts in its backoff as dropped, once', async () => {
     let hits = 0;
     const url = await listen((req, res) => {

@@ -75,7 +75,12 @@ export async function postUnheld(url: string, given: Record<string, string>, bod
   const target = new URL(url);
   const agent = AGENTS[target.protocol];
   if (agent === undefined) throw new Error(`${target.protocol} is no http(s) URL`);
-  const headers: Record<string, string> = Object.fromEntries(new Headers({ 'content-type': 'application/json', ...given }));
+  // The user's headers over the notifier's whatever the case of their names: spread into one
+  // object, a given `Content-Type` went out beside ours, the two joined by a comma
+  // (`application/json, text/plain`), and a receiver that checks it refused every post.
+  const merged = new Headers({ 'content-type': 'application/json' });
+  for (const [name, value] of Object.entries(given)) merged.set(name, value);
+  const headers: Record<string, string> = Object.fromEntries(merged);
   headers.accept ??= '*/*';
   headers['user-agent'] ??= 'node';
   headers['content-length'] = String(Buffer.byteLength(body));
