@@ -652,6 +652,24 @@ describe('GET /api/events', () => {
     expect(bad.body.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'Last-Event-ID' });
   });
 
+  it("starts afresh, history and all, a client whose Last-Event-ID is past this server's clock", async () => {
+    // The id of a process whose clock ran an hour ahead of this one's (a restart after the wall
+    // clock stepped back): resumed there, the stream sent no bucket for that hour.
+    const { monitor, server } = await serving();
+    monitor.record('queue_size', 4);
+    await monitor.flush();
+    const url = new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href;
+    const lastOf = (e: StreamEvent[]): number[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: { last: number }[] }) => s.points.map((p) => p.last)));
+    const ahead = String(monitor.now() + 3_600_000);
+    const seen = events(url, (e) => lastOf(e).includes(5), 20_000, { 'Last-Event-ID': ahead });
+    await waitFor(() => server.status().events.open === 1);
+    monitor.record('queue_size', 5);
+    const got = await seen;
+    expect(got[0]).toMatchObject({ event: 'history', data: { metric: 'queue_size' } });
+    expect(got.at(-1)!.id).not.toBe(ahead);
+    expect(Number(got.at(-1)!.id)).toBeLessThanOrEqual(monitor.now());
+  });
+
   it('ends a stream after eventStreamMaxAgeMs, its client told to come back at once, so that a stopped client holds its place no longer', async () => {
     const { server, get } = await serving({ maxEventStreams: 1, eventStreamMaxAgeMs: 1000 });
     // A stopped process: its kernel takes what is written to it, and it reads none of it.

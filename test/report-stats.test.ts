@@ -193,6 +193,24 @@ describe('report statistics', () => {
     expect(r.score.parts.find((p) => p.name === 'latency')!.value).toBe(e.p95);
   });
 
+  it('give rates per second of the time watched up to now when the range asked ends after it', () => {
+    // One request a second for 30 s of a monitor still running, and a report asked to the end of
+    // the hour: the hour still to come is not watched, and read 1/s as 30 per 3,600 s.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(30, [[id, () => 1]]);
+    const watched = { from: T0, to: Infinity };
+    const now = T0 + 30_000;
+    const byDefault = s.report({ from: T0, now, watched });
+    const future = s.report({ from: T0, to: T0 + 3_600_000, now, watched });
+    expect(future.window).toEqual({ from: T0, to: T0 + 3_600_000, durationMs: 3_600_000 });
+    expect(future.series[0]).toMatchObject({ count: 30, rate: byDefault.series[0]!.rate });
+    expect(future.series[0]!.rate).toBeCloseTo(1, 3);
+    expect(future.metrics[0]).toMatchObject({ count: 30, rate: byDefault.metrics[0]!.rate });
+    expect(future.notes).toContain(`The range asked ends after now (${new Date(T0 + 3_600_000).toISOString()}; now ${new Date(now + 1).toISOString()}): rates are per second of the time watched up to now.`);
+    expect(byDefault.notes.join('\n')).not.toMatch(/ends after now/);
+  });
+
   it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
     // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
     const s = synthetic();

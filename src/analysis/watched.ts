@@ -25,6 +25,11 @@ export interface WatchedSpan {
 /** Always watched: data built or filled without a monitor (tests, benchmarks). */
 export const ALWAYS_WATCHED: Watched = { from: -Infinity, to: Infinity };
 
+/** `watched` as of `until`: a run still going has watched up to there, not the time to come. */
+export function watchedUntil(watched: Watched, until: number): Watched {
+  return watched.to > until ? { ...watched, to: Math.max(watched.from, until) } : watched;
+}
+
 /** Seconds of [from, to) that the monitor watched, or null for none. */
 export function coveredSeconds(from: number, to: number, watched: Watched): number | null {
   let ms = 0;

@@ -156,14 +156,20 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         // the buckets it has not had begin: it gets those that closed meanwhile, not the
         // history again, which it had, nor a gap.
         // (Node joins a header it does not know, given twice, into one string.)
-        const resumeAt = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);
-        const resumeTo = resumeAt === undefined ? undefined : Math.max(resumeAt, endedBuckets(monitor.now(), interval));
+        const given = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);
+        const ended = endedBuckets(monitor.now(), interval);
+        // An id past where this clock's buckets end is no id of this server's: another process's,
+        // whose clock ran ahead of this one (a restart after the wall clock stepped back, a
+        // replica behind the same proxy). Resumed there, the stream sent nothing until this
+        // clock caught up, hours for a step of hours, while its client took it for live.
+        const resumeAt = given !== undefined && given <= ended ? given : undefined;
+        const resumeTo = resumeAt === undefined ? undefined : ended;
         // Where the buckets not yet sent begin: every bucket before it has been sent, whole. The
         // history ends there, at the buckets the collector may still take samples into (the
         // open one, and the one before it until its first pass after its end), which are sent
         // whole once they have closed: a history read to now held the open bucket's samples
         // too, and a sample recorded before a client connected reached it twice.
-        let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);
+        let pollFrom = resumeTo ?? ended;
         // Read before the stream opens: a bad metric or tags is still a 400.
         const backfill = metric === undefined ? undefined : resumeAt === undefined ? await read(from, 'auto', Math.max(from, pollFrom)) : await read(resumeAt, 'bucket', resumeTo);
         // Checked again: other streams may have opened while the history was read.

@@ -16,7 +16,7 @@ import type { CaptureNote } from '../profiling/schema.js';
 import { computeScore } from './score.js';
 import { chartPoints } from './chart.js';
 import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, rankQuantile, seriesStats, Pieces } from '../analysis/stats.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedUntil, type Watched } from '../analysis/watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {
@@ -176,10 +176,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       const t = oldestHeld(reader, id);
       if (t < oldest) oldest = t;
     }
-    if (options.to === undefined) {
-      const t = reader.newestRawTime(id);
-      if (t > newest) newest = t;
-    }
+    const t = reader.newestRawTime(id);
+    if (t > newest) newest = t;
   }
   // By default up to now, and past it to the newest sample held: a sample is stamped when the
   // collector drains it, and the report reads the store after it was asked (a thread's start
@@ -199,12 +197,18 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   // the same: the same buckets, and a minute's rollup that starts before the first of them (an
   // interval that does not divide a minute) is not left out.
   const span = coveredRange(from, to, L.intervalMs, options.now);
+  // Rates are per second of the watched time that has passed: a running monitor's run has no
+  // end, and a range asked past now (to the end of the day) counted the hours still to come
+  // as watched, reading a counter of 99 a second as 2.7.
+  const passed = newest + 1;
+  const watched = options.watched && watchedUntil(options.watched, passed);
   // Where the closed buckets the charts draw end: the open one is in no chart.
   const closedEnd = Math.min(span.to, Math.floor(options.now / L.intervalMs) * L.intervalMs);
   const notes: string[] = [];
   if (span.from !== from || span.to !== to) {
     notes.push(`The range asked, ${new Date(from).toISOString()} – ${new Date(to).toISOString()}, is read in whole ${L.intervalMs} ms buckets, by their start: ${new Date(span.from).toISOString()} – ${new Date(span.to).toISOString()}.`);
   }
+  if (watched && span.to > passed && span.from < passed) notes.push(`The range asked ends after now (${new Date(to).toISOString()}; now ${new Date(passed).toISOString()}): rates are per second of the time watched up to now.`);
   if (span.from >= span.to) return emptyReport(options, span.from, span.from, [`No ${L.intervalMs} ms bucket starts in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}, and buckets are read whole, by their start.`], started);
 
   // Series grouped by metric name, so that each name's sketches merge into one summary.
@@ -240,7 +244,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     /** The raw values of the merged series while all of them have every sample raw (null once one does not). */
     let exact: ArrayLike<number>[] | null = [];
     for (const info of list) {
-      const result = seriesStats({ reader, acc, from, to, span, pieces: scratch, ...(options.watched ? { watched: options.watched } : {}) }, info);
+      const result = seriesStats({ reader, acc, from, to, span, pieces: scratch, ...(watched ? { watched } : {}) }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
@@ -266,7 +270,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       // it did) and took the places of the service's own anomalies.
       if (!info.name.startsWith(OWN_PREFIX)) anomalies.push(...seriesAnomalies(reader, info, from, pieces));
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
-      chartCandidates.push({ info, chart: chartPoints(info.kind, pieces, L.intervalMs, closedEnd, options.watched), count: stats.count });
+      chartCandidates.push({ info, chart: chartPoints(info.kind, pieces, L.intervalMs, closedEnd, watched), count: stats.count });
     }
     if (merged === 0) continue;
     const first = list[0]!;
@@ -275,7 +279,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     // a metric of one series said p95 65.5 ms beside its series' exact 66 ms, and a ratio of
     // ones and zeros p95 0.9961.
     const [p50, p95, p99] = exact ? exactQuantiles(exact, count, [0.5, 0.95, 0.99]) : metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
-    const seconds = coveredSeconds(span.from, span.to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
+    const seconds = coveredSeconds(span.from, span.to, watched ?? ALWAYS_WATCHED) ?? Number.NaN;
     metrics.set(name, {
       name,
       kind: first.kind,
@@ -302,7 +306,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const alerts = options.includeAlerts ? analysis : null;
   if (!analysis.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
   const score = computeScore(metrics, analysis);
-  const judged: DiagnosisInput = { window, seconds: coveredSeconds(span.from, span.to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN, metrics, series: diagnosisInput };
+  const judged: DiagnosisInput = { window, seconds: coveredSeconds(span.from, span.to, watched ?? ALWAYS_WATCHED) ?? Number.NaN, metrics, series: diagnosisInput };
   const diagnoses = withCaptures(diagnose(judged), options.profiles ?? []);
   const waiting = notEnoughData(judged);
   if (waiting !== null) notes.push(waiting);
