@@ -7598,6 +7598,13 @@ export const BREAKS = [
     mustFail: ["starts afresh, history and all, a client whose Last-Event-ID is past this server's clock"],
   },
   {
+    name: 'dashboard ETags compared exactly',
+    what: "the dashboard answers 304 only to an If-None-Match equal to its ETag: a weak tag (W/, as a compressing proxy passes it), a list or * gets every file again",
+    edits: [{ file: 'src/http/dashboard.ts', find: "    return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;", replace: '    return t === etag;' }],
+    tests: ['dashboard-route.test.ts'],
+    mustFail: ['answers 304 to a revalidation of an unchanged file'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

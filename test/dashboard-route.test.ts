@@ -41,6 +41,13 @@ describe('the dashboard route', () => {
     expect(first.headers.get('cache-control')).toBe('no-cache');
     const again = await fetch(new URL('/dashboard/style.css', server.url), { headers: { 'If-None-Match': etag! } });
     expect(again.status).toBe(304);
+    // As a compressing proxy (nginx) passes it on, weak; in a list; any: the same file, 304.
+    for (const tag of [`W/${etag}`, `"other", ${etag}`, '*']) {
+      const revalidated = await fetch(new URL('/dashboard/style.css', server.url), { headers: { 'If-None-Match': tag } });
+      expect(revalidated.status, tag).toBe(304);
+    }
+    const changed = await fetch(new URL('/dashboard/style.css', server.url), { headers: { 'If-None-Match': '"other"' } });
+    expect(changed.status).toBe(200);
     const head = await fetch(new URL('/dashboard/style.css', server.url), { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String((await first.arrayBuffer()).byteLength));

@@ -88,10 +88,25 @@ export class DashboardAssets {
   }
 }
 
+/**
+ * Whether If-None-Match names `etag` as RFC 9110 (13.1.2) compares them: weakly (a proxy that
+ * compresses a body marks its tag W/, as nginx does), in a list, or `*`. Compared exactly, every
+ * reload behind such a proxy fetched every file again. Not the `fresh` package: it answers
+ * "changed" to any request with Cache-Control: no-cache, which fetch() adds to every request
+ * given an If-None-Match of its own.
+ */
+function unchanged(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;
+  });
+}
+
 function send(req: IncomingMessage, res: ServerResponse, found: Asset): void {
   // Revalidated on every load (no-cache), answered 304 when unchanged: an upgraded package shows at once.
   const headers = { 'Content-Type': found.type, ETag: found.etag, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' };
-  if (req.headers['if-none-match'] === found.etag) {
+  if (unchanged(req.headers['if-none-match'], found.etag)) {
     res.writeHead(304, headers).end();
     return;
   }
