@@ -3625,7 +3625,7 @@ export const BREAKS = [
   {
     name: 'a hub started again keeps its stop',
     what: "Hub.start() leaves `stopping` set by the stop before it: a hub on a database stopped and started again in its process flushes no more for a member that stops cleanly, whose last batches wait unacknowledged for the next timed flush",
-    edits: [{ find: '    this.stopping = false;\n', replace: '' }],
+    edits: [{ find: '    this.stopping = false;\n    this.refused = false;\n', replace: '    this.refused = false;\n' }],
     tests: ['hub-durable.test.ts'],
     mustFail: ['stopped and started again in its process: it still flushes on the word of a member that stops cleanly'],
   },
@@ -7582,6 +7582,13 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/post.ts', find: '  for (const [name, value] of Object.entries(given)) merged.set(name, value);', replace: '  for (const [name, value] of Object.entries(given)) merged.append(name, value);' }],
     tests: ['webhooks.test.ts'],
     mustFail: ["sends a header given in another case than the notifier's own in place of it"],
+  },
+  {
+    name: 'hub member started again still stopping',
+    what: "a member monitor stopped and started again in its process keeps its stop's mark: its next welcome with batches held says `stopping` again, and the hub marks the running member stopped",
+    edits: [{ file: 'src/hub/member.ts', find: '    this.stopping = false;\n    this.refused = false;\n', replace: '    this.refused = false;\n' }],
+    tests: ['hub-member-restart.test.ts'],
+    mustFail: ['started again, is a fresh member'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
