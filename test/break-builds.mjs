@@ -7591,6 +7591,13 @@ export const BREAKS = [
     mustFail: ['started again, is a fresh member'],
   },
   {
+    name: 'hub member at a socket of something else shows the framing error',
+    what: "a member whose hub.connect path is held by something that is not a hub (an HTTP server) says the hub's view of a first frame too long for a hello, not that what answers there is no hub",
+    edits: [{ file: 'src/hub/socket.ts', find: '        if (first !== undefined) notHub = notAHub(this.address, first);\n        else lastError = error as Error;\n', replace: '        lastError = error as Error;\n' }],
+    tests: ['hub-welcome-order.test.ts'],
+    mustFail: ['pointed at a socket where something else answers'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
