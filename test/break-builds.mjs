@@ -7598,6 +7598,20 @@ export const BREAKS = [
     mustFail: ['pointed at a socket where something else answers'],
   },
   {
+    name: 'hub socket path takes a URL',
+    what: "hub: { connect: 'tcp://…' } is taken as a relative socket path: the member dials ./tcp:/… and fails with ENOENT at each retry, no word of why",
+    edits: [{ file: 'src/hub/options.ts', find: "  .refine((p) => !/^[a-z][a-z0-9+.-]*:\\/\\//i.test(p), { error: 'must be a Unix socket path, not a URL: a hub listens, and is reached, on a Unix socket only (a path such as /run/myapp/perfwatch.sock)' })\n", replace: '' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['refuses a URL where a socket path goes'],
+  },
+  {
+    name: "hub member takes a hub's options",
+    what: "a member given maxConnections, helloTimeoutMs, staleMs or dropMs (which only a hub reads) takes them without a word",
+    edits: [{ file: 'src/hub/options.ts', find: '    if (o[key] === undefined) continue;\n', replace: "    if (o[key] === undefined || key !== '') continue;\n" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["refuses a hub's option given to a member"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
