@@ -288,8 +288,8 @@ describe('bad input', () => {
     expect(opt({ system: { enabled: 'yes' } })).toBe('system.enabled must be true or false, got "yes"');
     expect(opt({ hub: 'clusters' })).toBe(`hub must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }, got "clusters"`);
     // A bound set by another option names that option and its value.
-    expect(opt({ hub: { connect: '/tmp/x.sock', staleMs: 10_000, dropMs: 5_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (10000 ms), got 5000');
-    expect(opt({ hub: { connect: '/tmp/x.sock', dropMs: 3_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (5000 ms), got 3000');
+    expect(opt({ hub: { listen: '/tmp/x.sock', staleMs: 10_000, dropMs: 5_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (10000 ms), got 5000');
+    expect(opt({ hub: { listen: '/tmp/x.sock', dropMs: 3_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (5000 ms), got 3000');
     expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
     expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
     expect(opt('string')).toBe('options must be an object, got "string"');

@@ -3625,7 +3625,7 @@ export const BREAKS = [
   {
     name: 'a hub started again keeps its stop',
     what: "Hub.start() leaves `stopping` set by the stop before it: a hub on a database stopped and started again in its process flushes no more for a member that stops cleanly, whose last batches wait unacknowledged for the next timed flush",
-    edits: [{ find: '    this.stopping = false;\n', replace: '' }],
+    edits: [{ find: '    this.stopping = false;\n    this.refused = false;\n', replace: '    this.refused = false;\n' }],
     tests: ['hub-durable.test.ts'],
     mustFail: ['stopped and started again in its process: it still flushes on the word of a member that stops cleanly'],
   },
@@ -7603,6 +7603,34 @@ export const BREAKS = [
     edits: [{ file: 'src/http/dashboard.ts', find: "    return t === '*' || (t.startsWith('W/') ? t.slice(2) : t) === etag;", replace: '    return t === etag;' }],
     tests: ['dashboard-route.test.ts'],
     mustFail: ['answers 304 to a revalidation of an unchanged file'],
+  },
+  {
+    name: 'hub member started again still stopping',
+    what: "a member monitor stopped and started again in its process keeps its stop's mark: its next welcome with batches held says `stopping` again, and the hub marks the running member stopped",
+    edits: [{ file: 'src/hub/member.ts', find: '    this.stopping = false;\n    this.refused = false;\n', replace: '    this.refused = false;\n' }],
+    tests: ['hub-member-restart.test.ts'],
+    mustFail: ['started again, is a fresh member'],
+  },
+  {
+    name: 'hub member at a socket of something else shows the framing error',
+    what: "a member whose hub.connect path is held by something that is not a hub (an HTTP server) says the hub's view of a first frame too long for a hello, not that what answers there is no hub",
+    edits: [{ file: 'src/hub/socket.ts', find: '        if (first !== undefined) notHub = notAHub(this.address, first);\n        else lastError = error as Error;\n', replace: '        lastError = error as Error;\n' }],
+    tests: ['hub-welcome-order.test.ts'],
+    mustFail: ['pointed at a socket where something else answers'],
+  },
+  {
+    name: 'hub socket path takes a URL',
+    what: "hub: { connect: 'tcp://…' } is taken as a relative socket path: the member dials ./tcp:/… and fails with ENOENT at each retry, no word of why",
+    edits: [{ file: 'src/hub/options.ts', find: "  .refine((p) => !/^[a-z][a-z0-9+.-]*:\\/\\//i.test(p), { error: 'must be a Unix socket path, not a URL: a hub listens, and is reached, on a Unix socket only (a path such as /run/myapp/perfwatch.sock)' })\n", replace: '' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['refuses a URL where a socket path goes'],
+  },
+  {
+    name: "hub member takes a hub's options",
+    what: "a member given maxConnections, helloTimeoutMs, staleMs or dropMs (which only a hub reads) takes them without a word",
+    edits: [{ file: 'src/hub/options.ts', find: '    if (o[key] === undefined) continue;\n', replace: "    if (o[key] === undefined || key !== '') continue;\n" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["refuses a hub's option given to a member"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

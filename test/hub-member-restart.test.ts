@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberLinkStatus } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes } from './hub-helpers.js';
+import { hubNodes, rawHub } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
@@ -50,5 +50,37 @@ describe('a member stopped and started again within an interval', () => {
       expect(s.window).toMatchObject({ count: all.length, min: 1, max: 1_004, p50: mine.window.p50, p90: mine.window.p90, p99: mine.window.p99 });
     }
     expect((member.status().hub as MemberLinkStatus)).toMatchObject({ dropped: 0, queueDepth: 0 });
+  });
+
+  // Its stop marked it stopping, and nothing unmarked it: started again, its first welcome with
+  // batches held said `stopping` after them, and the hub marked this running member stopped
+  // (a hub on a database flushed for it too).
+  it('started again, is a fresh member: a welcome with batches held sends them and no stopping beat', async () => {
+    const path = nodes.socketPath();
+    const hub = await rawHub(path);
+    const m = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'again' } });
+    await hub.heard((x) => x.t === 'hello', 'the hello');
+    hub.send({ t: 'welcome', acked: 0, round: 1, hub: 'run' });
+    m.record('again_rt', 5);
+    const stopped = m.stop();
+    // A stop sends its open buckets, then says it stops, and waits for the acks.
+    await hub.heard((x) => x.t === 'beat' && x.stopping === true, 'the stopping beat');
+    hub.send({ t: 'ack', seq: Math.max(...hub.said.filter((x) => x.t === 'batch').map((x) => x.seq)) });
+    await stopped;
+
+    const from = hub.said.length;
+    await m.start();
+    await hub.heard((x) => x.t === 'hello', 'the hello of the monitor started again', from);
+    m.record('again_rt', 7);
+    // Held: no welcome yet on this link.
+    await waitFor(() => (m.status().hub as MemberLinkStatus).queueDepth > 0 || undefined, 10_000, 'a batch held');
+    const welcomedAt = hub.said.length;
+    hub.send({ t: 'welcome', acked: 0, round: 2, hub: 'run' });
+    const held = await hub.heard((x) => x.t === 'batch', 'the held batch sent at the welcome', welcomedAt);
+    // Anything it said after the batches the welcome sent: a stopping beat comes right after them.
+    m.record('again_rt', 9);
+    await hub.heard((x) => (x.t === 'batch' && x.seq > held.seq) || (x.t === 'beat' && x.stopping !== true), 'a later batch or beat', welcomedAt);
+    expect(hub.said.slice(welcomedAt).filter((x) => x.t === 'beat' && x.stopping === true)).toEqual([]);
+    await hub.close();
   });
 });

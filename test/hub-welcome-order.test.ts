@@ -1,3 +1,5 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { MemberLinkStatus } from '../dist/src/hub/member.js';
 import { monitorStarter, waitFor } from './helpers.js';
@@ -57,6 +59,39 @@ describe('a member and the welcomes of its hub', () => {
     expect(link().connected).toBe(true);
     await hub.close();
   });
+  // An HTTP server on the socket answers a hello with "HTTP/1.1 400 Bad Request": its first
+  // four bytes, read as a frame's length, made the member say the hub's view of a first frame
+  // too long for a hello ("a first frame of 1213486160 bytes … a link starts with a hello").
+  it('pointed at a socket where something else answers, says that what answers there is not a perfwatch hub, with its first line, or its first bytes when they are not text', async () => {
+    const path = nodes.socketPath();
+    const http = createHttpServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => http.listen(path, resolve));
+    const m = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'lost' } });
+    const link = () => m.status().hub as MemberLinkStatus;
+    const said = await waitFor(() => link().lastError ?? undefined, 10_000, 'the error said');
+    expect(said.message).toBe(`hub.connect ${path}: what answers there is not a perfwatch hub (its answer reads "HTTP/1.1 400 Bad Request", where a hub's starts with a frame's length): point hub.connect at the socket a hub listens on (its hub.listen, or perfwatch serve --hub PATH)`);
+    expect(link()).toMatchObject({ connected: false });
+    expect(link().failed).toBeGreaterThan(0);
+    await m.stop();
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(resolve));
+
+    const other = nodes.socketPath();
+    const peers = new Set<Socket>();
+    const binary = createServer((s) => {
+      peers.add(s);
+      s.on('error', () => {});
+      s.end(Buffer.from([0xff, 0xfe, 0, 1, 2, 3, 4, 5, 6, 7]));
+    });
+    await new Promise<void>((resolve) => binary.listen(other, resolve));
+    const b = await started({ collectionIntervalMs: 1000, hub: { connect: other, instance: 'lost' } });
+    const bin = await waitFor(() => (b.status().hub as MemberLinkStatus).lastError ?? undefined, 10_000, 'the error said');
+    expect(bin.message).toBe(`hub.connect ${other}: what answers there is not a perfwatch hub (its answer is ff fe 00 01 02 03 04 05, where a hub's starts with a frame's length): point hub.connect at the socket a hub listens on (its hub.listen, or perfwatch serve --hub PATH)`);
+    await b.stop();
+    for (const s of peers) s.destroy();
+    await new Promise((resolve) => binary.close(resolve));
+  });
+
   // The hub applies a batch before its acknowledgement leaves, and a hub stopping with the
   // cluster acknowledges no more: a batch written and not acknowledged at the member's stop
   // may be in the hub's store. Counted as dropped, it overstated the loss.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { PerformanceMonitor, type MemberLinkStatus } from '../dist/src/index.js';
+import { InvalidArgumentError, PerformanceMonitor, type MemberLinkStatus } from '../dist/src/index.js';
 import { caught, monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawMember, rowsBatch as batch, type HubNode } from './hub-helpers.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
@@ -584,5 +584,34 @@ describe('hub options', () => {
     expect(named.field).toBe('hub.instance');
     expect(named.message).toMatch(/names a member \(connect, or a cluster worker\): this process is the hub \(listen\)/);
     expect(() => new PerformanceMonitor({ storage: 'memory', hub: 'cluster' })).not.toThrow();
+  });
+
+  // A URL is a relative path to the system: a member dialed ./tcp:/… and failed with ENOENT at
+  // each retry, with no word that a URL is no socket path.
+  it('refuses a URL where a socket path goes, naming the field, as InvalidArgumentError', () => {
+    const url = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: 'tcp://127.0.0.1:9000' } }));
+    expect(url).toBeInstanceOf(InvalidArgumentError);
+    expect(url).toMatchObject({ field: 'hub.connect', message: 'hub.connect must be a Unix socket path, not a URL: a hub listens, and is reached, on a Unix socket only (a path such as /run/myapp/perfwatch.sock), got "tcp://127.0.0.1:9000"' });
+    expect(caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: 'unix:///run/app/h.sock' } })).field).toBe('hub.listen');
+    // A path whose folder has a colon is a path.
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a:b/h.sock' } })).not.toThrow();
+  });
+
+  // Taken without a word, a member's maxConnections read as a bound it kept; it bounded nothing.
+  it("refuses a hub's option given to a member, naming the field and why; takes it on a hub and under node:cluster, whose workers get the primary's options", () => {
+    for (const [key, value, what] of [
+      ['maxConnections', 100, 'the connections its socket keeps open'],
+      ['helloTimeoutMs', 1_000, 'how long its socket waits for a hello'],
+      ['staleMs', 2_000, 'when it marks a silent member stale'],
+      ['dropMs', 90_000, 'when it forgets a silent member'],
+    ] as const) {
+      const e = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', [key]: value } }));
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect(e).toMatchObject({ field: `hub.${key}`, message: `hub.${key} is a hub's option (${what}): this process is a member (connect); give it to the hub (listen), got ${value}` });
+      expect(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: '/tmp/a.sock', [key]: value } })).not.toThrow();
+      expect(() => new PerformanceMonitor({ storage: 'memory', hub: { cluster: true, [key]: value } })).not.toThrow();
+    }
+    // A member's own options stay a member's.
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 10, retryMaxMs: 500, maxFrameBytes: 4096, instance: 'api' } })).not.toThrow();
   });
 });

@@ -166,6 +166,15 @@ export class HubMember {
   }
 
   start(): void {
+    // A monitor stopped and started again in its process is a fresh member, its epoch aside:
+    // a stop's flags kept, the next welcome with batches held said `stopping` again, and the
+    // hub marked this running member stopped (and a hub on a database flushed for it).
+    this.stopping = false;
+    this.refused = false;
+    this.rehello = false;
+    this.rejectedLink = false;
+    this.unansweredSince = 0;
+    this.silenceSaid = false;
     this.d.transport.start({
       open: () => {
         this.connected = true;

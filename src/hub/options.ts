@@ -30,6 +30,9 @@ function int(min: number, max: number, def: number, unit = '') {
 const socketPath = z
   .string({ error: 'must be a Unix socket path' })
   .min(1, { error: 'must be a Unix socket path' })
+  // 'tcp://host:9000' is a relative path to the system: a hub listened at ./tcp:/host:9000, or a
+  // member dialed it and failed with ENOENT at each retry, for good.
+  .refine((p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p), { error: 'must be a Unix socket path, not a URL: a hub listens, and is reached, on a Unix socket only (a path such as /run/myapp/perfwatch.sock)' })
   .refine((p) => !p.includes('\0'), { error: 'must be a Unix socket path without a NUL character (the system would cut the path at it)' })
   // The bytes said: a path of fewer characters than that can pass it in UTF-8.
   .refine((p) => Buffer.byteLength(p) <= 107, { error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}` });
@@ -91,7 +94,33 @@ export const HubObjectSchema = z
     path: ['instance'],
   });
 
-export const HubOptionsSchema = z.preprocess((v) => (v === 'cluster' ? { cluster: true } : v), HubObjectSchema);
+/**
+ * The options only a hub reads, and what each is, for a member given one: its defaults hide
+ * whether it was given once parsed, so this looks at the input. Taken without a word, a
+ * member's maxConnections read as a bound it kept, while it bounded nothing. A node:cluster
+ * worker is given the primary's options (one `hub` for both), and takes them.
+ */
+const HUB_ONLY: Record<string, string> = {
+  staleMs: 'when it marks a silent member stale',
+  dropMs: 'when it forgets a silent member',
+  maxConnections: 'the connections its socket keeps open',
+  helloTimeoutMs: 'how long its socket waits for a hello',
+};
+
+function hubOnlyGiven(v: unknown, ctx: z.core.$RefinementCtx): void {
+  if (v === null || typeof v !== 'object') return;
+  const o = v as Record<string, unknown>;
+  if (o.connect === undefined || o.listen !== undefined || o.cluster === true) return;
+  for (const [key, what] of Object.entries(HUB_ONLY)) {
+    if (o[key] === undefined) continue;
+    ctx.addIssue({ code: 'custom', path: [key], input: o[key], message: `is a hub's option (${what}): this process is a member (connect); give it to the hub (listen)` });
+  }
+}
+
+export const HubOptionsSchema = z.preprocess((v, ctx) => {
+  hubOnlyGiven(v, ctx);
+  return v === 'cluster' ? { cluster: true } : v;
+}, HubObjectSchema);
 
 export type HubOptions = z.input<typeof HubObjectSchema> | 'cluster';
 export type ResolvedHubOptions = z.output<typeof HubObjectSchema>;

@@ -185,6 +185,22 @@ export class SocketHub implements HubTransport {
   }
 }
 
+/** The bytes of a peer that is no hub said in the member's error (notAHub). */
+const FIRST_BYTES_SHOWN = 40;
+
+/**
+ * A member's error for a peer at its hub.connect path that answers with bytes no hub sends (an
+ * HTTP server on that socket answers a hello with "HTTP/1.1 400 …", whose first four bytes,
+ * read as a frame's length, made 1,213,486,160). Its first line is shown if it is printable,
+ * else its first bytes in hex.
+ */
+export function notAHub(path: string, first: Buffer): Error {
+  const end = first.findIndex((b) => b === 0x0d || b === 0x0a);
+  const line = first.subarray(0, end === -1 ? first.length : end).toString('latin1');
+  const look = line.length > 0 && /^[\x20-\x7e]+$/.test(line) ? `reads ${JSON.stringify(line)}` : `is ${first.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ')}`;
+  return new Error(`hub.connect ${path}: what answers there is not a perfwatch hub (its answer ${look}, where a hub's starts with a frame's length): point hub.connect at the socket a hub listens on (its hub.listen, or perfwatch serve --hub PATH)`);
+}
+
 export class SocketMember implements MemberTransport {
   readonly kind = 'socket' as const;
   readonly via = 'socket' as const;
@@ -212,15 +228,26 @@ export class SocketMember implements MemberTransport {
     this.socket = socket;
     const reader = new FrameReader(this.maxFrameBytes, this.maxFrameBytes, "this member's hub.maxFrameBytes");
     let lastError: Error | undefined;
+    // What came first on this link, until a frame did: shown if it is no hub's.
+    let first: Buffer | undefined = Buffer.alloc(0);
+    // Said over what the peer's close brings after (EPIPE, ECONNRESET): it is why.
+    let notHub: Error | undefined;
     socket.once('connect', () => {
       this.open = true;
       h.open();
     });
     socket.on('data', (chunk: Buffer) => {
+      if (first !== undefined && first.length < FIRST_BYTES_SHOWN) first = Buffer.concat([first, chunk.subarray(0, FIRST_BYTES_SHOWN - first.length)]);
       try {
-        for (const f of reader.push(chunk)) h.message(f);
+        for (const f of reader.push(chunk)) {
+          first = undefined;
+          h.message(f);
+        }
       } catch (error) {
-        lastError = error as Error;
+        // No frame yet: a hub's first is a short welcome or reject, so this peer is no hub, and
+        // the reader's words (a hub's view of a first frame too long for a hello) misled.
+        if (first !== undefined) notHub = notAHub(this.address, first);
+        else lastError = error as Error;
         socket.destroy();
       }
     });
@@ -234,7 +261,7 @@ export class SocketMember implements MemberTransport {
       this.socket = undefined;
       if (this.stopped) return;
       this.failures++;
-      if (wasOpen || lastError) h.closed(lastError);
+      if (wasOpen || lastError) h.closed(notHub ?? lastError);
       this.timer = setTimeout(() => this.dial(h), this.retryMs);
       this.timer.unref();
       this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
