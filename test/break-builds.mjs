@@ -7633,6 +7633,13 @@ export const BREAKS = [
     mustFail: ["refuses a hub's option given to a member"],
   },
   {
+    name: "an alerts-only event stream takes a metric's parameters",
+    what: '/api/events without metric takes tags, from, max_points and limit without a word and opens an alerts-only stream, as if it honoured them',
+    edits: [{ file: 'src/http/events.ts', find: "          for (const name of ['tags', 'from', 'max_points', 'limit']) {", replace: '          for (const name of [] as string[]) {' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['answers a bad query parameter 400 naming it'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -214,6 +214,9 @@ describe('the JSON API', () => {
       ['/api/alerts?history=yes', 'history', /history must be true or false/],
       ['/api/events?alerts=false', 'metric', /metric is required when alerts is false/],
       ['/api/events?metric=nope', 'metric', /not a known metric/],
+      ['/api/events?tags={"endpoint":"/a"}', 'tags', /tags applies to a metric's stream: give metric, or leave tags out \(without metric the stream carries alerts only\)/],
+      ['/api/events?from=0', 'from', /from applies to a metric's stream/],
+      ['/api/events?limit=5', 'limit', /limit applies to a metric's stream/],
       ['/metrics?x=1', 'x', /unknown query parameter "x"; this route takes none/],
     ];
     for (const [path, field, message] of cases) {

@@ -144,6 +144,13 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const alerts = p.get('alerts') ?? 'true';
         if (alerts !== 'true' && alerts !== 'false') throw new HttpError(400, `alerts must be true or false, got "${alerts.slice(0, 64)}"`, 'alerts');
         if (metric === undefined && alerts === 'false') throw new HttpError(400, 'metric is required when alerts is false: the stream would carry nothing', 'metric');
+        // Taken without a word, a misspelt or forgotten metric gave an alerts-only stream that
+        // seemed to honour them.
+        if (metric === undefined) {
+          for (const name of ['tags', 'from', 'max_points', 'limit']) {
+            if (p.has(name)) throw new HttpError(400, `${name} applies to a metric's stream: give metric, or leave ${name} out (without metric the stream carries alerts only)`, name);
+          }
+        }
         const tags = tagsParam(p);
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
