@@ -18,6 +18,13 @@ import { waitFor } from './helpers.js';
 const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * A monitor little else wakes: no system or runtime readings, a bucket a minute long (no
+ * boundary in a test's window to speak of), the overhead checks (whose readings a flush
+ * publishes, which rings) a minute apart.
+ */
+const idle = () => new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
+const controlOf = (m: PerformanceMonitor) => controlViews((m as unknown as { control: SharedArrayBuffer }).control);
 
 describe('a producer wakes a sleeping collector', () => {
   it('once per burst, at the end of the turn, while the ring stays under half full', async () => {
@@ -143,11 +150,10 @@ describe('a drain wakes a waiter on DRAIN_EPOCH', () => {
 
 describe('a collector with `last` rules to feed', () => {
   it('dozes a few ms after a drain, so a thread recording in every turn does not wake it in each', async () => {
-    // No boundary in the window to speak of (a bucket a minute long), no readings of its own.
-    const m = new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
+    const m = idle();
     await m.start();
     try {
-      const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+      const ctl = controlOf(m);
       await m.createAlertRule({ name: 'deep', metric: 'queue', aggregation: 'last', operator: '>', threshold: 1e9 });
       await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 1, 10_000, 'DRAIN_LISTENING raised');
       const queue = m.metric('queue');
@@ -178,12 +184,10 @@ describe('a collector with `last` rules to feed', () => {
 
 describe('a control call reaches a collector in its blocking wait', () => {
   it('at once: answered before the wake-up the collector promised when it went to sleep', async () => {
-    // Little else wakes it: no samples, no system or runtime readings, a bucket a minute long,
-    // the overhead checks (whose readings a flush publishes, which rings) a minute apart.
-    const m = new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
+    const m = idle();
     await m.start();
     try {
-      const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+      const ctl = controlOf(m);
       // Without MAIL the call waits in the port until the wait times out at the promised
       // BEAT_BY, so no answer comes before it unless something else rings; with it, an answer
       // comes within a millisecond or so. Three of five, so that a machine that stalls a round
@@ -204,11 +208,8 @@ describe('a control call reaches a collector in its blocking wait', () => {
 });
 
 describe('an idle monitor sleeps in long waits', () => {
-  // Little else wakes its actors: no samples, no system or runtime readings, a bucket a minute
-  // long, the overhead checks a minute apart. Each sleep cut short of its promise costs a
-  // wake-up of the actor and one of the watchdog (which wakes when a promise falls due).
-  const idle = () => new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
-  const controlOf = (m: PerformanceMonitor) => controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+  // Each sleep cut short of its promise costs a wake-up of the actor and one of the watchdog
+  // (which wakes when a promise falls due).
 
   it('the collector, asleep in its blocking wait, promises its next beat a second ahead, not a quarter', async () => {
     const m = idle();
