@@ -212,6 +212,8 @@ describe('the JSON API', () => {
       ['/api/metrics?limit=1001', 'limit', /limit must be an integer from 1 to 1000, got "1001"/],
       ['/api/alerts?state=burning', 'state', /state/],
       ['/api/alerts?history=yes', 'history', /history must be true or false/],
+      ['/api/alerts?from=0', 'from', /^from bounds the alert history: add history=true, or leave from out \(the active alerts are those of now\)$/],
+      ['/api/alerts?history=false&to=2026-12-05', 'to', /to bounds the alert history: add history=true/],
       ['/api/events?alerts=false', 'metric', /metric is required when alerts is false/],
       ['/api/events?metric=nope', 'metric', /not a known metric/],
       ['/api/events?tags={"endpoint":"/a"}', 'tags', /tags applies to a metric's stream: give metric, or leave tags out \(without metric the stream carries alerts only\)/],

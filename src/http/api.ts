@@ -130,6 +130,13 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const body: Record<string, unknown> = { total: alerts.length, offset, limit, alerts: alerts.slice(offset, offset + limit) };
       const history = p.get('history');
       if (history !== undefined && history !== 'true' && history !== 'false') throw new HttpError(400, `history must be true or false, got "${history.slice(0, 64)}"`, 'history');
+      // Taken without a word, a from or to without history=true seemed to bound the answer,
+      // which held the alerts active now whatever the window asked.
+      if (history !== 'true') {
+        for (const name of ['from', 'to']) {
+          if (p.has(name)) throw new HttpError(400, `${name} bounds the alert history: add history=true, or leave ${name} out (the active alerts are those of now)`, name);
+        }
+      }
       if (history === 'true') {
         const from = timeParam(p, 'from');
         const to = timeParam(p, 'to');
