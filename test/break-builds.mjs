@@ -6324,7 +6324,7 @@ export const BREAKS = [
   },
   {
     name: "a front's load charged to the service's event-loop lag",
-    what: "the main-thread time of a first serveHttp()'s load left in the runtime sampler's beats: a 1,000 ms hold of perfwatch's own read as 1,308 ms of event_loop_lag and 0.88 utilization of the service",
+    what: "the main-thread time of a first serveHttp()'s load left in the runtime sampler's beats: a hold of perfwatch's own read as the service's event_loop_lag and utilization (a 1,000 ms hold as 1,308 ms and 0.88)",
     edits: [{ file: 'src/monitor/monitor.ts', find: '    this.runtime?.ownWork(ms);\n', replace: '' }],
     tests: ['front-start-lag.test.ts'],
     mustFail: ["leaves a first serveHttp()'s load out of the service's event_loop_lag and event_loop_utilization, and counts it in status().overhead (frontsMs)"],

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * STALL_MS the first time once armed), so that what is charged where does not depend on how
  * fast this machine loads modules.
  */
-const STALL_MS = 1_000;
+const STALL_MS = 3_000;
 
 const CHILD = `
 import Module from 'node:module';
@@ -99,12 +99,15 @@ describe('the start of a front', () => {
   }, 60_000);
 
   it("leaves a first serveHttp()'s load out of the service's event_loop_lag and event_loop_utilization, and counts it in status().overhead (frontsMs)", () => {
-    // Readings were taken over the load; none holds the stall (it read 1,000 ms and more, and a
-    // utilization of 0.5 and more, while it was charged to the service). The bounds leave a
-    // loaded machine's own lateness room.
+    // Readings were taken over the load; none holds the stall. Charged to the service, it read
+    // as a lag of STALL_MS and more, and as a utilization of at least 0.75: no reading is taken
+    // while the thread is held, so the one after it spans the 3 s stall and at most a second
+    // besides. The bounds leave a loaded machine's own lateness room: the test's setImmediate
+    // spin keeps the loop out of its idle poll while the front loads, and on a machine twice
+    // loaded its turns, held off the CPU, read as a utilization of 0.47.
     expect(r.lagCount).toBeGreaterThanOrEqual(3);
     expect(r.lagMax).toBeLessThan(250);
-    expect(r.eluMax).toBeLessThan(0.4);
+    expect(r.eluMax).toBeLessThan(0.6);
     // The time is the monitor's own: counted where the rest of its main-thread work is.
     expect(r.frontsMs).toBeGreaterThanOrEqual(STALL_MS);
   });
