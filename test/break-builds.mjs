@@ -7628,7 +7628,7 @@ export const BREAKS = [
   {
     name: "hub member takes a hub's options",
     what: "a member given maxConnections, helloTimeoutMs, staleMs or dropMs (which only a hub reads) takes them without a word",
-    edits: [{ file: 'src/hub/options.ts', find: '    if (o[key] === undefined) continue;\n', replace: "    if (o[key] === undefined || key !== '') continue;\n" }],
+    edits: [{ file: 'src/hub/options.ts', find: '    if (o[key] === undefined) continue;\n', replace: "    if (o[key] === undefined || theirs === HUB_ONLY) continue;\n" }],
     tests: ['hub.test.ts'],
     mustFail: ["refuses a hub's option given to a member"],
   },
@@ -7645,6 +7645,13 @@ export const BREAKS = [
     edits: [{ file: 'src/http/api.ts', find: "        for (const name of ['from', 'to']) {", replace: '        for (const name of [] as string[]) {' }],
     tests: ['http-api.test.ts'],
     mustFail: ['answers a bad query parameter 400 naming it'],
+  },
+  {
+    name: "hub takes a member's options",
+    what: 'a hub given bufferLimit or retryMaxMs (which only a member reads) takes them without a word',
+    edits: [{ file: 'src/hub/options.ts', find: "    if (o[key] === undefined) continue;\n", replace: "    if (o[key] === undefined || theirs === MEMBER_ONLY) continue;\n" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["refuses a member's option given to a hub"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

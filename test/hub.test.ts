@@ -614,4 +614,18 @@ describe('hub options', () => {
     // A member's own options stay a member's.
     expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 10, retryMaxMs: 500, maxFrameBytes: 4096, instance: 'api' } })).not.toThrow();
   });
+
+  it("refuses a member's option given to a hub, naming the field and why; takes it under node:cluster", () => {
+    for (const [key, value, what] of [
+      ['bufferLimit', 10, 'the buckets it keeps while the hub is away'],
+      ['retryMaxMs', 500, 'its longest wait between attempts to reach the hub'],
+    ] as const) {
+      const e = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: '/tmp/a.sock', [key]: value } }));
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect(e).toMatchObject({ field: `hub.${key}`, message: `hub.${key} is a member's option (${what}): this process is the hub (listen); give it to each member (connect), got ${value}` });
+      expect(() => new PerformanceMonitor({ storage: 'memory', hub: { cluster: true, [key]: value } })).not.toThrow();
+    }
+    // Both sides read the frame bound.
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: '/tmp/a.sock', maxFrameBytes: 4096, maxConnections: 10 } })).not.toThrow();
+  });
 });

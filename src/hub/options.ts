@@ -95,10 +95,11 @@ export const HubObjectSchema = z
   });
 
 /**
- * The options only a hub reads, and what each is, for a member given one: its defaults hide
- * whether it was given once parsed, so this looks at the input. Taken without a word, a
- * member's maxConnections read as a bound it kept, while it bounded nothing. A node:cluster
- * worker is given the primary's options (one `hub` for both), and takes them.
+ * The options only one side reads, and what each is, for the other side given one: their
+ * defaults hide whether they were given once parsed, so this looks at the input. Taken without
+ * a word, a member's maxConnections, or a hub's bufferLimit, read as a bound it kept, while it
+ * bounded nothing. A node:cluster process is either side with one `hub` for both (a worker is
+ * given the primary's options), and takes them all.
  */
 const HUB_ONLY: Record<string, string> = {
   staleMs: 'when it marks a silent member stale',
@@ -106,19 +107,25 @@ const HUB_ONLY: Record<string, string> = {
   maxConnections: 'the connections its socket keeps open',
   helloTimeoutMs: 'how long its socket waits for a hello',
 };
+const MEMBER_ONLY: Record<string, string> = {
+  bufferLimit: 'the buckets it keeps while the hub is away',
+  retryMaxMs: 'its longest wait between attempts to reach the hub',
+};
 
-function hubOnlyGiven(v: unknown, ctx: z.core.$RefinementCtx): void {
+function otherSideGiven(v: unknown, ctx: z.core.$RefinementCtx): void {
   if (v === null || typeof v !== 'object') return;
   const o = v as Record<string, unknown>;
-  if (o.connect === undefined || o.listen !== undefined || o.cluster === true) return;
-  for (const [key, what] of Object.entries(HUB_ONLY)) {
+  if (o.cluster === true || (o.connect === undefined) === (o.listen === undefined)) return;
+  const [theirs, mine, other] = o.connect !== undefined ? [HUB_ONLY, 'a member (connect)', "a hub's option"] : [MEMBER_ONLY, 'the hub (listen)', "a member's option"];
+  const to = o.connect !== undefined ? 'give it to the hub (listen)' : 'give it to each member (connect)';
+  for (const [key, what] of Object.entries(theirs)) {
     if (o[key] === undefined) continue;
-    ctx.addIssue({ code: 'custom', path: [key], input: o[key], message: `is a hub's option (${what}): this process is a member (connect); give it to the hub (listen)` });
+    ctx.addIssue({ code: 'custom', path: [key], input: o[key], message: `is ${other} (${what}): this process is ${mine}; ${to}` });
   }
 }
 
 export const HubOptionsSchema = z.preprocess((v, ctx) => {
-  hubOnlyGiven(v, ctx);
+  otherSideGiven(v, ctx);
   return v === 'cluster' ? { cluster: true } : v;
 }, HubObjectSchema);
 
