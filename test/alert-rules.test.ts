@@ -459,6 +459,32 @@ describe('alert rules', () => {
     for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
   });
 
+  it("refuses a threshold a built-in metric's values cannot reach or leave, naming the field and the range", () => {
+    const bad: [unknown, string][] = [
+      // A ratio's threshold written as a percentage: it could never fire.
+      [{ metric: 'error_rate', aggregation: 'avg', window: 60, operator: '>', threshold: 5 }, 'threshold must be below 1 with operator > on error_rate, a ratio from 0 to 1 (5% is 0.05): the rule could never fire, got 5'],
+      [{ metric: 'cpu_usage', operator: '>', threshold: 100 }, 'threshold must be below 100 with operator > on cpu_usage, a percentage from 0 to 100: the rule could never fire, got 100'],
+      [{ metric: 'response_time', aggregation: 'p99', operator: '<', threshold: 0 }, 'threshold must be above 0 with operator < on response_time, which is never negative: the rule could never fire, got 0'],
+      [{ metric: 'api_error_rate', operator: '==', threshold: 2 }, 'threshold must be from 0 to 1 with operator == on api_error_rate, a ratio from 0 to 1 (2% is 0.02): the rule could never fire, got 2'],
+      // One it could never leave: it fires at the first sample and never resolves.
+      [{ metric: 'cache_hit_rate', aggregation: 'avg', operator: '<', threshold: 80 }, 'threshold must be at most 1 with operator < on cache_hit_rate, a ratio from 0 to 1 (80% is 0.8): a firing alert of it could never resolve, got 80'],
+      [{ metric: 'error_rate', operator: '>', threshold: 0.05, resolveThreshold: -1 }, 'resolveThreshold must be at least 0 with operator > on error_rate, a ratio from 0 to 1: a firing alert of it could never resolve, got -1'],
+    ];
+    for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
+    const fine = [
+      { metric: 'error_rate', aggregation: 'avg', operator: '>', threshold: 0.05, resolveThreshold: 0 },
+      { metric: 'error_rate', operator: '>=', threshold: 1 },
+      // A count, sum or rate of ratios is not bounded by 1, nor an anomaly score.
+      { metric: 'error_rate', aggregation: 'sum', window: 60, operator: '>', threshold: 5 },
+      { metric: 'error_rate', aggregation: 'anomaly', operator: '>', threshold: 4 },
+      // The application's own metrics' units say what a value is, not what it may be.
+      { metric: 'my_ratio', operator: '>', threshold: 5 },
+      // Resolved by hand: no resolution to reach.
+      { metric: 'cpu_usage', operator: '>=', threshold: 0, autoResolve: false },
+    ];
+    for (const input of fine) expect(() => parseAlertRule(input), JSON.stringify(input)).not.toThrow();
+  });
+
   it('lists a capture\'s length as applied, its default when not given, also on a rule stored without it', () => {
     expect(parseAlertRule({ metric: 'x', operator: '>', threshold: 1, capture: 'cpu' })).toMatchObject({ capture: 'cpu', captureSeconds: 10 });
     expect(parseAlertRule({ metric: 'x', operator: '>', threshold: 1, capture: 'heap', captureSeconds: 3 })).toMatchObject({ captureSeconds: 3 });

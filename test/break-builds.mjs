@@ -7640,6 +7640,13 @@ export const BREAKS = [
     mustFail: ['answers a bad query parameter 400 naming it'],
   },
   {
+    name: 'an alert threshold out of its metric\'s range taken',
+    what: "a rule whose threshold a built-in metric's values cannot reach or leave (error_rate > 5, a ratio's threshold as a percentage; cache_hit_rate < 80) is taken without a word: it never fires, or fires at once and never resolves",
+    edits: [{ file: 'src/alerts/reach.ts', find: '  if (!WITHIN.has(rule.aggregation)) return undefined;\n', replace: '  if (WITHIN.size > 0) return undefined;\n' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["refuses a threshold a built-in metric's values cannot reach or leave"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
