@@ -339,6 +339,28 @@ describe('alert rules', () => {
     expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 30, value: 5 }]);
   });
 
+  it("takes a series sampled once a collection interval longer than a last rule's window for gone only after two intervals without a sample: one episode, not one an interval", () => {
+    // The monitor's system and runtime series are sampled once an interval, a tick a few ms
+    // late at times: at a 60 s interval the default window (60 s) took heap_used for gone
+    // before each next sample, and its alert resolved and fired again, a page every minute.
+    const h = harness({ intervalMs: 60_000 });
+    h.rule({ metric: 'heap_used', operator: '>', threshold: 1 });
+    let last = 0;
+    for (let t = T0 + 1_000; t <= T0 + 300_000; t += 1_000) {
+      const sampled = t % 60_000 === 1_000;
+      if (sampled) last = t + 40;
+      h.at(sampled ? last : t, sampled ? [['heap_used', 5e7]] : []);
+    }
+    expect(h.states()).toEqual(['inactive>firing']);
+    // Gone once it stops: two intervals after its last sample, the reason saying how long.
+    expect(last).toBe(T0 + 241_040);
+    for (let t = T0 + 301_000; t <= T0 + 361_000; t += 1_000) h.at(t);
+    expect(h.states()).toEqual(['inactive>firing']);
+    h.at(T0 + 362_000);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.transitions[1]).toMatchObject({ at: T0 + 362_000, reason: "no sample of the series for 120 s (two collection intervals, longer than the rule's window of 60 s): it is no longer recorded" });
+  });
+
   it('ends the alerts of a last rule whose series stopped recording (churned tags) once the rule\'s window passes without a sample, saying why', () => {
     const h = harness();
     const rule = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30 });
