@@ -339,6 +339,28 @@ describe('alert rules', () => {
     expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 30, value: 5 }]);
   });
 
+  it("takes a series sampled once a collection interval longer than a last rule's window for gone only after two intervals without a sample: one episode, not one an interval", () => {
+    // The monitor's system and runtime series are sampled once an interval, a tick a few ms
+    // late at times: at a 60 s interval the default window (60 s) took heap_used for gone
+    // before each next sample, and its alert resolved and fired again, a page every minute.
+    const h = harness({ intervalMs: 60_000 });
+    h.rule({ metric: 'heap_used', operator: '>', threshold: 1 });
+    let last = 0;
+    for (let t = T0 + 1_000; t <= T0 + 300_000; t += 1_000) {
+      const sampled = t % 60_000 === 1_000;
+      if (sampled) last = t + 40;
+      h.at(sampled ? last : t, sampled ? [['heap_used', 5e7]] : []);
+    }
+    expect(h.states()).toEqual(['inactive>firing']);
+    // Gone once it stops: two intervals after its last sample, the reason saying how long.
+    expect(last).toBe(T0 + 241_040);
+    for (let t = T0 + 301_000; t <= T0 + 361_000; t += 1_000) h.at(t);
+    expect(h.states()).toEqual(['inactive>firing']);
+    h.at(T0 + 362_000);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.transitions[1]).toMatchObject({ at: T0 + 362_000, reason: "no sample of the series for 120 s (two collection intervals, longer than the rule's window of 60 s): it is no longer recorded" });
+  });
+
   it('ends the alerts of a last rule whose series stopped recording (churned tags) once the rule\'s window passes without a sample, saying why', () => {
     const h = harness();
     const rule = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30 });
@@ -457,6 +479,32 @@ describe('alert rules', () => {
       ['x > 1', 'rule must be an object with metric, operator and threshold'],
     ];
     for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
+  });
+
+  it("refuses a threshold a built-in metric's values cannot reach or leave, naming the field and the range", () => {
+    const bad: [unknown, string][] = [
+      // A ratio's threshold written as a percentage: it could never fire.
+      [{ metric: 'error_rate', aggregation: 'avg', window: 60, operator: '>', threshold: 5 }, 'threshold must be below 1 with operator > on error_rate, a ratio from 0 to 1 (5% is 0.05): the rule could never fire, got 5'],
+      [{ metric: 'cpu_usage', operator: '>', threshold: 100 }, 'threshold must be below 100 with operator > on cpu_usage, a percentage from 0 to 100: the rule could never fire, got 100'],
+      [{ metric: 'response_time', aggregation: 'p99', operator: '<', threshold: 0 }, 'threshold must be above 0 with operator < on response_time, which is never negative: the rule could never fire, got 0'],
+      [{ metric: 'api_error_rate', operator: '==', threshold: 2 }, 'threshold must be from 0 to 1 with operator == on api_error_rate, a ratio from 0 to 1 (2% is 0.02): the rule could never fire, got 2'],
+      // One it could never leave: it fires at the first sample and never resolves.
+      [{ metric: 'cache_hit_rate', aggregation: 'avg', operator: '<', threshold: 80 }, 'threshold must be at most 1 with operator < on cache_hit_rate, a ratio from 0 to 1 (80% is 0.8): a firing alert of it could never resolve, got 80'],
+      [{ metric: 'error_rate', operator: '>', threshold: 0.05, resolveThreshold: -1 }, 'resolveThreshold must be at least 0 with operator > on error_rate, a ratio from 0 to 1: a firing alert of it could never resolve, got -1'],
+    ];
+    for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
+    const fine = [
+      { metric: 'error_rate', aggregation: 'avg', operator: '>', threshold: 0.05, resolveThreshold: 0 },
+      { metric: 'error_rate', operator: '>=', threshold: 1 },
+      // A count, sum or rate of ratios is not bounded by 1, nor an anomaly score.
+      { metric: 'error_rate', aggregation: 'sum', window: 60, operator: '>', threshold: 5 },
+      { metric: 'error_rate', aggregation: 'anomaly', operator: '>', threshold: 4 },
+      // The application's own metrics' units say what a value is, not what it may be.
+      { metric: 'my_ratio', operator: '>', threshold: 5 },
+      // Resolved by hand: no resolution to reach.
+      { metric: 'cpu_usage', operator: '>=', threshold: 0, autoResolve: false },
+    ];
+    for (const input of fine) expect(() => parseAlertRule(input), JSON.stringify(input)).not.toThrow();
   });
 
   it('lists a capture\'s length as applied, its default when not given, also on a rule stored without it', () => {

@@ -7654,6 +7654,20 @@ export const BREAKS = [
     mustFail: ["refuses a member's option given to a hub"],
   },
   {
+    name: 'an alert threshold out of its metric\'s range taken',
+    what: "a rule whose threshold a built-in metric's values cannot reach or leave (error_rate > 5, a ratio's threshold as a percentage; cache_hit_rate < 80) is taken without a word: it never fires, or fires at once and never resolves",
+    edits: [{ file: 'src/alerts/reach.ts', find: '  if (!WITHIN.has(rule.aggregation)) return undefined;\n', replace: '  if (WITHIN.size > 0) return undefined;\n' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["refuses a threshold a built-in metric's values cannot reach or leave"],
+  },
+  {
+    name: "a last rule's series gone within one collection interval",
+    what: "a last rule takes a series sampled once a collection interval longer than its window (heap_used at a 70 s interval, the default 60 s window) for gone between two samples: its alert resolves, 'no longer recorded', and fires again at every sample",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '  return Math.max(rule.window * 1000, GONE_INTERVALS * intervalMs);\n', replace: '  return Math.max(rule.window * 1000, 0 * GONE_INTERVALS * intervalMs);\n' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["takes a series sampled once a collection interval longer than a last rule's window for gone only after two intervals"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

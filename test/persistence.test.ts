@@ -92,7 +92,7 @@ describe('the control state on disk', () => {
     const timer = cacheTraffic(a, knob);
     const kept = await a.createAlertRule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 100, severity: 'critical', duration: 0, description: 'queue backs up', labels: { team: 'core' } });
     order.push('created');
-    const gone = await a.createAlertRule({ metric: 'queue_size', operator: '<', threshold: 0 });
+    const gone = await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1e9 });
     order.push('created');
     expect(await a.deleteAlertRule(gone.id)).toBe(true);
     order.push('deleted');
@@ -453,7 +453,7 @@ const root = process.getuid?.() === 0;
     const first = await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
     const filler = fill();
     // A rule of 33 KB needs new pages: rules are created until one cannot be committed.
-    const big = { metric: 'queue_size', operator: '<' as const, threshold: -1, description: 'd'.repeat(1000), labels: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`l${i}`, 'x'.repeat(1024)])) };
+    const big = { metric: 'queue_size', operator: '>' as const, threshold: 1e9, description: 'd'.repeat(1000), labels: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`l${i}`, 'x'.repeat(1024)])) };
     let refused: StorageError | undefined;
     const created: string[] = [];
     for (let i = 0; i < 200 && !refused; i++) {

@@ -22,8 +22,8 @@
  * No data (an empty window) counts as "condition false" for aggregations without a value then
  * (avg, min, max, quantiles); its count, sum and rate are 0, judged as such.
  *
- * A `last` rule's series that has no sample for the rule's `window` seconds is gone (a pod, a
- * user id that churned): its pending alert goes inactive and its firing one resolves (with
+ * A `last` rule's series that has no sample for the rule's `window` seconds (or GONE_INTERVALS
+ * collection intervals, when longer) is gone (a pod, a user id that churned): its pending alert goes inactive and its firing one resolves (with
  * autoResolve), the transition's `reason` saying so; a rule created later does not judge it.
  * An alert restored after a restart whose series does not record within its rule's window goes
  * the same way. Before, such an alert judged the series' last value for good: it never resolved.
@@ -106,9 +106,24 @@ function restoreState(b: Binding, a: Alert, runFrom: number, now: number): void 
   }
 }
 
-/** Why an alert ended with no sample: its series has none in the rule's window. */
-export function goneReason(rule: AlertRule): string {
-  return `no sample of the series for ${rule.window} s (the rule's window): it is no longer recorded`;
+/**
+ * Collection intervals a `last` rule's series may go without a sample before it is gone, when
+ * that is longer than the rule's window: the monitor samples its system and runtime series
+ * once an interval, and at a 70 s interval the default window (60 s) took each of them for
+ * gone between two samples, its alert resolving and firing again (a new page) at every one.
+ */
+const GONE_INTERVALS = 2;
+
+/** How long (ms) a `last` rule's series goes without a sample before it is gone: its window, or GONE_INTERVALS when longer. */
+export function goneAfterMs(rule: AlertRule, intervalMs: number): number {
+  return Math.max(rule.window * 1000, GONE_INTERVALS * intervalMs);
+}
+
+/** Why an alert ended with no sample: its series has none in the rule's window (or two collection intervals, when longer). */
+export function goneReason(rule: AlertRule, intervalMs: number): string {
+  const ms = goneAfterMs(rule, intervalMs);
+  const why = ms > rule.window * 1000 ? `two collection intervals, longer than the rule's window of ${rule.window} s` : "the rule's window";
+  return `no sample of the series for ${ms / 1000} s (${why}): it is no longer recorded`;
 }
 
 function fingerprintOf(ruleId: string, seriesKey: string): string {
@@ -441,13 +456,13 @@ export class AlertEvaluator {
     for (const b of this.lastBindings) {
       if (b.state !== 'pending' && b.state !== 'firing') continue;
       const rule = b.rule;
-      const gone = b.heardAt + rule.window * 1000;
+      const gone = b.heardAt + goneAfterMs(rule, this.reader.layout.intervalMs);
       const due = b.state === 'pending' ? b.activeSince + rule.duration * 1000 : Infinity;
       // A pending alert whose series went before its duration ran out never fires.
       if (gone <= now && gone <= due) {
         if (b.state === 'pending' || rule.autoResolve) {
           b.lastValue = Number.NaN;
-          this.transition(b, b.state === 'pending' ? 'inactive' : 'resolved', Number.NaN, now, goneReason(rule));
+          this.transition(b, b.state === 'pending' ? 'inactive' : 'resolved', Number.NaN, now, goneReason(rule, this.reader.layout.intervalMs));
         }
         continue;
       }
@@ -461,7 +476,7 @@ export class AlertEvaluator {
       // A resolved one waits for its series with its cooldown; a firing one without autoResolve,
       // for resolveAlert(); a window rule's, to judge its window (`rate < 1` fires on no data).
       if (rule.aggregation !== 'last' || a.state === 'resolved' || (a.state === 'firing' && !rule.autoResolve)) continue;
-      const gone = w.since + rule.window * 1000;
+      const gone = w.since + goneAfterMs(rule, this.reader.layout.intervalMs);
       // A pending one counts its duration again from the start and fires only on a value judged
       // since (restoreState): with none, it ends when its duration runs out, as a bound one
       // does. It waited for its window (300 s for a 5 s duration).
@@ -472,7 +487,7 @@ export class AlertEvaluator {
         continue;
       }
       this.waiting.delete(fp);
-      this.endWaiting(fp, a, Number.NaN, now, gone <= due ? goneReason(rule) : undefined);
+      this.endWaiting(fp, a, Number.NaN, now, gone <= due ? goneReason(rule, this.reader.layout.intervalMs) : undefined);
     }
     return next;
   }
@@ -662,7 +677,7 @@ export class AlertEvaluator {
     // Slots never written hold time 0: a floor of 1 ms skips them.
     let since = 1;
     // A new rule does not judge a series gone before it (no sample within its window).
-    if (from === 'new-rule') since = Math.max(since, now - rule.window * 1000);
+    if (from === 'new-rule') since = Math.max(since, now - goneAfterMs(rule, this.reader.layout.intervalMs));
     else if (from === 'new-series') seenHead = 0;
     else if (from === 'resume') {
       if (judged === judged) seenHead = judged;

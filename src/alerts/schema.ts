@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
 import { DEFAULT_SECONDS, captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
+import { unreachableResolve, unreachableThreshold } from './reach.js';
 
 /**
  * `anomaly` is the robust z-score (median/MAD, see src/analysis/anomaly.ts) of the window's mean
@@ -98,6 +99,13 @@ export const AlertRuleInputSchema = z
     if (rule.captureSeconds !== undefined && rule.capture === undefined) {
       ctx.addIssue({ code: 'custom', path: ['captureSeconds'], message: "needs capture ('cpu' or 'heap'): it is the length of the rule's capture" });
     }
+    // A threshold its metric's values cannot reach (`error_rate > 5`, a ratio's as a percentage)
+    // is a rule that never fires; one they cannot leave (`cache_hit_rate < 80`), one that fires
+    // at its first sample and never resolves.
+    const unreached = unreachableThreshold(rule, rule.threshold);
+    if (unreached) ctx.addIssue({ code: 'custom', path: ['threshold'], message: unreached });
+    const unresolved = rule.autoResolve ? unreachableResolve(rule, rule.resolveThreshold ?? rule.threshold) : undefined;
+    if (unresolved) ctx.addIssue({ code: 'custom', path: [rule.resolveThreshold === undefined ? 'threshold' : 'resolveThreshold'], message: unresolved });
     if (rule.resolveThreshold === undefined) return;
     const { operator: op, threshold: t, resolveThreshold: r } = rule;
     if (op === '==' || op === '!=') {
