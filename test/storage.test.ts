@@ -364,6 +364,30 @@ describe('storage: sqlite', () => {
     expect(s.hourlyPending?.hours).toBeGreaterThanOrEqual(1);
   });
 
+  it('writes with flushStorage() what was recorded just before it, while the collector dozes after a busy pass', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    const file = join(dir, 'perfwatch.db');
+    for (let round = 1; round <= 5; round++) {
+      // A burst the collector drains: it then dozes (up to 250 ms) before its next pass.
+      for (let i = 0; i < 1000; i++) m.record('doze_burst', i);
+      await m.flush();
+      m.record('doze_rt', round);
+      // Published at the end of this turn, as a host's samples are; no m.flush() here.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await m.flushStorage()).toBe(true);
+      // Read from the file itself, as the next process would after a SIGKILL.
+      const db = openDatabase(file);
+      try {
+        const [[count, sum]] = db.prepare("SELECT coalesce(sum(r.count), 0), coalesce(sum(r.sum), 0) FROM rollups r JOIN series s ON s.id = r.series WHERE s.name = 'doze_rt'").all([]) as [[number, number]];
+        expect({ round, count: Number(count), sum: Number(sum) }).toEqual({ round, count: round, sum: (round * (round + 1)) / 2 });
+      } finally {
+        db.close();
+      }
+    }
+  });
+
   it('lets one monitor own a dataDir: a second gets an error naming the directory and the pid', async () => {
     const dir = dataDir();
     await monitor(dir).start();

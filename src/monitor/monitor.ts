@@ -1008,6 +1008,11 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async flushStorage(): Promise<boolean> {
     if (!this.storage || this.currentState !== 'running') return false;
+    // What this thread recorded waits in the rings until the collector's next pass (up to its
+    // doze, 250 ms, on a busy service): the flush reads the store, so without this drain it
+    // answered true with none of those samples on disk (a trial: 8 of 8 after a burst). A
+    // collector that cannot answer (being replaced) leaves the flush what the store holds.
+    await this.flush().catch(() => {});
     // A hub's flushes are its own: between its applies, with its members' numbers.
     if (this.hub?.flushStorage) return this.hub.flushStorage();
     return this.storage.flush();
