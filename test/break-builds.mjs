@@ -7640,6 +7640,27 @@ export const BREAKS = [
     mustFail: ['answers a bad query parameter 400 naming it'],
   },
   {
+    name: 'producer() adds rings at every call',
+    what: 'a service that calls producer() for each task or worker adds producerThreads rings a call, for good: 3,000 calls reserved 38 GB and held 3 GB resident',
+    edits: [{ file: 'src/monitor/producer-handles.ts', find: '    return this.given.length < MAX_HANDLES;', replace: '    return true;' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['keeps MAX_HANDLES handles', 'refuses a handle past MAX_HANDLES'],
+  },
+  {
+    name: "a thread takes a ring of each of the monitor's handles it attaches",
+    what: "a piscina thread given a new producer() each task takes a ring of every handle, none of which is ever free again",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '      key: this.id,\n', replace: '      key: `${this.id}:${this.handles.count}:${Math.random()}`,\n' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['keeps MAX_HANDLES handles'],
+  },
+  {
+    name: 'attaches of a handle not counted',
+    what: 'producer() past its limit never sees a thread came for a handle, and refuses every call as if all were on their way to a thread',
+    edits: [{ file: 'src/engine/producer.ts', find: '  countAttach(handle.rings[0]!);\n', replace: '' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['keeps MAX_HANDLES handles', 'hands one out again once a thread came for it'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
