@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, MonitorStoppedError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
+import { MAX_HANDLES } from '../dist/src/monitor/producer-handles.js';
 import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -227,6 +228,74 @@ describe('recording from other threads', () => {
       if (i > 0) expect(report.since).toBeGreaterThanOrEqual(reports[i - 1]!.at);
     }
     expect(s.ingestion.lastDrops).toEqual(reports.at(-1));
+  });
+
+  // A service that called producer() for each task or worker added producerThreads rings a
+  // call, for good, and a long-lived thread took a ring of each handle it attached: 3,000
+  // calls reserved 38 GB and held 3 GB resident.
+  describe('a service that calls producer() for each task or worker', () => {
+    it('keeps MAX_HANDLES handles, handing out again those no thread needs, and loses no sample', async () => {
+      const m = await started({ producerThreads: 2, ringCapacity: 1024 });
+      const before = m.status().memory.addressSpaceBytes;
+      const rings = new Set<SharedArrayBuffer>();
+      let sameProducer = 0;
+      const first = attachProducer(m.producer());
+      // One long-lived thread (a piscina thread), a handle each task: it keeps its producer.
+      for (let i = 0; i < 5 * MAX_HANDLES; i++) {
+        const handle = m.producer();
+        for (const r of handle.rings) rings.add(r);
+        const producer = attachProducer(handle);
+        if (producer === first) sameProducer++;
+        producer.metric('per_task').record(2);
+      }
+      expect(sameProducer).toBe(5 * MAX_HANDLES);
+      const grown = m.status().memory.addressSpaceBytes - before;
+      // Short-lived workers, a handle each: each takes a ring of a handle no thread needs any more.
+      for (let i = 0; i < 3; i++) expect(await runRecorder({ handle: m.producer(), count: 100, value: 3, name: 'per_task' })).toEqual({ done: true });
+      await m.flush();
+      expect(rings.size).toBeLessThanOrEqual(2 * MAX_HANDLES);
+      expect(m.status().memory.addressSpaceBytes - before).toBe(grown);
+      expect(m.getMetrics({ names: ['per_task'] })[0]).toMatchObject({ totalCount: 5 * MAX_HANDLES + 300, totalSum: 10 * MAX_HANDLES + 900 });
+      expect(m.status().ingestion.dropped).toBe(0);
+    });
+
+    it('hands out again past MAX_HANDLES a handle with a ring free while threads still run on its others', async () => {
+      const m = await started({ producerThreads: 2, ringCapacity: 1024 });
+      // This thread holds one of the first handle's two rings for as long as it runs.
+      const first = m.producer();
+      attachProducer(first).record('shared', 1);
+      for (let i = 1; i < MAX_HANDLES; i++) m.producer();
+      // 33 long-lived workers given a producer() each: the 33rd shares the first handle.
+      const again = m.producer();
+      expect(again.rings).toBe(first.rings);
+      expect(await runRecorder({ handle: again, count: 100, value: 3, name: 'shared' })).toEqual({ done: true });
+      await m.flush();
+      expect(m.getMetrics({ names: ['shared'] })[0]).toMatchObject({ totalCount: 101, totalSum: 301 });
+    });
+
+    it('refuses a handle past MAX_HANDLES while every one is in use, naming the limit, and hands one out again once a thread came for it', async () => {
+      // One ring a handle: this thread's attach leaves the first one no ring for another thread.
+      const m = await started({ producerThreads: 1, ringCapacity: 1024 });
+      attachProducer(m.producer());
+      const handles = Array.from({ length: MAX_HANDLES - 1 }, () => m.producer());
+      // None of them attached yet: each may be on its way to a thread.
+      const refused = (() => {
+        try {
+          m.producer();
+        } catch (error) {
+          return error;
+        }
+        return 'handed out';
+      })();
+      expect(refused).toBeInstanceOf(CapacityError);
+      expect(refused).toMatchObject({ code: 'PW_ERR_CAPACITY', field: 'producer()' });
+      expect((refused as Error).message).toBe(
+        `producer() handles are all in use: this monitor gave out ${MAX_HANDLES}, its limit, each with threads that still run on all of its rings or one it was given to that has not attached it yet; give one handle to every thread rather than one each (a handle serves producerThreads, 1, threads at a time, and the ring of a thread that ended goes to the next)`,
+      );
+      attachProducer(handles[6]!).record('came', 1);
+      expect(m.producer().rings).toBe(handles[6]!.rings);
+      expect(() => m.producer()).toThrow(CapacityError);
+    });
   });
 
   it('says so when a handle has no ring left for another thread', async () => {

@@ -13,7 +13,7 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, CardinalityError, MonitorStoppedError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, TIME_MARK, claimRing, isRingBuffer, ringClosedForGood, type OverflowPolicy } from './ring.js';
+import { RingWriter, TIME_MARK, claimRing, countAttach, isRingBuffer, ringClosedForGood, type OverflowPolicy } from './ring.js';
 import { CONTROL_BYTES, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED } from './control.js';
 import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
@@ -647,6 +647,7 @@ export class Producer {
  */
 export interface ProducerHandle {
   readonly type: 'perfwatch.producer';
+  /** The monitor's: a thread keeps one producer, on one ring, whichever of the monitor's handles it attaches. */
   readonly key: string;
   readonly control: SharedArrayBuffer;
   readonly registry: RegistryBuffers;
@@ -693,7 +694,8 @@ function publishAtThreadExit(): void {
 
 /**
  * Gives the calling thread a producer over one of the handle's rings. Calling it again in
- * the same thread (every piscina task does) returns the same producer.
+ * the same thread (every piscina task does), with this handle or another of the same
+ * monitor's, returns the same producer.
  */
 export function attachProducer(handle: ProducerHandle): Producer {
   if (handle === null || typeof handle !== 'object' || handle.type !== 'perfwatch.producer' || !Array.isArray(handle.rings)) {
@@ -704,6 +706,11 @@ export function attachProducer(handle: ProducerHandle): Producer {
   }
   // Said at the attach, whichever handle it is: a record would have said it (its rings never open again).
   if (ringClosedForGood(handle.rings[0]!)) throw new MonitorStoppedError('the monitor was closed: attachProducer() of its handle would never record; build a new one, and pass its producer()');
+  // Counted before the ring is looked for, the producer found or not: producer() past its
+  // limit hands this handle out again once a thread came for it (monitor/producer-handles.ts).
+  countAttach(handle.rings[0]!);
+  // A thread that attached another of the monitor's handles keeps that producer: a handle a
+  // task (each piscina task given its own producer()) took a ring of each, for good.
   const existing = attached.get(handle.key);
   if (existing !== undefined) return existing;
   const tag = producerLockTag(threadId);

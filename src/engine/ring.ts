@@ -47,7 +47,7 @@ export const RING_HEADER = defineLayout({
   name: 'ring header',
   bytes: 256,
   oneWriterPerLine: true,
-  sharedLines: [{ line: 3, why: 'written once per claim, start or stop, never on the sample path' }],
+  sharedLines: [{ line: 3, why: 'written once per claim, attach, start or stop, never on the sample path' }],
   cells: {
     WRITE: { offset: 0, type: 'i32', writer: 'producer', meaning: 'published write index' },
     DROPPED: { offset: 4, type: 'i32', writer: 'producer', meaning: 'samples dropped on a full ring (wraps)' },
@@ -65,6 +65,7 @@ export const RING_HEADER = defineLayout({
     OWNER_TID: { offset: 208, type: 'i32', writer: 'any thread (CAS)', meaning: 'its OS thread id (Linux; 0 unknown): a ring whose thread ended is claimed again' },
     OWNER_START: { offset: 216, type: 'f64', writer: 'any thread (CAS)', meaning: 'when that thread started (clock ticks since boot)' },
     GENERATION: { offset: 224, type: 'i32', writer: 'main thread', meaning: "bumped at each close or reopening (stop, start, close): a producer's samples pushed under an older one are dropped (counted) at its flush point, not stored" },
+    ATTACHES: { offset: 228, type: 'i32', writer: 'producer', meaning: "on a handle's first ring: attachProducer() calls of that handle, in any thread (wraps): producer() past its limit hands a handle out again only once one came since its last handout" },
   },
 });
 
@@ -85,6 +86,7 @@ export const CAPACITY = RING_HEADER.index.CAPACITY;
 export const RING_ID = RING_HEADER.index.RING_ID;
 export const GENERATION = RING_HEADER.index.GENERATION;
 export const OWNER_TID = RING_HEADER.index.OWNER_TID;
+export const ATTACHES = RING_HEADER.index.ATTACHES;
 /** OWNER_START as an index of the header's Float64Array. */
 export const OWNER_START = RING_HEADER.index.OWNER_START;
 /** CLAIM while a thread writes the OWNER cells of its claim: they belong to the tag CLAIM holds once it holds one. */
@@ -231,6 +233,30 @@ export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsTh
   f64[OWNER_START] = start;
   Atomics.store(hdr, CLAIM, threadTag);
   return true;
+}
+
+/** Counts an attachProducer() of the handle whose first ring is `first` (monitor/producer-handles.ts reads it). */
+export function countAttach(first: SharedArrayBuffer): void {
+  Atomics.add(new Int32Array(first, 0, HEADER_BYTES / 4), ATTACHES, 1);
+}
+
+/** attachProducer() calls of the handle whose first ring is `first` so far (wraps). */
+export function attachesOf(first: SharedArrayBuffer): number {
+  return Atomics.load(new Int32Array(first, 0, HEADER_BYTES / 4), ATTACHES);
+}
+
+/**
+ * Whether a thread that still runs holds the ring, or may: one taking it now, or one /proc
+ * cannot tell ended (elsewhere than Linux, a claim is kept for good). A ring no thread
+ * ever took, or whose thread ended, is free for the next.
+ */
+export function ringHeldByLiveThread(sab: SharedArrayBuffer): boolean {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const claim = Atomics.load(hdr, CLAIM);
+  if (claim === 0) return false;
+  if (claim === CLAIMING) return true;
+  const owner = Atomics.load(hdr, OWNER_TID);
+  return owner === 0 || !osThreadEnded(owner, new Float64Array(sab, 0, HEADER_BYTES / 8)[OWNER_START]!);
 }
 
 /** CLOSED's value for a ring closed at the host's exit (monitor/host-exit.ts). */

@@ -25,6 +25,7 @@ import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, NAMES_ADVICE, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { SeriesRefusals } from './series-refusals.js';
+import { ProducerHandles } from './producer-handles.js';
 import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
@@ -120,7 +121,7 @@ export class PerformanceMonitor extends EventEmitter {
   private runFrom = Infinity;
   /** This object's runs that ended (a stop(), then a start() again): the time between them is not watched. */
   private readonly runs: WatchedSpan[] = [];
-  private handleCount = 0;
+  private readonly handles = new ProducerHandles();
   private sketchPagesPeak = 0;
   private readonly reports: ReportService;
   private readonly optimizer: Optimizer;
@@ -797,22 +798,29 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * A handle for recording from other threads: post it to a worker (or pass it in a piscina
    * task) and call attachProducer(handle) there. Each of up to `producerThreads` threads
-   * gets its own ring.
+   * gets its own ring. Past MAX_HANDLES handles, one no thread needs any more is handed out
+   * again (monitor/producer-handles.ts).
    */
   producer(): ProducerHandle {
     // Its rings would never open (start() refuses): said now, as instrument() says it.
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: producer() would never record; build a new one to monitor again');
-    const rings = allocateRings(this.options, this.memoryFit);
-    for (const sab of rings) closeRing(sab, !this.running, this.inert !== undefined);
-    this.handleRings.push(...rings);
-    // Collectors started from now on get them with their data; the running one by a call.
-    this.collector.updateData();
-    if (this.currentState === 'running' || this.currentState === 'starting') {
-      void this.collector.call((c) => c.addRings(rings), true).catch(() => {});
+    let rings: SharedArrayBuffer[];
+    if (this.handles.roomForNew) {
+      rings = allocateRings(this.options, this.memoryFit);
+      for (const sab of rings) closeRing(sab, !this.running, this.inert !== undefined);
+      this.handles.add(rings);
+      this.handleRings.push(...rings);
+      // Collectors started from now on get them with their data; the running one by a call.
+      this.collector.updateData();
+      if (this.currentState === 'running' || this.currentState === 'starting') {
+        void this.collector.call((c) => c.addRings(rings), true).catch(() => {});
+      }
+    } else {
+      rings = this.handles.reuse(this.options.producerThreads);
     }
     return {
       type: 'perfwatch.producer',
-      key: `${this.id}:${++this.handleCount}`,
+      key: this.id,
       control: this.control,
       registry: this.registryBuffers,
       rings,
