@@ -7703,6 +7703,38 @@ export const BREAKS = [
     mustFail: ['hands out again past MAX_HANDLES a handle with a ring free'],
   },
   {
+    name: 'an Alertmanager resend queued behind the one still waiting',
+    what: 'each resend interval queues a copy of every firing alert behind the resends still waiting for an Alertmanager that is down: hundreds of stale copies in memory, all posted when it comes back',
+    edits: [
+      { file: 'src/alerts/notify.ts', find: '    const at = target.resends > 0 ? target.queue.findIndex(isResend) : target.queue.length;\n', replace: '    const at = target.queue.length;\n' },
+      { file: 'src/alerts/notify.ts', find: '    const kept = target.resends > 0 ? target.queue.filter((post) => !isResend(post)) : target.queue;\n', replace: '    const kept = target.queue;\n' },
+      { file: 'src/alerts/notify.ts', find: '    this.stats.queued -= target.resends;\n    target.stats.queued -= target.resends;\n', replace: '' },
+    ],
+    tests: ['notify-resend.test.ts'],
+    mustFail: ['keeps one resend of the current firing alerts waiting while Alertmanager is down'],
+  },
+  {
+    name: "an Alertmanager resend counted against queueLimit",
+    what: "a resend's posts count against queueLimit: with Alertmanager down, resends fill the queue and the firings and resolutions waiting are dropped to make room for them",
+    edits: [{ file: 'src/alerts/notify.ts', find: '    if (target.queue.length - target.resends >= this.options.queueLimit) {\n', replace: '    if (target.queue.length >= this.options.queueLimit) {\n' }],
+    tests: ['notify-resend.test.ts'],
+    mustFail: ['never drops a firing or a resolution to make room for resends'],
+  },
+  {
+    name: 'an Alertmanager resend in one post of every firing alert',
+    what: 'a resend puts every firing alert in one post, past BATCH_ALERTS and BATCH_CHARS: megabytes in one request with thousands firing',
+    edits: [{ file: 'src/alerts/batch.ts', find: '    if (i - start >= BATCH_ALERTS || (i > start && chars + alerts[i]!.length > BATCH_CHARS)) cut(i);\n', replace: '' }],
+    tests: ['notify-resend.test.ts'],
+    mustFail: ['resends more than BATCH_ALERTS firing alerts in posts within BATCH_ALERTS and BATCH_CHARS'],
+  },
+  {
+    name: "an Alertmanager resend's posts past BATCH_CHARS",
+    what: "a resend's posts are cut at BATCH_ALERTS alerts only: 100 alerts with long annotations (a capture's) make a post past BATCH_CHARS",
+    edits: [{ file: 'src/alerts/batch.ts', find: '    if (i - start >= BATCH_ALERTS || (i > start && chars + alerts[i]!.length > BATCH_CHARS)) cut(i);\n', replace: '    if (i - start >= BATCH_ALERTS) cut(i);\n' }],
+    tests: ['notify-resend.test.ts'],
+    mustFail: ['resends more than BATCH_ALERTS firing alerts in posts within BATCH_ALERTS and BATCH_CHARS'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

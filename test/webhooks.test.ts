@@ -5,21 +5,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
 import { RETRY_AFTER_MAX_MS } from '../dist/src/retry-after.js';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
-import { caught, longAnswer, waitFor } from './helpers.js';
+import { caught, closeServers, longAnswer, waitFor } from './helpers.js';
 
 const servers: Server[] = [];
 const notifiers: Notifier[] = [];
 afterEach(async () => {
   for (const n of notifiers.splice(0)) n.stop();
-  await Promise.all(
-    servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          s.close(() => resolve());
-        }),
-    ),
-  );
+  await closeServers(servers);
 });
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {

@@ -21,7 +21,7 @@ import type { LoopHold } from './post.js';
 /** Alerts one post carries at most. */
 export const BATCH_ALERTS = 100;
 /** Characters of alerts (their JSON) one post carries at most: with queueLimit, what a target's queue holds in memory. */
-const BATCH_CHARS = 64 * 1024;
+export const BATCH_CHARS = 64 * 1024;
 
 /** One alert's firing or resolution for one target: one outbox row. */
 export interface Delivery {
@@ -41,7 +41,7 @@ export interface Delivery {
   saved?: Promise<unknown>;
 }
 
-/** One request to a target: the deliveries it carries, or Alertmanager's resend of every firing alert. */
+/** One request to a target: the deliveries it carries, or a part of Alertmanager's resend of every firing alert. */
 export interface Post {
   deliveries: Delivery[];
   /** A resend's body, made whole (its alerts are no deliveries: nothing in the outbox). */
@@ -70,14 +70,36 @@ export function newPost(delivery: Delivery, attempt = 0, due = 0): Post {
   return { deliveries: [delivery], fingerprints: new Set([delivery.fingerprint]), chars: delivery.alert.length, attempt, due };
 }
 
-/** A resend: one request, one delivery counted. */
-export function resendPost(body: string): Post {
-  return { deliveries: [], body, fingerprints: new Set(), chars: body.length, attempt: 0, due: 0 };
+/**
+ * A resend of these alerts (their JSON) in posts within BATCH_ALERTS and BATCH_CHARS, as
+ * deliveries' posts are (an alert longer than BATCH_CHARS alone in one): one post of every
+ * firing alert was megabytes with thousands of them. Each post is one request, one delivery counted.
+ */
+export function resendPosts(alerts: readonly string[]): Post[] {
+  const posts: Post[] = [];
+  let start = 0;
+  let chars = 0;
+  const cut = (end: number): void => {
+    if (end > start) posts.push({ deliveries: [], body: `[${alerts.slice(start, end).join(',')}]`, fingerprints: new Set(), chars, attempt: 0, due: 0 });
+    start = end;
+    chars = 0;
+  };
+  for (let i = 0; i < alerts.length; i++) {
+    if (i - start >= BATCH_ALERTS || (i > start && chars + alerts[i]!.length > BATCH_CHARS)) cut(i);
+    chars += alerts[i]!.length;
+  }
+  cut(alerts.length);
+  return posts;
 }
 
-/** How many deliveries a post counts as (sent, failed, dropped): a resend is one. */
+/** Whether a post is a part of Alertmanager's resend (no delivery of the outbox's). */
+export function isResend(post: Post): boolean {
+  return post.body !== undefined;
+}
+
+/** How many deliveries a post counts as (sent, failed, dropped): a resend's post is one. */
 export function deliveriesOf(post: Post): number {
-  return post.body === undefined ? post.deliveries.length : 1;
+  return isResend(post) ? 1 : post.deliveries.length;
 }
 
 /**
@@ -85,7 +107,7 @@ export function deliveriesOf(post: Post): number {
  * BATCH_ALERTS and BATCH_CHARS, and at the same attempt and due time (a restored one).
  */
 export function join(post: Post, delivery: Delivery, attempt: number, due: number): boolean {
-  if (post.body !== undefined || post.attempt !== attempt || post.due !== due) return false;
+  if (isResend(post) || post.attempt !== attempt || post.due !== due) return false;
   const first = post.deliveries[0]!;
   if (first.group !== delivery.group || post.fingerprints.has(delivery.fingerprint)) return false;
   if (post.deliveries.length >= BATCH_ALERTS || post.chars + delivery.alert.length > BATCH_CHARS) return false;

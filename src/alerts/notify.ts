@@ -17,7 +17,8 @@
  * newest post waiting when it can, so a burst of thousands of alerts goes out in few posts;
  * when `queueLimit` posts wait, the oldest waiting post is dropped, each of its deliveries
  * counted. The post being posted (or waiting out its backoff) has left the queue: an overflow
- * never drops it, so every delivery ends counted once, as sent, failed or dropped.
+ * never drops it, so every delivery ends counted once, as sent, failed or dropped. An
+ * Alertmanager resend waits besides them, one at most (queueResend).
  *
  * A running monitor's post does not hold the host's event loop (its socket is unref'd:
  * post.ts), so a host whose own work is done reaches 'beforeExit' and the monitor's stop there
@@ -40,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { LoopHold, postUnheld } from './post.js';
-import { alertmanagerBody, deliveriesOf, join, newPost, restoredDelivery, resendPost, webhookBody, webhookGroup, type Delivery, type Post } from './batch.js';
+import { alertmanagerBody, deliveriesOf, isResend, join, newPost, restoredDelivery, resendPosts, webhookBody, webhookGroup, type Delivery, type Post } from './batch.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
@@ -76,8 +77,13 @@ interface Target {
   /** Which of the targets with this URL (the outbox's key with it). */
   slot: number;
   headers: Record<string, string>;
-  /** Posts waiting their turn, oldest first (the one in flight is not here): at most `queueLimit`. */
+  /**
+   * Posts waiting their turn, oldest first (the one in flight is not here): at most
+   * `queueLimit` of deliveries, and besides them the posts of one Alertmanager resend at most.
+   */
   queue: Post[];
+  /** How many of `queue` are a resend's posts (not counted against `queueLimit`). */
+  resends: number;
   /** The post being posted or waiting out its backoff. */
   current?: Post;
   busy: boolean;
@@ -177,7 +183,7 @@ export class Notifier {
       const t = withUrlCredentials(url, headers);
       const slot = slots.get(t.url) ?? 0;
       slots.set(t.url, slot + 1);
-      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, held: false, stats: newStats(), failedAt: 0 };
+      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], resends: 0, busy: false, held: false, stats: newStats(), failedAt: 0 };
     };
     this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}, true));
     this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}, false) : undefined;
@@ -362,6 +368,7 @@ export class Notifier {
     for (const target of this.targets()) {
       for (const post of target.queue) this.finish(target, post, 'dropped');
       target.queue.length = 0;
+      target.resends = 0;
       // A delivery in its backoff wait is dropped now, and so is one being posted: its post is
       // aborted (its outbox row stays, so a start on the dataDir posts it again). A receiver
       // that never answers held a closed monitor's host up to timeoutMs (60 s at most).
@@ -539,7 +546,7 @@ export class Notifier {
 
   /** Alertmanager forgets alerts that stop arriving: tell it again about every firing one. */
   private resendFiring(): void {
-    if (!this.alertmanager || this.firing.size === 0) return;
+    if (!this.alertmanager) return;
     const ahead = this.ahead();
     const alerts: string[] = [];
     for (const episode of this.firing.values()) {
@@ -551,7 +558,31 @@ export class Notifier {
       }
       alerts.push(episode.resent.json);
     }
-    this.queuePost(this.alertmanager, resendPost(`[${alerts.join(',')}]`));
+    this.queueResend(this.alertmanager, resendPosts(alerts));
+  }
+
+  /**
+   * A resend takes the place of the resend still waiting, if one does: with Alertmanager down a
+   * copy of every firing alert was queued each interval, up to `queueLimit` of them (hundreds of
+   * MB), posted all at once when it came back, and as the queue overflowed they pushed out the
+   * firings and resolutions behind them. The newer one says all the older said (its alerts as
+   * they are now), so the older is no delivery lost: it leaves `queued`, counted nowhere else.
+   * It keeps the older one's place, so that a queue slower than the interval still reaches it;
+   * an alert it carries that a later delivery in the queue resolves is no longer firing, so it
+   * is not in it. Its posts do not count against `queueLimit`: a resend never drops a delivery.
+   */
+  private queueResend(target: Target, posts: Post[]): void {
+    if (target.resends === 0 && posts.length === 0) return;
+    const at = target.resends > 0 ? target.queue.findIndex(isResend) : target.queue.length;
+    const kept = target.resends > 0 ? target.queue.filter((post) => !isResend(post)) : target.queue;
+    this.stats.queued -= target.resends;
+    target.stats.queued -= target.resends;
+    // concat, not a spread: a queue of 100,000 posts is past a call's arguments.
+    target.queue = kept.slice(0, at).concat(posts, kept.slice(at));
+    target.resends = posts.length;
+    this.stats.queued += posts.length;
+    target.stats.queued += posts.length;
+    if (!target.busy && !target.held && posts.length > 0) void this.pump(target);
   }
 
   /** Queues an episode's delivery, kept in the outbox first (as the payload of it alone: batch.ts, restoredDelivery). */
@@ -578,9 +609,15 @@ export class Notifier {
     this.queuePost(target, newPost(delivery, attempt, due));
   }
 
-  /** Queues a post; beyond `queueLimit` posts waiting, the oldest waiting is dropped, every delivery of it counted. */
+  /**
+   * Queues a post of deliveries; beyond `queueLimit` of them waiting, the oldest waiting is
+   * dropped, every delivery of it counted (never a resend's post: those wait besides them).
+   */
   private queuePost(target: Target, post: Post): void {
-    if (target.queue.length >= this.options.queueLimit) this.finish(target, target.queue.shift()!, 'dropped');
+    if (target.queue.length - target.resends >= this.options.queueLimit) {
+      const oldest = target.queue.findIndex((p) => !isResend(p));
+      this.finish(target, target.queue.splice(oldest, 1)[0]!, 'dropped');
+    }
     target.queue.push(post);
     this.stats.queued += deliveriesOf(post);
     target.stats.queued += deliveriesOf(post);
@@ -597,6 +634,7 @@ export class Notifier {
     try {
       while (!this.stopped && !target.held && target.queue.length > 0) {
         const post = target.queue.shift()!;
+        if (isResend(post)) target.resends--;
         target.current = post;
         const outcome = await this.attempts(target, post);
         target.current = undefined;
@@ -606,6 +644,7 @@ export class Notifier {
         }
         // Still queued, first in line: it goes at the next start, or with the outbox at a start on the dataDir.
         target.queue.unshift(post);
+        if (isResend(post)) target.resends++;
         target.held = this.parked;
       }
     } finally {
