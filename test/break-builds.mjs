@@ -7640,6 +7640,13 @@ export const BREAKS = [
     mustFail: ['answers a bad query parameter 400 naming it'],
   },
   {
+    name: 'slow endpoint awaiting a slow host blamed on a loop blocked elsewhere',
+    what: "an endpoint whose outgoing calls take all its time, beside an event loop blocked by another route, is told its time went computing and sent to a CPU profile",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains) {', replace: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains && calls.length < 0) {' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['slow endpoints beside a blocked loop'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -321,6 +321,28 @@ describe('diagnoses', () => {
     expect(unknown.actions.slice(0, 2).map((a) => a.slice(0, 3))).toEqual(['If ', 'If ']);
   });
 
+  it('slow endpoints beside a blocked loop: outgoing calls as slow as the endpoint are where its time went, not computing', () => {
+    // A trial: /slow awaited a host at 1.5 s while /block held the loop 150 ms; the actions said
+    // of /slow "the time went computing" and sent it to a CPU profile.
+    const waited = diagnosesOf([
+      ['response_time', { endpoint: '/slow' }, () => 1300],
+      ['api_response_time', { host: 'payments:443' }, () => 1250],
+      ['event_loop_lag', {}, () => 400],
+    ]).find((d) => d.id === 'slow-endpoints')!;
+    expect(waited.actions[0]).toMatch(/^Start with the outgoing calls to host="payments:443"/);
+    expect(waited.actions[1]).toBe(
+      'The event loop was blocked too (event_loop_lag p99 400 ms), but that is not where this time went: the outgoing calls took 1250 ms of its 1300 ms at p95. A blocked loop adds up to its lag to every request, whatever it awaits; a CPU profile of the main thread (capture_performance_profile) says what holds it.',
+    );
+    expect(waited.actions.join(' ')).not.toMatch(/went computing/);
+    // Calls that explain part of it: the rest may have gone computing, said as the rest.
+    const part = diagnosesOf([
+      ['response_time', { endpoint: '/render' }, () => 1300],
+      ['api_response_time', { host: 'images:443' }, () => 700],
+      ['event_loop_lag', {}, () => 400],
+    ]).find((d) => d.id === 'slow-endpoints')!;
+    expect(part.actions[1]).toMatch(/^The event loop was blocked meanwhile \(event_loop_lag p99 400 ms\): the 600 ms at p95 that the outgoing calls do not explain may have gone computing; capture a CPU profile/);
+  });
+
   it("slow endpoints on a hub: an endpoint slow cluster-wide is named once, not again for each member; a member slow alone is named with its instance", () => {
     const [d] = diagnosesOf([
       ['response_time', { endpoint: '/checkout' }, () => [1400, 1500]],

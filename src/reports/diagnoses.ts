@@ -26,7 +26,7 @@ export const DIAGNOSIS_RULES = {
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
   workerPoolSaturation: { metric: 'pool_utilization', waitMetric: 'pool_wait_time', runMetric: 'pool_run_time', queueMetric: 'queue_size', utilizationWarning: 0.9, minQueueGrowth: 1 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
-  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5, callMetric: 'api_response_time', callShare: 0.5 },
+  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5, callMetric: 'api_response_time', callShare: 0.5, callExplains: 0.9 },
 } as const;
 
 /**
@@ -593,7 +593,17 @@ function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[]
       `Start with the outgoing calls to ${hosts.join(', ')}, against ${round(slowest.p95)} ms for ${tagsLabel(slowest.tags)}: give them a timeout inside the endpoint's budget, make independent calls in parallel, cache the answers that allow it, and look at that host's own latency (api_response_time by host).`,
     );
   }
-  if (blocked) {
+  // Outgoing calls as slow as the endpoint are where its time went, a loop blocked beside them
+  // (by another route) or not: a trial's /slow awaiting a host at 1.5 s, beside a /block
+  // holding the loop 150 ms, was told "the time went computing" and sent to a CPU profile.
+  const call = calls[0]?.p95 ?? 0;
+  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains) {
+    out.push(
+      `The event loop was blocked too (${lag.name} p99 ${round(lag.p99)} ms), but that is not where this time went: the outgoing calls took ${round(call)} ms of its ${round(slowest.p95)} ms at p95. A blocked loop adds up to its lag to every request, whatever it awaits; a CPU profile of the main thread (capture_performance_profile) says what holds it.`,
+    );
+  } else if (blocked && calls.length > 0) {
+    out.push(`The event loop was blocked meanwhile (${lag.name} p99 ${round(lag.p99)} ms): the ${round(slowest.p95 - call)} ms at p95 that the outgoing calls do not explain may have gone computing; ${profile}.`);
+  } else if (blocked) {
     out.push(`The event loop was blocked meanwhile (${lag.name} p99 ${round(lag.p99)} ms): the time went computing; ${profile}.`);
   } else if (free && calls.length === 0) {
     out.push(
