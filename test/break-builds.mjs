@@ -6318,7 +6318,7 @@ export const BREAKS = [
   {
     name: 'slow endpoints with a blocked loop not sent to a profile first',
     what: 'with event_loop_lag p99 over 100 ms beside a slow endpoint, the actions still opened with "if the event loop was free…"',
-    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked) {\n', replace: '  if (blocked && calls.length < 0) {\n' }],
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  } else if (blocked) {\n', replace: '  } else if (blocked && calls.length < 0) {\n' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
   },
@@ -7645,6 +7645,20 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains) {', replace: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains && calls.length < 0) {' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['slow endpoints beside a blocked loop'],
+  },
+  {
+    name: 'heap floor of uncollected garbage read as a leak',
+    what: 'a healthy heap whose floor rises between full collections (the garbage minor ones promote), none run since the first eighth, is told it leaks',
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '    if (end === null) continue;\n', replace: '' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['judged by the heap after the last full one'],
+  },
+  {
+    name: 'heap growth read to the last floor, not the heap after the last full collection',
+    what: "a leak's growth is read to the last eighth's floor, garbage and all: a heap that a full collection every 10 minutes takes back to where it was is told it leaks",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '    const growth = ((end ?? floors[floors.length - 1]!.v) - floors[0]!.v) / floors[0]!.v;', replace: '    const growth = (floors[floors.length - 1]!.v - floors[0]!.v) / floors[0]!.v;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['judged by the heap after the last full one'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -97,6 +97,23 @@ describe('diagnoses', () => {
     expect(slope.value).toBeLessThan(20_000 * 3600 * 1.1);
   });
 
+  it('suspected leak: where collections are observed, judged by the heap after the last full one, not by floors of uncollected garbage', () => {
+    // A trial: healthy services with 14 MB heaps, two full collections at their start and none
+    // after, were each told their floor "after collections" rose 10-14% in 5 minutes, a leak: the
+    // minor collections promote garbage that only a full one frees (a forced GC found 0.2 MB more).
+    const minor: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'minor' }, () => [1, 1.5]];
+    const atStart: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'major' }, (s) => (s < 2 ? 5 : undefined)];
+    const rising: Gen = (s) => 50 * MiB + s * 20_000 + (s % 30) * MiB;
+    expect(diagnosesOf([['heap_used', {}, rising], minor, atStart]).map((d) => d.id)).toEqual([]);
+    // A full collection every 10 minutes takes the floor back to where it was: garbage, no leak.
+    const majors: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'major' }, (s) => (s % 600 === 0 ? 5 : undefined)];
+    expect(diagnosesOf([['heap_used', {}, (s) => 50 * MiB + (s % 600) * 20_000 + (s % 30) * MiB], minor, majors]).map((d) => d.id)).toEqual([]);
+    // The heap after each full collection higher than the last: a leak, its growth to the last.
+    const d = only('heap_used', {}, rising, 'suspected-memory-leak', [minor, ['gc_pause', { type: 'major' }, (s) => (s % 300 === 0 ? 5 : undefined)]]);
+    const growth = d.evidence.find((e) => e.statistic === 'growth of the post-GC floor')!;
+    expect(growth.value).toBeCloseTo((900 * 20_000) / (50 * MiB), 2);
+  });
+
   it('CPU saturation: mean over 85%', () => {
     const d = only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation');
     expect(d.severity).toBe('warning');
