@@ -7661,6 +7661,13 @@ export const BREAKS = [
     mustFail: ['judged by the heap after the last full one'],
   },
   {
+    name: 'a share of time judged against the MAD of an idle loop',
+    what: "event_loop_utilization and pool_utilization (gauges of a 0-1 share) have no noise floor: an idle loop's few ms of work in a second is a spike at z = 45",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: "  if (kind === 'gauge' && unit === 'ratio') return () => SHARE_FLOOR;\n", replace: '' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['weighs a gauge of a share of time'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
