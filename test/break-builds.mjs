@@ -6318,7 +6318,7 @@ export const BREAKS = [
   {
     name: 'slow endpoints with a blocked loop not sent to a profile first',
     what: 'with event_loop_lag p99 over 100 ms beside a slow endpoint, the actions still opened with "if the event loop was free…"',
-    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked) {\n', replace: '  if (blocked && calls.length < 0) {\n' }],
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  } else if (blocked) {\n', replace: '  } else if (blocked && calls.length < 0) {\n' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
   },
@@ -7733,6 +7733,34 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/batch.ts', find: '    if (i - start >= BATCH_ALERTS || (i > start && chars + alerts[i]!.length > BATCH_CHARS)) cut(i);\n', replace: '    if (i - start >= BATCH_ALERTS) cut(i);\n' }],
     tests: ['notify-resend.test.ts'],
     mustFail: ['resends more than BATCH_ALERTS firing alerts in posts within BATCH_ALERTS and BATCH_CHARS'],
+  },
+  {
+    name: 'slow endpoint awaiting a slow host blamed on a loop blocked elsewhere',
+    what: "an endpoint whose outgoing calls take all its time, beside an event loop blocked by another route, is told its time went computing and sent to a CPU profile",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains) {', replace: '  if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains && calls.length < 0) {' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['slow endpoints beside a blocked loop'],
+  },
+  {
+    name: 'heap floor of uncollected garbage read as a leak',
+    what: 'a healthy heap whose floor rises between full collections (the garbage minor ones promote), none run since the first eighth, is told it leaks',
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '    if (end === null) continue;\n', replace: '' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['judged by the heap after the last full one'],
+  },
+  {
+    name: 'heap growth read to the last floor, not the heap after the last full collection',
+    what: "a leak's growth is read to the last eighth's floor, garbage and all: a heap that a full collection every 10 minutes takes back to where it was is told it leaks",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '    const growth = ((end ?? floors[floors.length - 1]!.v) - floors[0]!.v) / floors[0]!.v;', replace: '    const growth = (floors[floors.length - 1]!.v - floors[0]!.v) / floors[0]!.v;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['judged by the heap after the last full one'],
+  },
+  {
+    name: 'a share of time judged against the MAD of an idle loop',
+    what: "event_loop_utilization and pool_utilization (gauges of a 0-1 share) have no noise floor: an idle loop's few ms of work in a second is a spike at z = 45",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: "  if (kind === 'gauge' && unit === 'ratio') return () => SHARE_FLOOR;\n", replace: '' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['weighs a gauge of a share of time'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

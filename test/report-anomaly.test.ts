@@ -160,6 +160,27 @@ describe('anomaly detection', () => {
     expect(anomalyScore(s.reader, iowait, T0 + 251_000, 1, 'gauge', 'percent')).toBeCloseTo(1, 9);
   });
 
+  it('weighs a gauge of a share of time (event_loop_utilization) against half a point of it, as a share in percent', () => {
+    // A trial: an idle service's event_loop_utilization at 0.0015, MAD 0.00015, taking 0.011 for
+    // a second (a few ms of work) was a spike at z = 45; ten such in 5 minutes of a healthy service.
+    const share = noiseFloor('gauge', 'ratio', 1000);
+    const idle = (i: number) => 0.0015 + ((i * 7) % 5) * 0.00005;
+    const blip = Array.from({ length: 400 }, (_, i) => (i === 300 ? 0.011 : idle(i)));
+    expect(detectAnomalies(blip)).toMatchObject([{ startIndex: 300, kind: 'spike' }]);
+    expect(detectAnomalies(blip, 0, ANOMALY_RULES, share)).toEqual([]);
+    // A tenth of the loop's time taken at once still is one.
+    const busy = Array.from({ length: 400 }, (_, i) => (i === 300 ? 0.1 : idle(i)));
+    expect(detectAnomalies(busy, 0, ANOMALY_RULES, share)).toMatchObject([{ startIndex: 300, kind: 'spike' }]);
+    // Ratios of events (error_rate, cache_hit_rate: distributions of 1s and 0s) are no share of time.
+    expect(noiseFloor('distribution', 'ratio', 1000)).toBeUndefined();
+
+    // The report reads it from the series' kind and unit.
+    const s = synthetic();
+    const elu = s.id('event_loop_utilization');
+    s.fill(300, [[elu, (sec) => (sec === 250 ? 0.011 : idle(sec))]]);
+    expect(s.report().anomalies).toEqual([]);
+  });
+
   it("leaves the monitor's own series out of a report's anomalies: they follow the service's load", () => {
     const s = synthetic();
     const z = noise(31);

@@ -97,6 +97,23 @@ describe('diagnoses', () => {
     expect(slope.value).toBeLessThan(20_000 * 3600 * 1.1);
   });
 
+  it('suspected leak: where collections are observed, judged by the heap after the last full one, not by floors of uncollected garbage', () => {
+    // A trial: healthy services with 14 MB heaps, two full collections at their start and none
+    // after, were each told their floor "after collections" rose 10-14% in 5 minutes, a leak: the
+    // minor collections promote garbage that only a full one frees (a forced GC found 0.2 MB more).
+    const minor: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'minor' }, () => [1, 1.5]];
+    const atStart: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'major' }, (s) => (s < 2 ? 5 : undefined)];
+    const rising: Gen = (s) => 50 * MiB + s * 20_000 + (s % 30) * MiB;
+    expect(diagnosesOf([['heap_used', {}, rising], minor, atStart]).map((d) => d.id)).toEqual([]);
+    // A full collection every 10 minutes takes the floor back to where it was: garbage, no leak.
+    const majors: [string, Record<string, string>, Gen] = ['gc_pause', { type: 'major' }, (s) => (s % 600 === 0 ? 5 : undefined)];
+    expect(diagnosesOf([['heap_used', {}, (s) => 50 * MiB + (s % 600) * 20_000 + (s % 30) * MiB], minor, majors]).map((d) => d.id)).toEqual([]);
+    // The heap after each full collection higher than the last: a leak, its growth to the last.
+    const d = only('heap_used', {}, rising, 'suspected-memory-leak', [minor, ['gc_pause', { type: 'major' }, (s) => (s % 300 === 0 ? 5 : undefined)]]);
+    const growth = d.evidence.find((e) => e.statistic === 'growth of the post-GC floor')!;
+    expect(growth.value).toBeCloseTo((900 * 20_000) / (50 * MiB), 2);
+  });
+
   it('CPU saturation: mean over 85%', () => {
     const d = only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation');
     expect(d.severity).toBe('warning');
@@ -319,6 +336,28 @@ describe('diagnoses', () => {
     // Too few loop readings to tell: both conditionals, as before.
     const unknown = only('response_time', { endpoint: '/export' }, () => 1300, 'slow-endpoints');
     expect(unknown.actions.slice(0, 2).map((a) => a.slice(0, 3))).toEqual(['If ', 'If ']);
+  });
+
+  it('slow endpoints beside a blocked loop: outgoing calls as slow as the endpoint are where its time went, not computing', () => {
+    // A trial: /slow awaited a host at 1.5 s while /block held the loop 150 ms; the actions said
+    // of /slow "the time went computing" and sent it to a CPU profile.
+    const waited = diagnosesOf([
+      ['response_time', { endpoint: '/slow' }, () => 1300],
+      ['api_response_time', { host: 'payments:443' }, () => 1250],
+      ['event_loop_lag', {}, () => 400],
+    ]).find((d) => d.id === 'slow-endpoints')!;
+    expect(waited.actions[0]).toMatch(/^Start with the outgoing calls to host="payments:443"/);
+    expect(waited.actions[1]).toBe(
+      'The event loop was blocked too (event_loop_lag p99 400 ms), but that is not where this time went: the outgoing calls took 1250 ms of its 1300 ms at p95. A blocked loop adds up to its lag to every request, whatever it awaits; a CPU profile of the main thread (capture_performance_profile) says what holds it.',
+    );
+    expect(waited.actions.join(' ')).not.toMatch(/went computing/);
+    // Calls that explain part of it: the rest may have gone computing, said as the rest.
+    const part = diagnosesOf([
+      ['response_time', { endpoint: '/render' }, () => 1300],
+      ['api_response_time', { host: 'images:443' }, () => 700],
+      ['event_loop_lag', {}, () => 400],
+    ]).find((d) => d.id === 'slow-endpoints')!;
+    expect(part.actions[1]).toMatch(/^The event loop was blocked meanwhile \(event_loop_lag p99 400 ms\): the 600 ms at p95 that the outgoing calls do not explain may have gone computing; capture a CPU profile/);
   });
 
   it("slow endpoints on a hub: an endpoint slow cluster-wide is named once, not again for each member; a member slow alone is named with its instance", () => {

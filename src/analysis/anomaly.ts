@@ -53,13 +53,20 @@ const EVENT_UNITS: ReadonlySet<MetricUnit> = new Set(['requests', 'samples', 'co
 const PERCENT_FLOOR = 0.5;
 
 /**
+ * The same for a gauge of a share of time, 0-1 (event_loop_utilization, pool_utilization): half a
+ * point of it. An idle service's event_loop_utilization moving 0.0015 → 0.011, a few ms of work
+ * in a second, was a spike at z = 45 beside its MAD of 0.00015, ten of them in 5 minutes.
+ */
+const SHARE_FLOOR = PERCENT_FLOOR / 100;
+
+/**
  * The least spread a bucket's value is judged against, given its baseline's median: the noise
  * the value carries however still the series held, which a MAD of quiet buckets cannot see.
  * A counter of events over buckets of `widthMs` is a Poisson count: its rate's standard
  * deviation is √(count) / width (at least one event's worth, so a lone request over a rate of
  * zeros is not a spike at z = 10¹¹); a share of the machine in percent moves by tenths of a
  * point from one reading to the next (cpu_iowait's 0.5 over zeros was the report's strongest
- * anomaly). Other units have none beyond the thousandth of the level robustBaseline keeps.
+ * anomaly), and a gauge of a share of time (unit ratio) by as much of its 0-1. Other units have none beyond the thousandth of the level robustBaseline keeps.
  */
 export function noiseFloor(kind: MetricKind, unit: MetricUnit, widthMs: number): ((median: number) => number) | undefined {
   if (kind === 'counter' && EVENT_UNITS.has(unit)) {
@@ -67,6 +74,7 @@ export function noiseFloor(kind: MetricKind, unit: MetricUnit, widthMs: number):
     return (median) => Math.sqrt(Math.max(Math.abs(median) * seconds, 1)) / seconds;
   }
   if (unit === 'percent') return () => PERCENT_FLOOR;
+  if (kind === 'gauge' && unit === 'ratio') return () => SHARE_FLOOR;
   return undefined;
 }
 
