@@ -7763,6 +7763,13 @@ export const BREAKS = [
     mustFail: ['weighs a gauge of a share of time'],
   },
   {
+    name: "the governor's last step says nothing of it",
+    what: 'at its last back-off step and still over the CPU budget, the actions list the slowed sampling as at every step, as if more were coming',
+    edits: [{ file: 'src/overhead/governor.ts', find: '    else if (this.level === MAX_LEVEL && this.state.overBudget.cpu) actions.push(LAST_STEP);\n', replace: '' }],
+    tests: ['overhead.test.ts'],
+    mustFail: ['backs off its cadence under an artificially small budget'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

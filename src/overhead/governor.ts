@@ -46,6 +46,14 @@ const INGESTION_BOUND =
 /** The action over the memory budget: what to lower (fixed at construction), or the budget to raise. */
 const MEMORY_OVER =
   'the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries (or record fewer and shorter tags, maxTags and maxTagValueLength, when status().memory.registryBytes is most of it) to use less memory, or raise overhead.memoryBytes';
+/**
+ * The action at the last back-off step still over the CPU budget (not by ingestion, which has
+ * its own): the actions listed were all the monitor could do, and a trial's list of them read
+ * as if more were coming.
+ */
+const LAST_STEP =
+  `at its last back-off step (level ${MAX_LEVEL}) and still over the CPU budget: the monitor slows its sampling no further; ` +
+  'status().overhead.breakdown says which of its threads costs what: turn off what is not needed (system: { enabled: false }, runtime: { enabled: false }), or raise overhead.cpuPercent';
 /** The slowest cadence a back-off may reach (the range of system.slowCadenceMs). */
 const MAX_CADENCE_MS = 3_600_000;
 
@@ -202,6 +210,7 @@ export class OverheadGovernor {
     // (13 MiB at 1 MiB, a trial's): the budget may be what is wrong, and the advice says so.
     if (this.state.overBudget.memory) actions.push(MEMORY_OVER);
     if (this.state.ingestionBound) actions.push(INGESTION_BOUND);
+    else if (this.level === MAX_LEVEL && this.state.overBudget.cpu) actions.push(LAST_STEP);
     return {
       enabled: this.budget.enabled,
       budget: { cpuPercent: this.budget.cpuPercent, memoryBytes: this.budget.memoryBytes },
