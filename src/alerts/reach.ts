@@ -7,10 +7,14 @@
  * `resolveThreshold: -1` on `error_rate > 0.05` kept a firing alert firing for good.
  */
 import { builtinRange } from '../engine/metrics.js';
-import type { Aggregation, Operator } from './schema.js';
+
+// The rule's words as strings, not schema.ts's types: schema.ts checks rules with this module,
+// and importing its types back would make a cycle.
+type Aggregation = string;
+type Operator = string;
 
 /** Aggregations whose value lies within the range of the samples it is made of (count, sum, rate and anomaly do not). */
-const WITHIN: ReadonlySet<Aggregation> = new Set<Aggregation>(['last', 'avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99']);
+const WITHIN: ReadonlySet<Aggregation> = new Set(['last', 'avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99']);
 
 interface Judged {
   metric: string;
@@ -31,7 +35,7 @@ export function unreachableResolve(rule: Judged, resolveThreshold: number): stri
 }
 
 /** The condition a value meets where `op` on the same threshold no longer holds (hysteresis has none for == and !=). */
-const CLEARED: Partial<Record<Operator, Operator>> = { '>': '<=', '>=': '<', '<': '>=', '<=': '>' };
+const CLEARED: Readonly<Record<Operator, Operator | undefined>> = { '>': '<=', '>=': '<', '<': '>=', '<=': '>' };
 
 /** Why no value of the rule's metric meets `op` on `threshold` (`outcome`: what that makes of the rule), or undefined. */
 function unreachable(rule: Judged, op: Operator, threshold: number, outcome: string): string | undefined {
