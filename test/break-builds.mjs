@@ -5799,7 +5799,7 @@ export const BREAKS = [
   {
     name: "a record past its entry limit said as object",
     what: "a schema's refusal of a record past its limit shows the value as describeValue's word: 'labels must have at most 32 entries, got object'",
-    edits: [{ file: 'src/schema-errors.ts', find: "/, got /.test(said) ? undefined : givenOf(said, value));", replace: "/, got /.test(said) ? undefined : { value });" }],
+    edits: [{ file: 'src/schema-errors.ts', find: 'const given = givenOf(said, value);', replace: 'const given: Given = { value };' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
   },
@@ -7761,6 +7761,13 @@ export const BREAKS = [
     edits: [{ file: 'src/analysis/anomaly.ts', find: "  if (kind === 'gauge' && unit === 'ratio') return () => SHARE_FLOOR;\n", replace: '' }],
     tests: ['report-anomaly.test.ts'],
     mustFail: ['weighs a gauge of a share of time'],
+  },
+  {
+    name: "a receiver's URL or header value kept whole in the error refusing it",
+    what: 'an option error about a webhook or exporter URL or its headers shows and keeps the value: a refused port put the password, a pasted ellipsis the token, into the logs of a service that failed to start',
+    edits: [{ file: 'src/schema-errors.ts', find: 'holdsCredential(schema, issue.path) ? withheldGiven(value, given.shown) : given', replace: 'given' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["keeps a receiver's credentials out of an error"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
