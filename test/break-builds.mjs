@@ -545,7 +545,7 @@ export const BREAKS = [
   {
     name: 'export refusal without its reason',
     what: "a receiver's refusal is shown with its status only, not the reason its body gives",
-    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: "const said = '';" }],
+    edits: [{ file: 'src/export/endpoint.ts', find: "const said = moved ? '' : reason(answer, this.credentials);", replace: "const said = '';" }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ["sends a URL's user info as Basic authorization"],
   },
@@ -2960,7 +2960,7 @@ export const BREAKS = [
   {
     name: "a redirect's body shown",
     what: "an exporter's error for a redirect shows the start of its answer's body, which repeats the Location whole (\"Redirecting to …\"), user info and query included",
-    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: 'const said = reason(answer);' }],
+    edits: [{ file: 'src/export/endpoint.ts', find: "const said = moved ? '' : reason(answer, this.credentials);", replace: 'const said = reason(answer, this.credentials);' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ["shows where a redirect points as the endpoint's own URL is shown"],
   },
@@ -7768,6 +7768,13 @@ export const BREAKS = [
     edits: [{ file: 'src/schema-errors.ts', find: 'holdsCredential(schema, issue.path) ? withheldGiven(value, given.shown) : given', replace: 'given' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["keeps a receiver's credentials out of an error"],
+  },
+  {
+    name: "a receiver's reason kept with the credentials it echoes",
+    what: "an exporter keeps a refusing receiver's body as its reason whole: one that echoes its request put the URL's api_key and the Authorization into status, the MCP answers and the process warning",
+    edits: [{ file: 'src/export/endpoint.ts', find: 'const text = withoutCredentials(words, credentials).replace', replace: 'const text = words.replace' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["cuts the URL's and headers' credentials out of a receiver's reason"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
