@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, keyField, unknownKeyRule, type Given } from './errors.js';
 import { knownKeys } from './schema-keys.js';
+import { holdsCredential, withheldGiven } from './schema-credentials.js';
 import { meantOrKnown } from './suggest.js';
 
 /**
@@ -32,7 +33,10 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix: str
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   const said = plainRule(issue);
   // A rule that says what it got (`…, got a piscina pool itself: …`) is not followed by the value again.
-  return new InvalidArgumentError(path || 'options', said, /, got /.test(said) ? undefined : givenOf(said, value));
+  if (/, got /.test(said)) return new InvalidArgumentError(path || 'options', said);
+  const given = givenOf(said, value);
+  // A receiver's URL or headers are its credentials: shown as status shows them, never kept (schema-credentials.ts).
+  return new InvalidArgumentError(path || 'options', said, holdsCredential(schema, issue.path) ? withheldGiven(value, given.shown) : given);
 }
 
 /**

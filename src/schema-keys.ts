@@ -18,31 +18,34 @@ interface Def {
 
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
-/** The object schemas `schema` can stand for (through defaults, optionals, pipes and unions). */
-function objectsOf(schema: z.ZodType | undefined, depth = 0): z.ZodType[] {
+/** The schemas `schema` can stand for, through defaults, optionals, pipes and unions: its forms that wrap no other. */
+export function formsOf(schema: z.ZodType | undefined, depth = 0): z.ZodType[] {
   if (!schema || depth > 16) return [];
   const def = defOf(schema);
   switch (def.type) {
-    case 'object':
-      return [schema];
     case 'optional':
     case 'nullable':
     case 'default':
     case 'prefault':
     case 'readonly':
     case 'catch':
-      return objectsOf(def.innerType, depth + 1);
+      return formsOf(def.innerType, depth + 1);
     case 'pipe':
-      return [...objectsOf(def.in, depth + 1), ...objectsOf(def.out, depth + 1)];
+      return [...formsOf(def.in, depth + 1), ...formsOf(def.out, depth + 1)];
     case 'union':
-      return (def.options ?? []).flatMap((o) => objectsOf(o, depth + 1));
+      return (def.options ?? []).flatMap((o) => formsOf(o, depth + 1));
     default:
-      return [];
+      return [schema];
   }
 }
 
+/** The object schemas `schema` can stand for. */
+function objectsOf(schema: z.ZodType | undefined): z.ZodType[] {
+  return formsOf(schema).filter((form) => defOf(form).type === 'object');
+}
+
 /** The schema of the value at `path`, when the path goes through objects, arrays and records. */
-function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+export function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
   let here: z.ZodType | undefined = schema;
   for (const key of path) {
     if (!here) return undefined;

@@ -70,7 +70,55 @@ const HEX_RUN = /^[0-9a-f]{8,}$/;
 export function shownUrl(url: string): string {
   const u = new URL(url);
   const segments = u.pathname.split('/');
-  const cut = segments.findIndex((s, i) => i > 0 && s !== '' && !(PLAIN_SEGMENT.test(s) && !HEX_RUN.test(s)));
+  const cut = pathCut(segments);
   const path = cut === -1 ? u.pathname : `${segments.slice(0, cut).join('/')}/…`;
   return `${u.origin}${path}${u.search === '' ? '' : '?…'}`;
+}
+
+/** The index of the first path segment shownUrl hides (from there on), or -1. */
+function pathCut(segments: readonly string[]): number {
+  return segments.findIndex((s, i) => i > 0 && s !== '' && !(PLAIN_SEGMENT.test(s) && !HEX_RUN.test(s)));
+}
+
+/**
+ * Credentials shorter than this are left in a receiver's words: a tenant id or a short value
+ * is no secret worth a gap in the reason, and a short one would blank common words.
+ */
+const SHORTEST_CREDENTIAL = 8;
+
+/**
+ * What of a receiver's URL and headers may be a credential, as it could come back in the
+ * receiver's answer: the user info, the query's values and the path past its plain words
+ * (what shownUrl hides), each as written and decoded, and every header value and word of one
+ * (`Bearer <token>`), longest first.
+ */
+export function credentialsOf(url: string, headers: Record<string, string>): string[] {
+  const u = new URL(url);
+  const found = new Set<string>();
+  const add = (text: string): void => {
+    for (const form of [text, safeDecode(text)]) if (form.length >= SHORTEST_CREDENTIAL) found.add(form);
+  };
+  add(u.username);
+  add(u.password);
+  for (const pair of u.search.slice(1).split('&')) add(pair.slice(pair.indexOf('=') + 1));
+  const segments = u.pathname.split('/');
+  const cut = pathCut(segments);
+  if (cut !== -1) for (const segment of segments.slice(cut)) add(segment);
+  for (const value of Object.values(headers)) for (const word of [value, ...value.split(/\s+/)]) add(word.trim());
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every one of `credentials` (credentialsOf) written `…`. */
+export function withoutCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const c of credentials) out = out.split(c).join('…');
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }

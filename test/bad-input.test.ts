@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { caught as caughtAny } from './helpers.js';
@@ -231,6 +232,28 @@ describe('bad input', () => {
     expect(opt({ alerts: { alertmanagerUrl: 'http://a%zz:p@127.0.0.1:9093/' } })).toMatchObject({ field: 'alerts.alertmanagerUrl', message: expect.stringContaining('has a user name in its user info whose percent-encoding is malformed') });
     // A % written as %25 is taken.
     expect(() => new PerformanceMonitor({ storage: 'memory', export: { remoteWrite: [{ url: 'http://user:pa%25ss@127.0.0.1:19090/api/v1/write' }] } })).not.toThrow();
+  });
+
+  it("keeps a receiver's credentials out of an error about its URL or headers, message and parts: a service that failed to start logged the password or token with it", () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    // What a crash's print, console.error(err) or a logger's error serializer writes: the message and every part.
+    const logged = (e: InvalidArgumentError): string => `${inspect(e, { depth: 8 })} ${JSON.stringify(e)}`;
+    const cases: [unknown, string, RegExp][] = [
+      [{ export: { remoteWrite: [{ url: 'http://u:Pw5ecret@10.0.0.5:1/w' }] } }, 'export.remoteWrite[0].url', /has port 1, .*, got "http:\/\/10\.0\.0\.5:1\/w"$/],
+      [{ export: { otlp: [{ url: 'ftp://u:Pw5ecret@otel/v1/metrics?api_key=K3ySecret' }] } }, 'export.otlp[0].url', /must be an http\(s\) URL, got "ftp:\/\/otel…"$/],
+      [{ alerts: { webhooks: ['hooks.slack.com/services/T0/B0/Tok5ecret'] } }, 'alerts.webhooks[0]', /must be an http\(s\) URL, got a string of 40 characters$/],
+      [{ alerts: { webhooks: [{ url: 'https://h:1/Tok5ecret?k=K3ySecret' }] } }, 'alerts.webhooks[0].url', /has port 1, .*, got "https:\/\/h:1\/…\?…"$/],
+      [{ alerts: { alertmanagerUrl: 'http://u:Pw5ecret@am.example/' + 'p'.repeat(2048) } }, 'alerts.alertmanagerUrl', /must be at most 2048 characters, got "http:\/\/am\.example\/…"$/],
+      [{ export: { remoteWrite: [{ url: 'http://127.0.0.1:9000/w', headers: { Authorization: 'Bearer Tok5ecret…' } }] } }, 'export.remoteWrite[0].headers', /U\+2026 at index 16: .*, got object$/],
+      [{ alerts: { webhooks: [{ url: 'http://127.0.0.1:9000/w', headers: { 'X-Api-Key': 'K3ySecret', 'x-api-key': 'K3ySecret' } }] } }, 'alerts.webhooks[0].headers', /twice, also as "X-Api-Key".*, got object$/],
+    ];
+    for (const [options, field, message] of cases) {
+      const refused = opt(options);
+      expect(refused).toMatchObject({ field, message: expect.stringMatching(message) });
+      expect(logged(refused)).not.toMatch(/Pw5ecret|Tok5ecret|K3ySecret/);
+    }
+    // What is no credential is still shown as given.
+    expect(opt({ alerts: { externalUrl: 'ftp://perfwatch.example/ui' } })).toMatchObject({ message: 'alerts.externalUrl must be an http(s) URL, got "ftp://perfwatch.example/ui"', given: { value: 'ftp://perfwatch.example/ui' } });
   });
 
   it('refuses a hub.instance with control characters, naming it, as export.instance is: the hub refused every series of such a member', () => {

@@ -545,7 +545,7 @@ export const BREAKS = [
   {
     name: 'export refusal without its reason',
     what: "a receiver's refusal is shown with its status only, not the reason its body gives",
-    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: "const said = '';" }],
+    edits: [{ file: 'src/export/endpoint.ts', find: "const said = moved ? '' : reason(answer, this.credentials);", replace: "const said = '';" }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ["sends a URL's user info as Basic authorization"],
   },
@@ -2960,7 +2960,7 @@ export const BREAKS = [
   {
     name: "a redirect's body shown",
     what: "an exporter's error for a redirect shows the start of its answer's body, which repeats the Location whole (\"Redirecting to …\"), user info and query included",
-    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: 'const said = reason(answer);' }],
+    edits: [{ file: 'src/export/endpoint.ts', find: "const said = moved ? '' : reason(answer, this.credentials);", replace: 'const said = reason(answer, this.credentials);' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ["shows where a redirect points as the endpoint's own URL is shown"],
   },
@@ -5799,7 +5799,7 @@ export const BREAKS = [
   {
     name: "a record past its entry limit said as object",
     what: "a schema's refusal of a record past its limit shows the value as describeValue's word: 'labels must have at most 32 entries, got object'",
-    edits: [{ file: 'src/schema-errors.ts', find: "/, got /.test(said) ? undefined : givenOf(said, value));", replace: "/, got /.test(said) ? undefined : { value });" }],
+    edits: [{ file: 'src/schema-errors.ts', find: 'const given = givenOf(said, value);', replace: 'const given: Given = { value };' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
   },
@@ -7768,6 +7768,20 @@ export const BREAKS = [
     edits: [{ file: 'src/overhead/governor.ts', find: '    else if (this.level === MAX_LEVEL && this.state.overBudget.cpu) actions.push(LAST_STEP);\n', replace: '' }],
     tests: ['overhead.test.ts'],
     mustFail: ['backs off its cadence under an artificially small budget'],
+  },
+  {
+    name: "a receiver's URL or header value kept whole in the error refusing it",
+    what: 'an option error about a webhook or exporter URL or its headers shows and keeps the value: a refused port put the password, a pasted ellipsis the token, into the logs of a service that failed to start',
+    edits: [{ file: 'src/schema-errors.ts', find: 'holdsCredential(schema, issue.path) ? withheldGiven(value, given.shown) : given', replace: 'given' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["keeps a receiver's credentials out of an error"],
+  },
+  {
+    name: "a receiver's reason kept with the credentials it echoes",
+    what: "an exporter keeps a refusing receiver's body as its reason whole: one that echoes its request put the URL's api_key and the Authorization into status, the MCP answers and the process warning",
+    edits: [{ file: 'src/export/endpoint.ts', find: 'const text = withoutCredentials(words, credentials).replace', replace: 'const text = words.replace' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["cuts the URL's and headers' credentials out of a receiver's reason"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -266,6 +266,21 @@ describe('remote_write', () => {
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
+  it("cuts the URL's and headers' credentials out of a receiver's reason that echoes its request, wherever status shows it", async () => {
+    const r = await receiver();
+    const basic = Buffer.from('ops:Pa55word-x').toString('base64');
+    const url = `${r.url.replace('http://', 'http://ops:Pa55word-x@')}/Tok3nInPath9?api_key=K3y%2Fsecret&tenant=t1`;
+    const m = await started({ export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { 'X-Api-Key': 'Hdr5ecret-value' } }], retryBaseMs: 10, retryMaxMs: 20 } });
+    await oneGauge(m);
+    // A receiver that echoes the request it refuses: its target (encoded and decoded), its headers.
+    const echoed = `denied /receive/Tok3nInPath9?api_key=K3y%2Fsecret&tenant=t1 (api_key K3y/secret) key=Hdr5ecret-value auth=Basic ${basic} user ops:Pa55word-x`;
+    r.script.push({ status: 401, headers: {}, body: echoed });
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests[0]!.headers['x-api-key']).toBe('Hdr5ecret-value');
+    expect(st.lastError?.message).toBe(`${r.url}/…?… answered 401 Unauthorized (denied /receive/…?api_key=…&tenant=t1 (api_key …) key=… auth=… user ops:…): ${sampleCount(r.requests[0]!.body)} samples failed, not retried (a 4xx is final)`);
+    expect(JSON.stringify(m.status())).not.toMatch(/Pa55word|Tok3nInPath|K3y|Hdr5ecret|${basic}/);
+  });
+
   it("says of a 413 the request's size, that it is over the receiver's limit, and the option that makes requests smaller", async () => {
     const r = await receiver();
     const m = await pushing(r.url, { maxSamplesPerRequest: 1_000 });

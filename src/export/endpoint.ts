@@ -16,7 +16,7 @@
  */
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
-import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
+import { credentialsOf, withUrlCredentials, withoutCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
 import { idleStatus, type ExporterKind, type ExporterStatus } from './exporter-status.js';
 import { partialSuccess } from './otlp-answer.js';
@@ -55,6 +55,12 @@ export class Endpoint {
   private readonly config: EndpointConfig;
   /** The URL fetched (its user info moved into an Authorization header) and the headers sent. */
   private readonly target: CredentialedTarget;
+  /**
+   * The URL's and headers' credentials, cut out of a receiver's reason before it is kept: a
+   * receiver that echoes its request (the URL with its api_key, an Authorization it refused)
+   * put them into status, the MCP answers and the process warning that status hides them from.
+   */
+  private readonly credentials: string[];
   private readonly queue: Batch[] = [];
   private readonly st: ExporterStatus;
   private sending = false;
@@ -74,6 +80,7 @@ export class Endpoint {
   constructor(config: EndpointConfig) {
     this.config = config;
     this.target = withUrlCredentials(config.url, config.headers);
+    this.credentials = credentialsOf(config.url, this.target.headers);
     this.st = idleStatus(config.kind, config.url);
   }
 
@@ -255,14 +262,14 @@ export class Endpoint {
       const rejected = Math.min(partial.rejected, batch.samples);
       this.st.sent += batch.samples - rejected;
       this.st.failed += rejected;
-      const said = reasonText(partial.message);
+      const said = reasonText(partial.message, this.credentials);
       this.st.lastError = { message: `${this.st.url} took the request in part: ${rejected} of ${batch.samples} points rejected${said ? ` (${said})` : ''}, not retried (partial success)`, status: response.status, at };
       return DONE;
     }
     // A redirect's body says where it points again, whole ("Redirecting to …"): the note below
     // says it as status shows URLs.
     const moved = redirectNote(response, this.target.url, 'the samples');
-    const said = moved ? '' : reason(answer);
+    const said = moved ? '' : reason(answer, this.credentials);
     const message = `${this.st.url} answered ${response.status} ${response.statusText}${said ? ` (${said})` : ''}`;
     this.st.lastError = { message, status: response.status, at };
     if (response.status >= 500 || response.status === 429) {
@@ -300,13 +307,13 @@ export const REASON_CHARS = 200;
 const ANSWER_BYTES = 64 * 1024;
 
 /** The start of an answer's body as one line, or '' when it has none. */
-function reason(body: Uint8Array | undefined): string {
+function reason(body: Uint8Array | undefined, credentials: readonly string[]): string {
   if (body === undefined || body.byteLength === 0) return '';
-  return reasonText(Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8'));
+  return reasonText(Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8'), credentials);
 }
 
-/** A receiver's words on one line, at most REASON_CHARS of them. */
-function reasonText(words: string): string {
-  const text = words.replace(/\s+/g, ' ').trim();
+/** A receiver's words on one line without the endpoint's credentials (cut out before the line is cut short, so none is left in part), at most REASON_CHARS of them. */
+function reasonText(words: string, credentials: readonly string[]): string {
+  const text = withoutCredentials(words, credentials).replace(/\s+/g, ' ').trim();
   return text.length > REASON_CHARS ? `${text.slice(0, REASON_CHARS - 1)}…` : text;
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
+import { credentialSchema } from '../schema-credentials.js';
 import { refusedPort } from '../fetch-ports.js';
 import { userInfoFault } from '../url-credentials.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
@@ -76,11 +77,13 @@ const httpUrl = z
     { error: 'must be an http(s) URL' },
   );
 
-/** An http(s) URL that perfwatch posts to: not on a port fetch refuses (fetch-ports.ts). */
-const fetchUrl = httpUrl.superRefine((u, ctx) => {
-  const port = refusedPort(u);
-  if (port !== undefined) ctx.addIssue({ code: 'custom', message: `has port ${port}, which fetch refuses to connect to (a "bad port" of the Fetch standard, as SMTP's, IRC's or X11's are): every post would fail; have the receiver listen on another port` });
-});
+/** An http(s) URL that perfwatch posts to: not on a port fetch refuses (fetch-ports.ts); a credential (its user info, path or query). */
+const fetchUrl = credentialSchema(
+  httpUrl.superRefine((u, ctx) => {
+    const port = refusedPort(u);
+    if (port !== undefined) ctx.addIssue({ code: 'custom', message: `has port ${port}, which fetch refuses to connect to (a "bad port" of the Fetch standard, as SMTP's, IRC's or X11's are): every post would fail; have the receiver listen on another port` });
+  }),
+);
 
 /**
  * Request headers of a webhook or an exporter (authorization, tenant): at most 32, names and
@@ -89,19 +92,21 @@ const fetchUrl = httpUrl.superRefine((u, ctx) => {
  * header, never its value (a token). Names are case-insensitive: one given twice in two cases
  * went out as both values joined by a comma (`Bearer a, Bearer b`).
  */
-const headerRecord = z
-  .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
-  .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
-  .superRefine((h, ctx) => {
-    const seen = new Map<string, string>();
-    for (const [name, value] of Object.entries(h)) {
-      const fault = headerFault(name, value);
-      if (fault) ctx.addIssue({ code: 'custom', message: fault });
-      const before = seen.get(name.toLowerCase());
-      if (before !== undefined) ctx.addIssue({ code: 'custom', message: `has header ${JSON.stringify(name)} twice, also as ${JSON.stringify(before)}: header names are case-insensitive, and both values would go out joined by a comma; keep one` });
-      seen.set(name.toLowerCase(), name);
-    }
-  });
+const headerRecord = credentialSchema(
+  z
+    .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
+    .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
+    .superRefine((h, ctx) => {
+      const seen = new Map<string, string>();
+      for (const [name, value] of Object.entries(h)) {
+        const fault = headerFault(name, value);
+        if (fault) ctx.addIssue({ code: 'custom', message: fault });
+        const before = seen.get(name.toLowerCase());
+        if (before !== undefined) ctx.addIssue({ code: 'custom', message: `has header ${JSON.stringify(name)} twice, also as ${JSON.stringify(before)}: header names are case-insensitive, and both values would go out joined by a comma; keep one` });
+        seen.set(name.toLowerCase(), name);
+      }
+    }),
+);
 const httpHeaders = headerRecord.optional();
 
 /**
@@ -117,14 +122,14 @@ const EXPORTER_SETS: Readonly<Record<string, string>> = {
   'content-encoding': 'the exporter sets it to how it compresses (remote_write: snappy; OTLP: none)',
   host: "fetch drops it and sends the url's host: put the host in the url",
 };
-const exportHeaders = headerRecord
-  .superRefine((h, ctx) => {
+const exportHeaders = credentialSchema(
+  headerRecord.superRefine((h, ctx) => {
     for (const name of Object.keys(h)) {
       const why = EXPORTER_SETS[name.toLowerCase()];
       if (why) ctx.addIssue({ code: 'custom', message: `has header ${JSON.stringify(name)}, which an exporter does not take: ${why}` });
     }
-  })
-  .optional();
+  }),
+).optional();
 
 /**
  * Headers undici's fetch takes into a Headers object and then refuses when it sends the
