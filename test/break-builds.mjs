@@ -7763,6 +7763,13 @@ export const BREAKS = [
     mustFail: ['weighs a gauge of a share of time'],
   },
   {
+    name: "a time in ms judged with no floor",
+    what: "a series of unit ms (event_loop_lag, gc_pause, latencies) has no noise floor: an idle loop's lag moving 0.8 to 6 ms is a spike at the cap of 100",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: "if (kind !== 'counter' && unit === 'ms') return () => TIME_FLOOR_MS;", replace: "if (kind !== 'counter' && unit === 'ms') return undefined;" }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["weighs a time in ms against a millisecond"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
