@@ -218,6 +218,37 @@ describe('anomaly detection', () => {
     expect(d.score).toBeCloseTo(6 - d.median, 9);
   });
 
+  /**
+   * A report of 101 series, each with one anomaly at the cap (series i's at second 100 + i:
+   * `at` its value then, `level` before and after), registered before a loop that held at
+   * 1 ms and stalled for `stallMs` at second 250: 102 anomalies, of which the report lists 100.
+   */
+  function crowded(name: string, level: number, at: number, stallMs: number) {
+    const s = synthetic();
+    const crowd = Array.from({ length: 101 }, (_, i) => s.id(name, { n: `${i}` }));
+    const loop = s.id('event_loop_lag');
+    s.fill(300, [...crowd.map((id, i): [number, (sec: number) => number] => [id, (sec) => (sec === 100 + i ? at : level)]), [loop, (sec) => (sec === 250 ? 1 + stallMs : 1 + (sec % 3) * 0.01)]]);
+    const r = s.report();
+    expect(r.summary.anomalies).toBe(102);
+    expect(r.notes).toContain('102 anomalies found; the 100 strongest are listed.');
+    expect(r.anomalies.filter((a) => a.scoreCapped)).toHaveLength(100);
+    return r.anomalies.filter((a) => a.metric === 'event_loop_lag');
+  }
+
+  it("lists, of more anomalies tied at the cap than a report lists, the service's own before the machine's", () => {
+    // Ties at the cap were kept in series order: the first-registered series' capped anomalies
+    // took every place, and the loop's 200 ms stall, found, was not listed. Here network_io
+    // over zeros (a rate of 1000 B/s against a scale of 10⁻¹², no floor) went further past its
+    // scale than the stall, 200 of its 1 ms: the machine's series, which other processes move, go after.
+    expect(crowded('network_io', 0, 1000, 200)).toMatchObject([{ start: T0 + 250_000, kind: 'spike', scoreCapped: true }]);
+  });
+
+  it('lists, of more anomalies tied at the cap than a report lists, the changes that went furthest past their scale', () => {
+    // 101 gauges that held still at 100 and took 150 (500 of their scale, a thousandth of the
+    // level), and the loop's 2 s stall (2,000 of its 1 ms), found last.
+    expect(crowded('queue_size', 100, 150, 2000)).toMatchObject([{ start: T0 + 250_000, kind: 'spike', scoreCapped: true }]);
+  });
+
   it("leaves the monitor's own series out of a report's anomalies: they follow the service's load", () => {
     const s = synthetic();
     const z = noise(31);

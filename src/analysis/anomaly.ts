@@ -176,6 +176,8 @@ export interface AnomalyRun {
   peakScore: number;
   /** Whether a bucket's |z| passed maxScore: its baseline's spread is tiny beside the change, and peakScore says only "off the scale". */
   capped: boolean;
+  /** Largest |z| of the run before the cap: how many of its scale (for a baseline that held still, its noise floor) the change went; it orders runs tied at the cap (rankAnomalies). */
+  rawScore: number;
   /** Median of the run's values. */
   value: number;
   baseline: RobustBaseline;
@@ -204,7 +206,7 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
       const values = new Float64Array(len);
       for (let i = 0; i < len; i++) values[i] = v[run.start + i]!;
       const peak = Math.min(run.peak, rules.maxScore);
-      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? peak : -peak, capped: run.peak > rules.maxScore, value: medianOf(values, len), baseline: run.base });
+      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? peak : -peak, capped: run.peak > rules.maxScore, rawScore: run.peak, value: medianOf(values, len), baseline: run.base });
     }
     // A short run goes back into the baseline, a spike too: the median and MAD resist a lone
     // spike without leaving it out, and one left out kept a baseline blind to spikes that
