@@ -7784,6 +7784,27 @@ export const BREAKS = [
     mustFail: ["cuts the URL's and headers' credentials out of a receiver's reason"],
   },
   {
+    name: "a time in ms judged with no floor",
+    what: "a series of unit ms (event_loop_lag, gc_pause, latencies) has no noise floor: an idle loop's lag moving 0.8 to 6 ms is a spike at the cap of 100",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: "if (kind !== 'counter' && unit === 'ms') return () => TIME_FLOOR_MS;", replace: "if (kind !== 'counter' && unit === 'ms') return undefined;" }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["weighs a time in ms against a millisecond"],
+  },
+  {
+    name: "anomalies tied at the cap ranked with the machine's among the service's",
+    what: "of more capped anomalies than a report lists, the machine-wide series' (network_io over zeros) come before the service's by their larger raw score, and the loop's stall is not listed",
+    edits: [{ file: 'src/reports/anomaly-rank.ts', find: 'Number(MACHINE_WIDE.has(a.anomaly.metric)) - Number(MACHINE_WIDE.has(b.anomaly.metric)) ||', replace: 'Number(MACHINE_WIDE.has(a.anomaly.metric)) * 0 ||' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["the service's own before the machine's"],
+  },
+  {
+    name: "anomalies tied at the cap kept in series order",
+    what: "of more capped anomalies than a report lists, the first-registered series' are listed, not the changes that went furthest past their scale",
+    edits: [{ file: 'src/reports/anomaly-rank.ts', find: '    b.rawScore - a.rawScore\n', replace: '    0\n' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["the changes that went furthest past their scale"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

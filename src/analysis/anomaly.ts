@@ -60,13 +60,31 @@ const PERCENT_FLOOR = 0.5;
 const SHARE_FLOOR = PERCENT_FLOOR / 100;
 
 /**
+ * The least scale of a time in ms (a latency, event_loop_lag, gc_pause, a pool's wait): one
+ * millisecond. Node's timers count whole milliseconds (libuv's loop clock and the timers'
+ * due times are in ms), so the loop cannot be late, nor wait, by less than one as far as
+ * anything the service schedules can tell: event_loop_lag, a timer's lateness, moves by a ms
+ * on an idle loop whatever its MAD says, and a GC pause or a request under a ms moving by
+ * fractions of one is below what the loop resolves. A trial's healthy service had 70
+ * anomalies in 5 minutes, most of them event_loop_lag 0.8 → 6 ms and minor gc_pause 0.16 →
+ * 0.3 ms at the cap of 100 beside MADs of hundredths of a ms. With it a one-bucket spike needs
+ * 10 ms over the level and a sustained change 3.5 ms: a 200 ms stall still is off the scale.
+ * Not the runtime sampler's period (eventLoopResolutionMs, 50 ms by default), which hid a
+ * 200 ms stall (z = 4) and which neither the report nor the alert engine knows (a hub's
+ * members, and stored data, may have had others).
+ */
+const TIME_FLOOR_MS = 1;
+
+/**
  * The least spread a bucket's value is judged against, given its baseline's median: the noise
  * the value carries however still the series held, which a MAD of quiet buckets cannot see.
  * A counter of events over buckets of `widthMs` is a Poisson count: its rate's standard
  * deviation is √(count) / width (at least one event's worth, so a lone request over a rate of
  * zeros is not a spike at z = 10¹¹); a share of the machine in percent moves by tenths of a
  * point from one reading to the next (cpu_iowait's 0.5 over zeros was the report's strongest
- * anomaly), and a gauge of a share of time (unit ratio) by as much of its 0-1. Other units have none beyond the thousandth of the level robustBaseline keeps.
+ * anomaly), a gauge of a share of time (unit ratio) by as much of its 0-1, and a time (unit
+ * ms or seconds, not a counter's) by a millisecond (TIME_FLOOR_MS). Other units have none
+ * beyond the thousandth of the level robustBaseline keeps.
  */
 export function noiseFloor(kind: MetricKind, unit: MetricUnit, widthMs: number): ((median: number) => number) | undefined {
   if (kind === 'counter' && EVENT_UNITS.has(unit)) {
@@ -75,6 +93,9 @@ export function noiseFloor(kind: MetricKind, unit: MetricUnit, widthMs: number):
   }
   if (unit === 'percent') return () => PERCENT_FLOOR;
   if (kind === 'gauge' && unit === 'ratio') return () => SHARE_FLOOR;
+  // A counter of time (ms per second, a share of time) is no time taken: none.
+  if (kind !== 'counter' && unit === 'ms') return () => TIME_FLOOR_MS;
+  if (kind !== 'counter' && unit === 'seconds') return () => TIME_FLOOR_MS / 1000;
   return undefined;
 }
 
@@ -155,6 +176,8 @@ export interface AnomalyRun {
   peakScore: number;
   /** Whether a bucket's |z| passed maxScore: its baseline's spread is tiny beside the change, and peakScore says only "off the scale". */
   capped: boolean;
+  /** Largest |z| of the run before the cap: how many of its scale (for a baseline that held still, its noise floor) the change went; it orders runs tied at the cap (rankAnomalies). */
+  rawScore: number;
   /** Median of the run's values. */
   value: number;
   baseline: RobustBaseline;
@@ -183,7 +206,7 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
       const values = new Float64Array(len);
       for (let i = 0; i < len; i++) values[i] = v[run.start + i]!;
       const peak = Math.min(run.peak, rules.maxScore);
-      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? peak : -peak, capped: run.peak > rules.maxScore, value: medianOf(values, len), baseline: run.base });
+      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? peak : -peak, capped: run.peak > rules.maxScore, rawScore: run.peak, value: medianOf(values, len), baseline: run.base });
     }
     // A short run goes back into the baseline, a spike too: the median and MAD resist a lone
     // spike without leaving it out, and one left out kept a baseline blind to spikes that

@@ -10,6 +10,7 @@ import type { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { analyzeAlerts } from './alerts.js';
 import { ANOMALY_RULES, detectAnomalies, noiseFloor } from '../analysis/anomaly.js';
+import { strongestFirst, type FoundAnomaly } from './anomaly-rank.js';
 import { diagnose, notEnoughData, recommend, DIAGNOSIS_RULES, type DiagnosisInput, type SeriesInput } from './diagnoses.js';
 import { withCaptures } from './captures.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -121,7 +122,7 @@ function emptyReport(options: BuildOptions, from: number, to: number, notes: str
 
 
 /** The anomalies of one series over the range's buckets, scored against a baseline that may start before it. */
-function seriesAnomalies(reader: StoreReader, info: SeriesInfo, from: number, pieces: Pieces): Anomaly[] {
+function seriesAnomalies(reader: StoreReader, info: SeriesInfo, from: number, pieces: Pieces): FoundAnomaly[] {
   const L = reader.layout;
   const before = reader.buckets(info.id, 1, from - ANOMALY_RULES.baselineBuckets * L.intervalMs, from);
   const values = new Float64Array(before.length + pieces.n);
@@ -142,7 +143,7 @@ function seriesAnomalies(reader: StoreReader, info: SeriesInfo, from: number, pi
   }
   return detectAnomalies(values.subarray(0, m), scoreFrom, ANOMALY_RULES, noiseFloor(info.kind, info.unit, L.intervalMs)).map((run) => {
     const size = run.value - run.baseline.median;
-    return {
+    const anomaly: Anomaly = {
       seriesId: info.id,
       metric: info.name,
       tags: info.tags,
@@ -159,6 +160,7 @@ function seriesAnomalies(reader: StoreReader, info: SeriesInfo, from: number, pi
       peakScore: run.peakScore,
       scoreCapped: run.capped,
     };
+    return { anomaly, rawScore: run.rawScore };
   });
 }
 export function buildReport(ctx: BuildContext, options: BuildOptions): PerformanceReport {
@@ -225,7 +227,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const series: SeriesStats[] = [];
   const metrics = new Map<string, MetricSummary>();
   const diagnosisInput: SeriesInput[] = [];
-  const anomalies: Anomaly[] = [];
+  const anomalies: FoundAnomaly[] = [];
   const chartCandidates: { info: SeriesInfo; chart: { t: number[]; v: number[] }; count: number }[] = [];
   const chartRank = new Map(CHART_METRICS.map((m, i) => [m, i]));
   const methods = new Set<string>();
@@ -328,9 +330,9 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     charts.push({ metric: c.info.name, tags: c.info.tags, unit: c.info.unit, ...c.chart });
   }
 
-  anomalies.sort((a, b) => Math.abs(b.peakScore) - Math.abs(a.peakScore));
+  anomalies.sort(strongestFirst);
   if (anomalies.length > MAX_ANOMALIES) notes.push(`${anomalies.length} anomalies found; the ${MAX_ANOMALIES} strongest are listed.`);
-  const listed = anomalies.slice(0, MAX_ANOMALIES).sort((a, b) => a.start - b.start);
+  const listed = anomalies.slice(0, MAX_ANOMALIES).map((f) => f.anomaly).sort((a, b) => a.start - b.start);
   const capped = listed.filter((a) => a.scoreCapped).length;
   if (capped > 0) notes.push(`${capped === 1 ? "1 anomaly's peak score is" : `${capped} anomalies' peak scores are`} capped at ${ANOMALY_RULES.maxScore}: ${capped === 1 ? 'its baseline' : 'their baselines'} held still (no spread to speak of beside the change), so a change is off the z scale whatever its size; ${capped === 1 ? 'its size says' : 'their sizes say'} how large it is.`);
   series.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
