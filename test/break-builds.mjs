@@ -7805,6 +7805,13 @@ export const BREAKS = [
     mustFail: ["the changes that went furthest past their scale"],
   },
   {
+    name: "serve --hub keeps a shared config's member options",
+    what: "perfwatch serve --hub with a --config shared with its members keeps their instance, bufferLimit and retryMaxMs, which a hub refuses: the command fails on a config that serves the members",
+    edits: [{ file: 'src/cli/serve.ts', find: '  for (const key of members) delete hub[key];\n', replace: '' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['a config shared with its members has their own options left out, said'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

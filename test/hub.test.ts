@@ -537,9 +537,14 @@ describe('hub over a Unix socket', () => {
 });
 
 describe('perfwatch serve --hub', () => {
-  it("is the hub of other processes: its /metrics has the cluster-wide series and each member's, tagged instance", async () => {
+  it("is the hub of other processes: its /metrics has the cluster-wide series and each member's, tagged instance; a config shared with its members has their own options left out, said", async () => {
     const path = nodes.socketPath();
-    const child = spawn(process.execPath, [CLI, 'serve', '--hub', path, '--http', '0', '--config', quietConfig({ runtime: { enabled: false } })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The members' config: their hub block names options a hub refuses.
+    const config = quietConfig({ runtime: { enabled: false }, hub: { connect: path, instance: 'api', bufferLimit: 5_000, retryMaxMs: 500 } });
+    const child = spawn(process.execPath, [CLI, 'serve', '--hub', path, '--http', '0', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => (err += c));
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
@@ -553,6 +558,7 @@ describe('perfwatch serve --hub', () => {
       }, 20_000, 'the cluster series on /metrics');
       expect(text).toMatch(/^cli_rt_count\{instance="m1",route="\/y"\} 3$/m);
       expect(text).toMatch(/^cli_rt_sum\{route="\/y"\} 60$/m);
+      expect(err).toBe("perfwatch: --hub: the config's hub.instance, hub.bufferLimit, hub.retryMaxMs are members' options, left out of this hub\n");
     } finally {
       const code = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');

@@ -3,12 +3,14 @@
  * compact live table until Ctrl-C, which stops the monitor cleanly.
  */
 import { PerformanceMonitor } from '../monitor/monitor.js';
+import type { MonitorOptions } from '../monitor/options.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/token.js';
 import { MAX_MAX_METRICS_BYTES, MIN_MAX_METRICS_BYTES } from '../http/exposition.js';
+import { MEMBER_ONLY } from '../hub/options.js';
 
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
@@ -93,6 +95,20 @@ function asFlag(error: unknown, port: string, host: string, address: string | un
   return error;
 }
 
+/**
+ * The hub's options for --hub: the config's, made the hub's. A config shared with its members
+ * (`{ connect, instance, bufferLimit }`) names the members' own options, which a hub refuses
+ * (hub/options.ts): left out, and said on stderr, so that one config serves the hub and its
+ * members alike.
+ */
+function hubOf(given: MonitorOptions['hub'], path: string): MonitorOptions['hub'] {
+  const hub: Record<string, unknown> = { ...(typeof given === 'object' ? given : {}), listen: path, connect: undefined, cluster: undefined };
+  const members = ['instance', ...Object.keys(MEMBER_ONLY)].filter((key) => hub[key] !== undefined);
+  for (const key of members) delete hub[key];
+  if (members.length > 0) process.stderr.write(`perfwatch: --hub: the config's ${members.map((k) => `hub.${k}`).join(', ')} ${members.length === 1 ? 'is a member\'s option' : "are members' options"}, left out of this hub\n`);
+  return hub as MonitorOptions['hub'];
+}
+
 export async function serve(args: ServeArgs): Promise<number> {
   // A flag of a server not asked for would be ignored without a word (as report --token without --url is refused).
   if (args['mcp-host'] !== undefined && args['mcp-http'] === undefined) throw new InvalidArgumentError('--mcp-host', 'goes with --mcp-http (the port it serves MCP on)');
@@ -100,7 +116,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   if (args['http-max-metrics-bytes'] !== undefined && args.http === undefined) throw new InvalidArgumentError('--http-max-metrics-bytes', 'goes with --http (the server whose /metrics it bounds)');
   if (args['mcp-allow-state-changes'] === true && args['mcp-http'] === undefined && args.http === undefined) throw new InvalidArgumentError('--mcp-allow-state-changes', 'goes with --mcp-http or --http (the MCP endpoint it opens up)');
   const options = await cliOptions(args);
-  if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
+  if (args.hub !== undefined) options.hub = hubOf(options.hub, args.hub);
   const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
   // The socket's errors (its length here, its folder at the start) are said of the flag that
   // gave it, not of the option hub.listen, which the CLI has not.

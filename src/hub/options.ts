@@ -107,7 +107,7 @@ const HUB_ONLY: Record<string, string> = {
   maxConnections: 'the connections its socket keeps open',
   helloTimeoutMs: 'how long its socket waits for a hello',
 };
-const MEMBER_ONLY: Record<string, string> = {
+export const MEMBER_ONLY: Record<string, string> = {
   bufferLimit: 'the buckets it keeps while the hub is away',
   retryMaxMs: 'its longest wait between attempts to reach the hub',
 };
