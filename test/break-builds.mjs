@@ -7763,6 +7763,20 @@ export const BREAKS = [
     mustFail: ['weighs a gauge of a share of time'],
   },
   {
+    name: 'an exporter walk begun anew folds its histograms from the bucket ring alone',
+    what: "a replaced exporter actor, or a monitor's next start(), folds the histograms anew: the samples older than the store's bucket ring go to +Inf alone and every other pushed bucket goes down, a counter reset to Prometheus",
+    edits: [{ file: 'src/analysis/series-walk.ts', find: '      this.folds?.restore(id, st);\n', replace: '' }],
+    tests: ['export-fold-share.test.ts'],
+    mustFail: ['gives a walk begun after the bucket ring lapped the buckets the walk before it pushed', 'takes up the fold a walk left whole when a later walk went on from it'],
+  },
+  {
+    name: 'the shared histogram folds written over the copy in use',
+    what: 'an exporter thread terminated while it saved a fold leaves that series half old, half new: its successor pushes the new record count and sum with bins of the old',
+    edits: [{ file: 'src/analysis/fold-share.ts', find: '    const to = at + 1 + ((written + 1) % 2) * this.copy;', replace: '    const to = at + 1 + (written % 2) * this.copy;' }, { file: 'src/analysis/fold-share.ts', find: '    this.f64[at] = written + 1;', replace: '    this.f64[at] = written + 2;' }],
+    tests: ['export-fold-share.test.ts'],
+    mustFail: ['takes up the copy written whole when a write into the other stopped half way'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
