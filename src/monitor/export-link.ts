@@ -8,9 +8,9 @@
  *   monitor_export_sent, _failed, _dropped, _retries (samples or requests, counters),
  *   monitor_export_bytes (counter), monitor_export_queue_depth, monitor_export_lag (gauges),
  * tagged `exporter` ("remoteWrite[0]", "otlp[1]": the option's place, never the URL, which
- * may carry a secret or outgrow a tag). A request an endpoint refused (4xx) is a fault of
- * kind export-rejected, an export that could not be encoded one of kind export-encode:
- * logged once per kind, counted in status().faults and monitor_faults.
+ * may carry a secret or outgrow a tag). A request an endpoint refused (a 4xx, an OTLP 5xx
+ * not retried) is a fault of kind export-rejected, an export that could not be encoded one of
+ * kind export-encode: logged once per kind, counted in status().faults and monitor_faults.
  */
 import type { ExporterApi, ExporterReport } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
