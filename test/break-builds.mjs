@@ -510,7 +510,7 @@ export const BREAKS = [
   {
     name: 'export retries a 4xx',
     what: 'the export sender retries every failed answer, a 4xx included',
-    edits: [{ find: 'if (response.status >= 500 || response.status === 429) {', replace: 'if (response.status >= 400) {' }],
+    edits: [{ file: 'src/export/endpoint.ts', find: '    if (this.retried(response.status)) {', replace: '    if (response.status >= 400) {' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['a 4xx is final'],
   },
@@ -7810,6 +7810,27 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/serve.ts', find: '  for (const key of members) delete hub[key];\n', replace: '' }],
     tests: ['hub.test.ts'],
     mustFail: ['a config shared with its members has their own options left out, said'],
+  },
+  {
+    name: 'an exporter walk begun anew folds its histograms from the bucket ring alone',
+    what: "a replaced exporter actor, or a monitor's next start(), folds the histograms anew: the samples older than the store's bucket ring go to +Inf alone and every other pushed bucket goes down, a counter reset to Prometheus",
+    edits: [{ file: 'src/analysis/series-walk.ts', find: '      this.folds?.restore(id, st);\n', replace: '' }],
+    tests: ['export-fold-share.test.ts'],
+    mustFail: ['gives a walk begun after the bucket ring lapped the buckets the walk before it pushed', 'takes up the fold a walk left whole when a later walk went on from it'],
+  },
+  {
+    name: 'the shared histogram folds written over the copy in use',
+    what: 'an exporter thread terminated while it saved a fold leaves that series half old, half new: its successor pushes the new record count and sum with bins of the old',
+    edits: [{ file: 'src/analysis/fold-share.ts', find: '    const to = at + 1 + ((written + 1) % 2) * this.copy;', replace: '    const to = at + 1 + (written % 2) * this.copy;' }, { file: 'src/analysis/fold-share.ts', find: '    this.f64[at] = written + 1;', replace: '    this.f64[at] = written + 2;' }],
+    tests: ['export-fold-share.test.ts'],
+    mustFail: ['takes up the copy written whole when a write into the other stopped half way'],
+  },
+  {
+    name: "an OTLP 500 retried as remote_write's",
+    what: 'an OTLP endpoint retries every 5xx: a collector that answers 500 for a request it will never take holds the queue head for good, every later export dropped',
+    edits: [{ file: 'src/export/endpoint.ts', find: "    return this.config.kind === 'otlp' ? OTLP_RETRIED.has(status) : status >= 500 || status === 429;", replace: '    return status >= 500 || status === 429;' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['retries a 429, 502, 503 and 504 as the OTLP specification says, and takes any other 5xx as final'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

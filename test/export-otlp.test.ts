@@ -251,6 +251,39 @@ for (const encoding of ['protobuf', 'json'] as const) {
 }
 
 
+it('retries a 429, 502, 503 and 504 as the OTLP specification says, and takes any other 5xx as final: the collector answers 500 for a request it will never take', async () => {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  const m = await started({ export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }], retryBaseMs: 10, retryMaxMs: 10 } });
+  await recorded(m);
+  r.script.push(502, 503, 504, 429);
+  let st = (await m.exportNow()).exporters[0]!;
+  // Each exportNow returns when the head waits for a retry or the queue is empty.
+  while (st.queueDepth > 0) st = (await m.exportNow()).exporters[0]!;
+  expect(r.requests.map((q) => q.status).slice(0, 5)).toEqual([502, 503, 504, 429, 200]);
+  expect(st).toMatchObject({ retries: 4, failed: 0 });
+
+  // Retried, a 500 held the queue's head for good, every export behind it dropped as the queue filled.
+  for (const status of [500, 501]) {
+    r.script.push(status);
+    const before = r.requests.length;
+    const failedBefore = st.failed;
+    st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.length).toBe(before + 1);
+    const points = decode(r.requests.at(-1)!.body, false).resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((x) => x.metrics)).reduce((a, x) => a + (x.gauge ?? x.sum ?? x.histogram)!.dataPoints.length, 0);
+    expect(st).toMatchObject({ retries: 4, queueDepth: 0, failed: failedBefore + points });
+    expect(st.lastError?.message).toContain(`answered ${status} `);
+    expect(st.lastError?.message).toContain(`: ${points} points failed, not retried (OTLP retries a 5xx only when it is 502, 503 or 504)`);
+  }
+  expect(m.status().faults.byKind['export-rejected']?.count).toBe(2);
+  // The next export goes out as usual.
+  const sent = st.sent;
+  st = (await m.exportNow()).exporters[0]!;
+  expect(r.requests.at(-1)!.status).toBe(200);
+  expect(st.sent).toBeGreaterThan(sent);
+  expect(st.lastError).toBeNull();
+});
+
 it('keeps the start time of the cumulative points across a stop and start, as the counts go on from where they were', async () => {
   const r = await new Receiver().listen(0);
   receivers.push(r);

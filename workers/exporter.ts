@@ -12,6 +12,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { ExporterApi, ExporterData, ExporterReport } from '../src/actors/protocols.js';
+import { FoldShare } from '../src/analysis/fold-share.js';
 import { SeriesWalk } from '../src/analysis/series-walk.js';
 import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID, controlViews } from '../src/engine/control.js';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
@@ -29,7 +30,7 @@ const data = workerData as ExporterData;
 const ctl = controlViews(data.control);
 ctl.f64[EXPORT_TID] = ownThreadId();
 const reader = new StoreReader(data.store);
-const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets);
+const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets, { folds: new FoldShare(data.folds, data.config.histogramBuckets.length) });
 const service = new ExportService(walk, data.config, data.startedAt, () => monitorNow(ctl), data.resetFrom);
 
 function report(): ExporterReport {

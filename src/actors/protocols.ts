@@ -250,6 +250,8 @@ export interface ExporterData {
   config: ExportConfig;
   /** When the monitor first started: the start of OTLP's cumulative points. */
   startedAt: number;
+  /** The histograms folded so far, kept past each actor (analysis/fold-share.ts). */
+  folds: SharedArrayBuffer;
   /**
    * The same, to the first exporter of the monitor's first start alone: its remote_write
    * counters go out first with a 0, the reset Prometheus sees when the process restarted

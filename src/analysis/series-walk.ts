@@ -28,6 +28,7 @@ import { BUILTIN_BY_NAME, OWN_HELP, type MetricKind, type MetricUnit } from '../
 import type { CanonicalTags, Registry } from '../engine/registry.js';
 import { KEY_COUNT, valueOf } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
+import type { FoldShare } from './fold-share.js';
 
 /** Default histogram bounds (ms), each on a sketch bin edge so that its count is exact. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000];
@@ -91,6 +92,8 @@ export interface SeriesSource {
 export interface WalkOptions {
   /** `name_quantiles` families are rendered beside the histograms (their names are taken, `quantile` is reserved). */
   quantileFamilies?: boolean;
+  /** Where the folds are kept past this walk, and taken up from one before it (fold-share.ts). */
+  folds?: FoldShare;
 }
 
 /**
@@ -142,6 +145,7 @@ export class SeriesWalk implements SeriesSource {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
   private readonly quantileFamilies: boolean;
+  private readonly folds: FoldShare | undefined;
   /** Bound index + 1 per sketch key (0: not computed yet). */
   private readonly boundOfKey = new Uint8Array(KEY_COUNT);
   private readonly familyByName = new Map<string, WalkFamily>();
@@ -169,6 +173,7 @@ export class SeriesWalk implements SeriesSource {
     this.reader = reader;
     this.bounds = bounds;
     this.quantileFamilies = options.quantileFamilies ?? false;
+    this.folds = options.folds;
     this.scratch = new Float64Array(bounds.length + 1);
     this.open = { next: 0, bins: new Float64Array(bounds.length + 1), count: 0, sum: 0 };
   }
@@ -252,8 +257,11 @@ export class SeriesWalk implements SeriesSource {
     let st = this.hist[id];
     if (st === undefined) {
       st = { next: 0, bins: new Float64Array(this.bounds.length + 1), count: 0, sum: 0 };
+      this.folds?.restore(id, st);
       this.hist[id] = st;
     }
+    const before = st.next;
+    const countBefore = st.count;
     const r = this.reader;
     r.closedTotals(id, this.closed);
     const count = this.closed[0]!;
@@ -277,6 +285,7 @@ export class SeriesWalk implements SeriesSource {
       st.count = count;
       st.sum = sum;
     }
+    if (this.folds !== undefined && (st.next !== before || st.count !== countBefore)) this.folds.save(id, st);
     return st;
   }
 

@@ -1,10 +1,11 @@
 /**
  * One export endpoint's queue and sender. Batches wait in a bounded FIFO and go out one at a
  * time, in order (so the samples of a series arrive in time order). A 2xx sends the batch;
- * a 5xx, a 429 or a network error (timeouts included) keeps it at the head and retries it
+ * a status the protocol retries (remote_write: a 5xx or a 429; OTLP: a 429, 502, 503 or 504)
+ * or a network error (timeouts included) keeps it at the head and retries it
  * after a delay that doubles from retryBaseMs up to retryMaxMs, or after the wait a 429's or
  * 503's Retry-After asks for when that is longer (up to RETRY_AFTER_MAX_MS, src/retry-after.ts;
- * drain() does not cut such a wait short); any other 4xx drops it
+ * drain() does not cut such a wait short); any other 4xx or 5xx drops it
  * (the receiver will never take it) and counts its samples as failed. A full queue drops its
  * oldest batches to take the newest export, counting their samples as dropped: memory stays
  * bounded however long the endpoint is away, and the freshest data goes first when it comes
@@ -42,6 +43,15 @@ export interface EndpointConfig {
 type Outcome = { retry: false } | { retry: true; askedMs: number | undefined };
 const DONE: Outcome = { retry: false };
 const RETRY: Outcome = { retry: true, askedMs: undefined };
+
+/**
+ * The statuses OTLP/HTTP retries: the specification says a client must not retry any other
+ * 4xx or 5xx, and the OpenTelemetry collector answers 500 for a request it will never take (a
+ * permanent error down its pipeline). Retried as remote_write retries every 5xx, such a
+ * request held the queue's head for good: every export behind it was dropped as the queue
+ * filled, until the process restarted (until 2026-12-07).
+ */
+const OTLP_RETRIED = new Set([429, 502, 503, 504]);
 
 /** Statuses whose Retry-After is read: 429 (RFC 6585) and 503 (RFC 9110). */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
@@ -272,12 +282,13 @@ export class Endpoint {
     const said = moved ? '' : reason(answer, this.credentials);
     const message = `${this.st.url} answered ${response.status} ${response.statusText}${said ? ` (${said})` : ''}`;
     this.st.lastError = { message, status: response.status, at };
-    if (response.status >= 500 || response.status === 429) {
+    if (this.retried(response.status)) {
       return RETRY_AFTER_STATUSES.has(response.status) ? { retry: true, askedMs: retryAfterMs(response.headers.get('retry-after'), Date.now()) } : RETRY;
     }
-    // A 4xx, or a redirect (a URL that moved does not come back by itself): final.
+    // A 4xx, an OTLP 5xx not retried, or a redirect (a URL that moved does not come back by itself): final.
     this.st.failed += batch.samples;
-    this.st.lastError.message = `${message}${moved}${response.status === 413 ? this.tooLarge(batch) : ''}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
+    const final = moved ? 'a redirect is final' : response.status >= 500 ? 'OTLP retries a 5xx only when it is 502, 503 or 504' : 'a 4xx is final';
+    this.st.lastError.message = `${message}${moved}${response.status === 413 ? this.tooLarge(batch) : ''}: ${batch.samples} ${this.config.kind === 'otlp' ? 'points' : 'samples'} failed, not retried (${final})`;
     return DONE;
   }
 
@@ -291,6 +302,11 @@ export class Endpoint {
     const what = this.config.kind === 'otlp' ? 'points' : 'samples';
     const fewer = batch.samples > 1 ? `set export.maxSamplesPerRequest (${max} now) below ${batch.samples} to send smaller requests` : `no request can carry fewer ${what} (export.maxSamplesPerRequest cuts by ${what}, not by bytes)`;
     return `; the request was ${batch.body.byteLength} bytes (${batch.samples} ${what}), over the receiver's limit on a request: ${fewer}, or raise that limit`;
+  }
+
+  /** Whether a request answered `status` is sent again: remote_write 1.0 retries every 5xx and a 429, OTLP only OTLP_RETRIED. */
+  private retried(status: number): boolean {
+    return this.config.kind === 'otlp' ? OTLP_RETRIED.has(status) : status >= 500 || status === 429;
   }
 
   /** The Content-Type this endpoint sends, whatever the case of its key. */

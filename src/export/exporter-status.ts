@@ -15,7 +15,7 @@ export interface ExporterStatus {
   url: string;
   /** Samples (remote_write) or points (OTLP) the receiver took. */
   sent: number;
-  /** Samples in requests the receiver refused (4xx other than 429): not retried. */
+  /** Samples in requests the receiver refused (a 4xx other than 429; OTLP's 5xx other than 502, 503, 504): not retried. */
   failed: number;
   /** Samples dropped from a full queue, or left unsent when the monitor stopped. */
   dropped: number;

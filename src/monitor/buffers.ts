@@ -2,10 +2,11 @@
  * The monitor's shared memory: the control block, the registry, the series store and the
  * main thread's ring, and the rings of producer() handles. Every size is known before the
  * first byte is allocated (each buffer's module says its own: storeSizes, registryBytes,
- * bytesFor, alertProgressBytes), so that a configuration the machine cannot hold fails at
- * construction with an error naming its options.
+ * bytesFor, alertProgressBytes, foldShareBytes), so that a configuration the machine cannot
+ * hold fails at construction with an error naming its options.
  */
 import { alertProgressBytes } from '../alerts/alerting.js';
+import { foldShareBytes } from '../analysis/fold-share.js';
 import { createControl } from '../engine/control.js';
 import { allocating, checkMemory, type MemoryNeed } from '../engine/memory.js';
 import type { MemoryLimit } from '../engine/memory-limit.js';
@@ -62,6 +63,10 @@ function plan(o: ResolvedOptions): Plan {
     { what: `sketch pool (sketchPoolBytes ${o.sketchPoolBytes})`, option: 'sketchPoolBytes', bytes: sizes.pool },
     ringNeed,
   ];
+  // The exporter's histograms, kept past its thread (analysis/fold-share.ts; export-link.ts allocates them).
+  if (o.export.remoteWrite.length + o.export.otlp.length > 0) {
+    needs.push({ what: `exporter's histogram folds (maxSeries ${o.maxSeries} + ${OWN_SERIES} own series × export.histogramBuckets ${o.export.histogramBuckets.length} + 1)`, option: 'maxSeries', bytes: foldShareBytes(storeConfig.maxSeries, o.export.histogramBuckets.length) });
+  }
   return { limits, storeConfig, seriesNeed, registryNeed, ringNeed, needs };
 }
 

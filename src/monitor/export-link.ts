@@ -8,9 +8,9 @@
  *   monitor_export_sent, _failed, _dropped, _retries (samples or requests, counters),
  *   monitor_export_bytes (counter), monitor_export_queue_depth, monitor_export_lag (gauges),
  * tagged `exporter` ("remoteWrite[0]", "otlp[1]": the option's place, never the URL, which
- * may carry a secret or outgrow a tag). A request an endpoint refused (4xx) is a fault of
- * kind export-rejected, an export that could not be encoded one of kind export-encode:
- * logged once per kind, counted in status().faults and monitor_faults.
+ * may carry a secret or outgrow a tag). A request an endpoint refused (a 4xx, an OTLP 5xx
+ * not retried) is a fault of kind export-rejected, an export that could not be encoded one of
+ * kind export-encode: logged once per kind, counted in status().faults and monitor_faults.
  */
 import type { ExporterApi, ExporterReport } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
@@ -18,6 +18,7 @@ import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError } from '../errors.js';
+import { foldShareBytes } from '../analysis/fold-share.js';
 import { idleStatus, type ExporterStatus } from '../export/exporter-status.js';
 import { exportInstance } from '../process-name.js';
 import type { Faults } from './faults.js';
@@ -38,6 +39,8 @@ export interface ExportLinkDeps {
   control: SharedArrayBuffer;
   registryBuffers: RegistryBuffers;
   store: StoreBuffers;
+  /** Series ids the store holds: the exporter's histogram folds are kept per id. */
+  seriesCapacity: number;
   watchdog: WatchdogLink;
   faults: Faults;
   emit: (event: string, ...args: unknown[]) => void;
@@ -99,6 +102,10 @@ export class ExportLink {
     // (a second after start()): an empty list read as "no exporter configured", and a script
     // reading exporters[0].sent right after start() threw.
     this.last = [...e.remoteWrite.map((t) => idleStatus('remoteWrite', t.url)), ...e.otlp.map((t) => idleStatus('otlp', t.url))];
+    // The histograms folded so far outlive each actor: a successor, or the exporter of the
+    // next start(), takes them up instead of folding anew what the bucket ring no longer
+    // holds into +Inf alone (fold-share.ts). None without an endpoint: no actor runs.
+    const folds = new SharedArrayBuffer(this.configured ? foldShareBytes(deps.seriesCapacity, e.histogramBuckets.length) : 0);
     this.actor = new Supervisor<ExporterApi>(
       'exporter',
       new URL('../../workers/exporter.js', import.meta.url),
@@ -106,7 +113,7 @@ export class ExportLink {
         // The first exporter of the process sends each counter's 0 (remote-write.ts); its successors and later starts go on from it.
         const resetFrom = this.first ? { resetFrom: this.startedAt } : {};
         this.first = false;
-        return { control: deps.control, registry: deps.registryBuffers, store: deps.store, config: deps.options.export, startedAt: this.startedAt, ...resetFrom };
+        return { control: deps.control, registry: deps.registryBuffers, store: deps.store, config: deps.options.export, startedAt: this.startedAt, folds, ...resetFrom };
       },
       {
         exit: (info) => deps.emit('actor-exit', info),

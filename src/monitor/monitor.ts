@@ -245,6 +245,7 @@ export class PerformanceMonitor extends EventEmitter {
       control: this.control,
       registryBuffers: this.registryBuffers,
       store: this.store,
+      seriesCapacity: buffers.seriesCapacity,
       watchdog: this.watchdog,
       faults: this.faults,
       emit: (event, ...args) => this.emitSafe(event, ...args),
