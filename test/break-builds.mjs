@@ -7833,6 +7833,13 @@ export const BREAKS = [
     mustFail: ['retries a 429, 502, 503 and 504 as the OTLP specification says, and takes any other 5xx as final'],
   },
   {
+    name: "a 413's advice below the option's least",
+    what: "a 413 of a request of 100 samples or fewer advises setting export.maxSamplesPerRequest below its count, which the option refuses (it takes 100 at least)",
+    edits: [{ file: 'src/export/endpoint.ts', find: '      batch.samples > MIN_SAMPLES_PER_REQUEST\n', replace: '      batch.samples > 1\n' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["says of a 413 the request's size"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

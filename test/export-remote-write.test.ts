@@ -281,23 +281,29 @@ describe('remote_write', () => {
     expect(JSON.stringify(m.status())).not.toMatch(/Pa55word|Tok3nInPath|K3y|Hdr5ecret|${basic}/);
   });
 
-  it("says of a 413 the request's size, that it is over the receiver's limit, and the option that makes requests smaller", async () => {
-    const r = await receiver();
-    const m = await pushing(r.url, { maxSamplesPerRequest: 1_000 });
-    m.define({ name: 'pool_size', kind: 'gauge' });
-    for (let i = 0; i < 3; i++) m.record('pool_size', i, { pool: String(i) });
-    await m.flush();
-    r.script.push({ status: 413, headers: {}, body: 'request entity too large' });
-    const st = (await m.exportNow()).exporters[0]!;
-    expect(r.requests).toHaveLength(1);
-    const sent = sampleCount(r.requests[0]!.body);
-    expect(sent).toBeGreaterThan(1);
-    // Before, it said "answered 413 Payload Too Large (…): N samples failed", and no more.
-    expect(st.lastError).toMatchObject({
-      status: 413,
-      message: `${r.url} answered 413 ${STATUS_CODES[413]} (request entity too large); the request was ${r.requests[0]!.body.byteLength} bytes (${sent} samples), over the receiver's limit on a request: set export.maxSamplesPerRequest (1000 now) below ${sent} to send smaller requests, or raise that limit: ${sent} samples failed, not retried (a 4xx is final)`,
-    });
-    expect(st.failed).toBe(sent);
+  it("says of a 413 the request's size, that it is over the receiver's limit, and the option that makes requests smaller, when it can", async () => {
+    for (const pools of [3, 150]) {
+      const r = await receiver();
+      const m = await pushing(r.url, { maxSamplesPerRequest: 1_000 });
+      m.define({ name: 'pool_size', kind: 'gauge' });
+      for (let i = 0; i < pools; i++) m.record('pool_size', i, { pool: String(i) });
+      await m.flush();
+      r.script.push({ status: 413, headers: {}, body: 'request entity too large' });
+      const st = (await m.exportNow()).exporters[0]!;
+      expect(r.requests).toHaveLength(1);
+      const sent = sampleCount(r.requests[0]!.body);
+      // At or below the option's least (100) it cannot cut the request: it said to set it
+      // below the request's count, which the option refused.
+      const advice = sent > 100 ? `set export.maxSamplesPerRequest (1000 now) below ${sent} to send smaller requests` : 'export.maxSamplesPerRequest cannot make it smaller (it takes 100 samples at least, and cuts by samples, not by bytes)';
+      expect(sent > 100).toBe(pools > 100);
+      // Before, it said "answered 413 Payload Too Large (…): N samples failed", and no more.
+      expect(st.lastError).toMatchObject({
+        status: 413,
+        message: `${r.url} answered 413 ${STATUS_CODES[413]} (request entity too large); the request was ${r.requests[0]!.body.byteLength} bytes (${sent} samples), over the receiver's limit on a request: ${advice}, or raise that limit: ${sent} samples failed, not retried (a 4xx is final)`,
+      });
+      expect(st.failed).toBe(sent);
+      await m.stop();
+    }
   });
 
   it('does not follow a redirect: the batch is failed, not retried, and the error names where it points', async () => {

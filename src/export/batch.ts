@@ -6,3 +6,6 @@ export interface Batch {
   /** When its series were read (ms): the lag of a batch still waiting is measured from it. */
   at: number;
 }
+
+/** The fewest samples or points export.maxSamplesPerRequest lets a request be cut to (monitor/options.ts takes no less). */
+export const MIN_SAMPLES_PER_REQUEST = 100;

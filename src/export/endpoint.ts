@@ -18,7 +18,7 @@
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
 import { credentialsOf, withUrlCredentials, withoutCredentials, type CredentialedTarget } from '../url-credentials.js';
-import type { Batch } from './batch.js';
+import { MIN_SAMPLES_PER_REQUEST, type Batch } from './batch.js';
 import { idleStatus, type ExporterKind, type ExporterStatus } from './exporter-status.js';
 import { partialSuccess } from './otlp-answer.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
@@ -300,7 +300,11 @@ export class Endpoint {
   private tooLarge(batch: Batch): string {
     const max = this.config.maxSamplesPerRequest;
     const what = this.config.kind === 'otlp' ? 'points' : 'samples';
-    const fewer = batch.samples > 1 ? `set export.maxSamplesPerRequest (${max} now) below ${batch.samples} to send smaller requests` : `no request can carry fewer ${what} (export.maxSamplesPerRequest cuts by ${what}, not by bytes)`;
+    // Advice the option cannot follow (below its least) sent the reader to a refusal of it.
+    const fewer =
+      batch.samples > MIN_SAMPLES_PER_REQUEST
+        ? `set export.maxSamplesPerRequest (${max} now) below ${batch.samples} to send smaller requests`
+        : `export.maxSamplesPerRequest cannot make it smaller (it takes ${MIN_SAMPLES_PER_REQUEST} ${what} at least, and cuts by ${what}, not by bytes)`;
     return `; the request was ${batch.body.byteLength} bytes (${batch.samples} ${what}), over the receiver's limit on a request: ${fewer}, or raise that limit`;
   }
 

@@ -15,6 +15,7 @@ import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/o
 import { HubOptionsSchema, isClusterWorkerMember } from '../hub/options.js';
 import { ProfilingOptionsSchema } from '../profiling/options.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS } from '../analysis/series-walk.js';
+import { MIN_SAMPLES_PER_REQUEST } from '../export/batch.js';
 import { DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from './interval.js';
 
 const MiB = 1024 * 1024;
@@ -233,7 +234,7 @@ export const ExportOptionsSchema = z.strictObject({
     .refine((b) => b.every((x, i) => i === 0 || x > b[i - 1]!), { error: 'must ascend strictly' })
     .default([...DEFAULT_BUCKETS]),
   /** Samples (remote_write) or points (OTLP) per request; an export larger than it is sent in several. */
-  maxSamplesPerRequest: int(100, 100_000, 5_000),
+  maxSamplesPerRequest: int(MIN_SAMPLES_PER_REQUEST, 100_000, 5_000),
   /** Requests waiting per endpoint (sending or retrying); beyond it the oldest is dropped and its samples counted. */
   queueLimit: int(1, 10_000, 60),
   /** First retry delay after a 5xx, a 429 or a network error; it doubles up to retryMaxMs. */
