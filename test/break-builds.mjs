@@ -7840,6 +7840,13 @@ export const BREAKS = [
     mustFail: ["says of a 413 the request's size"],
   },
   {
+    name: 'an exposition worker started again that folds its histograms anew',
+    what: "the exposition worker that the next scrape starts after one died folds each histogram from the bucket ring alone: the samples older than the ring go to +Inf only and every other /metrics bucket goes down, a counter reset to Prometheus",
+    edits: [{ file: 'workers/exposition.ts', find: 'data.maxBytes, new FoldShare(data.folds, data.bounds.length));', replace: 'data.maxBytes);' }],
+    tests: ['exposition-folds.test.ts'],
+    mustFail: ['scrapes no fewer buckets from the exposition worker started again after one was terminated'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

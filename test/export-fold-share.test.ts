@@ -4,45 +4,23 @@
  * up each series' fold where the one before left it. It folded from the store's bucket ring
  * alone, and put the samples older than the ring in +Inf only: every pushed bucket but +Inf
  * went down, a counter reset in each `_bucket` series to Prometheus.
- * A store, the collector's engine and walks on synthetic time, the ring 10 buckets long.
+ * Walks over a store on synthetic time, the ring 10 buckets long (fold-store-helpers.ts).
  */
 import { expect, it } from 'vitest';
 import { FoldShare, foldShareBytes } from '../dist/src/analysis/fold-share.js';
 import { SeriesWalk } from '../dist/src/analysis/series-walk.js';
-import { createControl } from '../dist/src/engine/control.js';
-import { Engine } from '../dist/src/engine/engine.js';
-import { Registry, createRegistry } from '../dist/src/engine/registry.js';
-import { RingWriter, createRing } from '../dist/src/engine/ring.js';
-import { createStore } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
+import { FOLD_STORE_SERIES, foldStore } from './fold-store-helpers.js';
 
-const T0 = 1_800_000_000_000;
-const MiB = 1024 * 1024;
 const BOUNDS = [1, 10, 100];
 
 function store() {
-  const registryBuffers = createRegistry({ maxSeries: 64, maxTags: 4, maxTagValueLength: 32 });
-  const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 64, rawCapacity: 64, bucketCapacity: 10, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
-  const ring = createRing(1 << 12);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
-  let now = T0;
-  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => now });
-  engine.start(T0);
-  const id = registry.seriesId('latency', { route: '/a' });
+  const s = foldStore();
   return {
-    registry,
-    folds: new FoldShare(new SharedArrayBuffer(foldShareBytes(64, BOUNDS.length)), BOUNDS.length),
+    ...s,
+    folds: new FoldShare(new SharedArrayBuffer(foldShareBytes(FOLD_STORE_SERIES, BOUNDS.length)), BOUNDS.length),
     walk(folds?: FoldShare): SeriesWalk {
-      return new SeriesWalk(registry, new StoreReader(buffers), BOUNDS, folds ? { folds } : {});
-    },
-    /** One second of samples, then the bucket closes. */
-    second(values: number[]): void {
-      for (const v of values) producer.push(id, v);
-      producer.publish();
-      now += 1000;
-      engine.pass(now);
+      return new SeriesWalk(s.registry, new StoreReader(s.buffers), BOUNDS, folds ? { folds } : {});
     },
   };
 }

@@ -2,18 +2,19 @@
  * The histograms a walk has folded (series-walk.ts), kept in shared memory so that they
  * outlive the thread that folded them. A walk folds each distribution's closed buckets from
  * the store's ring of them; a walk begun anew (a successor of an exporter actor the watchdog
- * replaced, the exporter of a monitor's next start()) could read back only what the ring still
- * held, and put the samples older than it in `+Inf` alone: every pushed bucket but `+Inf` went
- * down, a counter reset to Prometheus in each `_bucket` series (a false spike in rate(), the
- * buckets short of the count for good after it; in a trial, 3,020 of 14,750 samples of 5 ms
- * read as above 16,000 ms after a stop() and start() of a monitor that ran past its 2-minute
- * ring, until 2026-12-07). From here, a new walk takes each series' fold up where the one before
- * left it.
+ * replaced, the exporter of a monitor's next start(), the /metrics worker a scrape started
+ * after one died) could read back only what the ring still held, and put the samples older
+ * than it in `+Inf` alone: every pushed bucket but `+Inf` went down, a counter reset to
+ * Prometheus in each `_bucket` series (a false spike in rate(), the buckets short of the count
+ * for good after it; in a trial, 3,020 of 14,750 samples of 5 ms read as above 16,000 ms after
+ * a stop() and start() of a monitor that ran past its 2-minute ring, until 2026-12-07). From
+ * here, a new walk takes each series' fold up where the one before left it.
  *
  * Per series id, two copies of the state (next record, count, sum, a count per bound and
  * `+Inf`'s) and the number of copies written: a state is written into the copy not in use,
  * then that number moves on, so a thread terminated mid-write leaves the copy before it whole.
- * One walk writes at a time (an actor's successor starts once it is gone).
+ * One walk writes at a time (an actor's successor, or the next /metrics worker, starts once
+ * the one before is gone).
  */
 /** A series' fold, as series-walk.ts's HistogramState holds it. */
 export interface FoldState {

@@ -3,7 +3,8 @@
  * request and gets the rendered bytes back, transferred, not copied. The worker reads the
  * shared store in place, so the host's event loop spends nothing on a scrape but a message
  * and a write. A worker that dies fails the scrapes in flight (503) and is started again by
- * the next one.
+ * the next one, which takes up the histograms it folded (kept in shared memory: its
+ * `_bucket` series never go down).
  *
  * Scrapes that arrive while a render of their format is in flight share it: one request to the
  * worker, its body sent to each. The worker renders one request at a time anyway, but each
@@ -16,8 +17,9 @@
  * (held-bodies.ts), which asks `shares` and `rendering` before it asks for a new render.
  */
 import { Worker } from 'node:worker_threads';
+import { foldShareBytes } from '../analysis/fold-share.js';
 import type { RegistryBuffers } from '../engine/registry.js';
-import type { StoreBuffers } from '../engine/store/layout.js';
+import { StoreLayout, type StoreBuffers } from '../engine/store/layout.js';
 import { describeError } from '../actors/thread-error.js';
 import { ensureRoomForThread, holdUntilOnline } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
@@ -34,6 +36,8 @@ export interface ExpositionData {
   quantileWindowMs: number;
   /** The most bytes a body takes (serveHttp's maxMetricsBytes). */
   maxBytes: number;
+  /** The histograms folded so far, which every worker started takes up (analysis/fold-share.ts). */
+  folds: SharedArrayBuffer;
 }
 
 export interface RenderRequest {
@@ -71,8 +75,13 @@ export class ExpositionWorker {
   /** Renders asked of the worker (fewer than the scrapes when some shared one). */
   renders = 0;
 
-  constructor(data: ExpositionData, preloads: ThreadPreloads) {
-    this.data = data;
+  constructor(data: Omit<ExpositionData, 'folds'>, preloads: ThreadPreloads) {
+    // The histograms outlive each worker: one started again takes them up where the one that
+    // died left them, instead of folding anew from the bucket ring alone, which put the
+    // samples older than the ring in +Inf only and took every other bucket down (a counter
+    // reset to Prometheus).
+    const seriesCapacity = new StoreLayout(new Int32Array(data.store.meta)).maxSeries;
+    this.data = { ...data, folds: new SharedArrayBuffer(foldShareBytes(seriesCapacity, data.bounds.length)) };
     this.preloads = preloads;
   }
 

@@ -39,6 +39,7 @@
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { StoreReader, WindowAggregate } from '../engine/store/reader.js';
+import type { FoldShare } from '../analysis/fold-share.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS, SeriesWalk, type WalkFamily } from '../analysis/series-walk.js';
 import { ByteWriter, utf8 } from './byte-writer.js';
 import { labelValue } from '../series-text.js';
@@ -153,13 +154,16 @@ export class Exposition {
   private readonly coverage: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
   private partialQuantiles = 0;
 
-  /** `maxBytes`: the most bytes a render's body takes (at least MIN_MAX_METRICS_BYTES). */
-  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, quantiles: QuantileOptions = { quantiles: [], windowMs: 60_000 }, maxBytes = DEFAULT_MAX_METRICS_BYTES) {
+  /**
+   * `maxBytes`: the most bytes a render's body takes (at least MIN_MAX_METRICS_BYTES).
+   * `folds`: where the histograms are kept past this exposition's worker, for the next.
+   */
+  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, quantiles: QuantileOptions = { quantiles: [], windowMs: 60_000 }, maxBytes = DEFAULT_MAX_METRICS_BYTES, folds?: FoldShare) {
     if (!(maxBytes >= MIN_MAX_METRICS_BYTES)) throw new RangeError(`maxBytes must be at least ${MIN_MAX_METRICS_BYTES}, got ${maxBytes}`);
     this.maxBytes = maxBytes;
     this.out = new ByteWriter(maxBytes);
     this.lastStats = emptyStats(maxBytes);
-    this.walk = new SeriesWalk(registry, reader, bounds, { quantileFamilies: quantiles.quantiles.length > 0 });
+    this.walk = new SeriesWalk(registry, reader, bounds, { quantileFamilies: quantiles.quantiles.length > 0, folds });
     this.reader = reader;
     this.bounds = bounds;
     this.quantiles = quantiles;
