@@ -180,7 +180,8 @@ export class MonitorHost {
       }
       // Counted before the stop, the file lacked what its last flush writes: a stop within the
       // first storageFlushMs said "0 rollup rows on disk" of a file that then held them all.
-      await monitor.flush().then(() => monitor.flushStorage()).catch(() => false);
+      // flushStorage() drains the rings first.
+      await monitor.flushStorage().catch(() => false);
       const held = await heldBy(monitor);
       await monitor.stop();
       if (!preserve) {

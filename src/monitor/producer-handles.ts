@@ -28,10 +28,6 @@ interface Given {
 export class ProducerHandles {
   private readonly given: Given[] = [];
 
-  get count(): number {
-    return this.given.length;
-  }
-
   /** Whether the next handle needs rings of its own (false: reuse() one). */
   get roomForNew(): boolean {
     return this.given.length < MAX_HANDLES;
