@@ -52,7 +52,12 @@ describe('a capture of code with a source map', () => {
     expect(c.cpu.stack.frames.slice(-2)).toEqual(['(anonymous) (test/fixtures/mapped-capture.mjs:1)', `rankPlayers (${SOURCE}:${rank})`]);
     const arrow = lineOf(SOURCE, 'Array.from(');
     expect(c.heap.headline).toMatch(new RegExp(`allocated in \\(anonymous\\) at ${SOURCE}:${arrow}$`));
-    expect(c.heap.sites.map((s) => `${s.function} ${s.file}:${s.line}`)).toEqual([`(anonymous) ${SOURCE}:${arrow}`, `retainPlayers ${SOURCE}:${lineOf(SOURCE, 'export function retainPlayers(')}`]);
+    // The arrow's objects are most of what is allocated; retainPlayers' own arrays are sampled
+    // in some runs and not in others (the heap profiler samples by bytes allocated): each site
+    // found is at its source line.
+    const sites = c.heap.sites.map((s) => `${s.function} ${s.file}:${s.line}`);
+    expect(sites[0]).toBe(`(anonymous) ${SOURCE}:${arrow}`);
+    expect(sites.slice(1)).toEqual(sites.length > 1 ? [`retainPlayers ${SOURCE}:${lineOf(SOURCE, 'export function retainPlayers(')}`] : []);
     // The file DevTools opens is V8's profile as it was taken.
     expect(c.fileUrls).toEqual([expect.stringMatching(/\/test\/fixtures\/mapped\/players\.js$/)]);
   });
