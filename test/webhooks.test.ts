@@ -510,6 +510,34 @@ describe('webhook delivery', () => {
     expect(n.stats.lastError).toBe(`${url}: HTTP 301, redirected to ${url.replace('/hook', '/moved')}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
   });
 
+  it('does not retry a 4xx but 408 and 429: the same post would be refused again, and the queue behind it waited', async () => {
+    // A receiver refusing the payload (400) was asked maxAttempts times, 15.5 s of backoff at
+    // the defaults, while the firings queued behind the refused post waited.
+    const hits: string[] = [];
+    let answer = 400;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits.push(String(answer));
+        res.writeHead(answer).end();
+        if (answer === 408) answer = 200;
+      });
+    });
+    const n = notifier(url, { maxAttempts: 4, retryBaseMs: 10 });
+    fire(n, 'r1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the refused delivery to end');
+    expect(hits).toEqual(['400']);
+    expect(n.stats).toMatchObject({ sent: 0, failed: 1, retries: 0 });
+    expect(n.stats.lastError).toBe(`${url}: HTTP 400: not retried (a 4xx other than 408 and 429 is final: the receiver would refuse the same post again)`);
+
+    // A 408 says to come again: retried, and taken.
+    answer = 408;
+    fire(n, 'r2');
+    await waitFor(() => n.stats.sent === 1, 10_000, 'the retried delivery');
+    expect(hits).toEqual(['400', '408', '200']);
+    expect(n.stats).toMatchObject({ sent: 1, failed: 1, retries: 1, lastError: null });
+  });
+
   it("shows where a redirect points as a webhook's own URL is shown: its path and query may be the token", async () => {
     // The Location was shown whole but its user info: a receiver that moved to another chat
     // webhook put that webhook's token into status and the logs.

@@ -676,7 +676,7 @@ export class Notifier {
       if (answer === 'aborted') return this.stopped ? 'dropped' : 'held';
       post.attempt++;
       if (this.stopped) return 'dropped';
-      if (post.attempt >= this.options.maxAttempts) return 'failed';
+      if (answer === 'final' || post.attempt >= this.options.maxAttempts) return 'failed';
       this.stats.retries++;
       target.stats.retries++;
       const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (post.attempt - 1));
@@ -730,11 +730,12 @@ export class Notifier {
 
   /**
    * POSTs one payload: 'sent' on a 2xx answer, 'aborted' when `aborted` cut it before an
-   * answer, else the wait (ms) a 429 or 503 asked for with Retry-After (delta-seconds or an
+   * answer, 'final' on an answer that sending the same post again cannot change (isFinal),
+   * else the wait (ms) a 429 or 503 asked for with Retry-After (delta-seconds or an
    * HTTP-date), 0 without one. The answer's body is drained up to a cap, never kept. Its
    * socket holds the host's event loop only as `hold` says (post.ts).
    */
-  private async post(target: Target, body: string, aborted: AbortSignal, hold: LoopHold): Promise<'sent' | 'aborted' | number> {
+  private async post(target: Target, body: string, aborted: AbortSignal, hold: LoopHold): Promise<'sent' | 'aborted' | 'final' | number> {
     // A timer of our own, not AbortSignal.timeout() (nor AbortSignal.any()): Node 20's
     // AbortSignal.any() holds its sources weakly, so a timeout signal nothing else held was
     // collected at the alert actor's next GC and never fired: a receiver that accepted the
@@ -756,6 +757,12 @@ export class Notifier {
       if (response.status >= 200 && response.status < 300) {
         this.recovered(target);
         return 'sent';
+      }
+      if (isFinal(response.status)) {
+        // A redirect's note says it is not followed and what to do; a 4xx's says why no retry.
+        const note = response.status < 400 ? redirectNote(response, target.url, 'the alert') : ': not retried (a 4xx other than 408 and 429 is final: the receiver would refuse the same post again)';
+        this.failed(target, `${target.shown}: HTTP ${response.status}${note}`);
+        return 'final';
       }
       this.failed(target, `${target.shown}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
@@ -804,6 +811,18 @@ export function alertmanagerApi(url: string): string {
   if (/\/api\/v2\/alerts\/?$/.test(base.pathname)) return base.href;
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   return new URL('api/v2/alerts', base).href;
+}
+
+/**
+ * Whether an answer fails a post for good: a redirect (not followed, redirect.ts) or a 4xx
+ * but 408 (Request Timeout) and 429 (Too Many Requests), which say to come back later. A
+ * receiver refusing the payload or its credentials (400, 401, 403, 404, 413, 422) was asked
+ * `maxAttempts` times over 15.5 s of backoff at the defaults, and the target's queue, one post
+ * at a time, waited behind each refused post: a firing after it reached a working receiver
+ * that much later. Exporters do the same with remote_write's and OTLP's 4xx (export/endpoint.ts).
+ */
+function isFinal(status: number): boolean {
+  return status >= 300 && status < 500 && status !== 408 && status !== 429;
 }
 
 function seconds(ms: number): number {
