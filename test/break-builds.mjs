@@ -7854,6 +7854,13 @@ export const BREAKS = [
     mustFail: ['does not retry a 4xx but 408 and 429'],
   },
   {
+    name: "a killed exporter's queue counted nowhere",
+    what: 'the samples a killed exporter actor still held in its queue vanish from every count: neither sent, failed nor dropped',
+    edits: [{ file: 'src/monitor/export-link.ts', find: '        this.carried[i]!.dropped += this.last[i]?.queuedSamples ?? 0;\n', replace: '' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['counts as dropped what a killed exporter actor still held in its queue'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -138,6 +138,28 @@ describe('export status', () => {
     expect(m.status().export.actor.restarts).toBe(1);
   });
 
+  it("counts as dropped what a killed exporter actor still held in its queue", async () => {
+    // The queue went with the thread, counted nowhere: neither sent, nor failed, nor dropped.
+    const r = await receiver();
+    r.script.push({ status: 503, headers: { 'retry-after': '3600' } });
+    const m = await started({ export: { remoteWrite: [{ url: r.url, intervalMs: 3_600_000 }] } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.record('queue_depth', 3);
+    await m.flush();
+    const held = (await m.exportNow()).exporters[0]!;
+    expect(held).toMatchObject({ sent: 0, dropped: 0, queueDepth: 1 });
+    expect(held.queuedSamples).toBeGreaterThan(0);
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill', 'exporter');
+    await restarted;
+    const after = await waitFor(async () => {
+      const s = await m.exportNow();
+      return s.actor.state === 'running' && s.exporters[0]!.sent > 0 && s.exporters[0]!;
+    }, 15_000, 'the successor to export');
+    expect(after.dropped).toBe(held.queuedSamples);
+    expect(after.queuedSamples).toBe(0);
+  });
+
   it("counts in monitor_export_sent the last export made at stop(), once the monitor starts again", async () => {
     // The last export's counts come in at stop(), when the monitor records no more: its
     // monitor_export_* counters never took them, and stayed below status() for good.

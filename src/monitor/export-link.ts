@@ -217,6 +217,11 @@ export class ExportLink {
           this.carried[i]![k] += seen[k];
           seen[k] = 0;
         }
+        // What the predecessor still held, by its last report, went with its thread (killed,
+        // or replaced stuck): dropped, not sent later. A stop() left nothing queued (its
+        // finish() counts what it could not send as dropped). Uncounted, a dead exporter's
+        // queue, up to queueLimit requests, vanished from every count.
+        this.carried[i]!.dropped += this.last[i]?.queuedSamples ?? 0;
       }
       for (const k of RECORDED) {
         // From what the series has taken, not from the last report: the counts of the last
