@@ -7861,6 +7861,13 @@ export const BREAKS = [
     mustFail: ['counts as dropped what a killed exporter actor still held in its queue'],
   },
   {
+    name: 'an event stream taking a from ahead of the clock',
+    what: '/api/events?from= a future time reads no history and streams the buckets from now on, each before the time asked, without a word',
+    edits: [{ file: 'src/http/events.ts', find: 'if (asked !== undefined && asked > monitor.now() + FUTURE_FROM_SLACK_MS && asked <= 8.64e15) {', replace: 'if (asked === -1) {' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['answers a bad query parameter 400 naming it'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -218,6 +218,8 @@ describe('the JSON API', () => {
       ['/api/events?metric=nope', 'metric', /not a known metric/],
       ['/api/events?tags={"endpoint":"/a"}', 'tags', /tags applies to a metric's stream: give metric, or leave tags out \(without metric the stream carries alerts only\)/],
       ['/api/events?from=0', 'from', /from applies to a metric's stream/],
+      // Taken, it read no history and streamed from now on, as if left out.
+      ['/api/events?metric=response_time&from=2999-01-01', 'from', /^from \(2999-01-01T00:00:00.000Z\) is after now \(.*\): the stream's history ends now and its live buckets begin there; give a time in the past, or leave from out for the last 5 minutes$/],
       ['/api/events?limit=5', 'limit', /limit applies to a metric's stream/],
       ['/metrics?x=1', 'x', /unknown query parameter "x"; this route takes none/],
     ];

@@ -25,6 +25,9 @@ import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, tagsPar
 const HEARTBEAT_MS = 15_000;
 const DEFAULT_BACKFILL_MS = 5 * 60_000;
 
+/** How far ahead of now a `from` is still taken as now (a client reckoning this clock from its answers). */
+const FUTURE_FROM_SLACK_MS = 60_000;
+
 export interface EventStreamLimits {
   maxEventStreams: number;
   eventStreamBufferBytes: number;
@@ -155,7 +158,16 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         checkAnswerPoints(p, limit, maxPoints);
-        const from = timeParam(p, 'from') ?? monitor.now() - DEFAULT_BACKFILL_MS;
+        const asked = timeParam(p, 'from');
+        // Taken, a `from` well ahead of the clock read no history and streamed the buckets from
+        // now on, each before the time asked: as if it had been left out, without a word. A
+        // client's own reckoning of this clock (the dashboard's from, its now by the last
+        // answer's X-Perfwatch-Now) may run a little ahead: FUTURE_FROM_SLACK_MS is taken as now.
+        // Past a Date's range (±8.64e15 ms) the library's words say what is wrong.
+        if (asked !== undefined && asked > monitor.now() + FUTURE_FROM_SLACK_MS && asked <= 8.64e15) {
+          throw new HttpError(400, `from (${new Date(asked).toISOString()}) is after now (${new Date(monitor.now()).toISOString()}): the stream's history ends now and its live buckets begin there; give a time in the past, or leave from out for the last 5 minutes`, 'from');
+        }
+        const from = asked ?? monitor.now() - DEFAULT_BACKFILL_MS;
         const read = (since: number, resolution: 'auto' | 'bucket', to?: number): Promise<MetricHistory> =>
           monitor.getMetricHistory({ metric: metric!, resolution, from: since, ...(to !== undefined ? { to } : {}), maxPoints, limit, ...(tags ? { tags } : {}) });
         const interval = monitor.options.collectionIntervalMs;
