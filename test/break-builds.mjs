@@ -7847,6 +7847,13 @@ export const BREAKS = [
     mustFail: ['scrapes no fewer buckets from the exposition worker started again after one was terminated'],
   },
   {
+    name: 'a copy of perfwatch published under a scope refusing its own files',
+    what: "perfwatch took a file as its own only when the nearest package.json above its code was named \"perfwatch\", so a copy published as @acme/perfwatch (a private registry's scope) refused every worker, front and report file of its own, with advice about a bundler; the package's layout decides, not its name",
+    edits: [{ file: 'src/actors/package-files.ts', find: 'relative(dir, self) === OWN_PATH ?', replace: "nameOf(file) === 'named \"perfwatch\"' ?" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['starts its threads, its fronts and its report thread from its own files, whatever its package is named'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
