@@ -7854,6 +7854,20 @@ export const BREAKS = [
     mustFail: ['starts its threads, its fronts and its report thread from its own files, whatever its package is named'],
   },
   {
+    name: "Yarn Plug'n'Play's runtime left out of our threads",
+    what: "threadPreloads: 'skip' left out every --require and loader of the host's, Yarn PnP's .pnp.cjs and .pnp.loader.mjs among them, so under PnP (no node_modules) each of our threads died at its first import and start() failed; the runtime is the resolver, kept",
+    edits: [{ file: 'src/actors/worker-argv.ts', find: 'return process.versions.pnp !== undefined && PNP_FILES.has(', replace: 'return process.versions.pnp === undefined && PNP_FILES.has(' }],
+    tests: ['yarn-pnp.test.ts'],
+    mustFail: ["starts its threads and runs a report with the default threadPreloads: 'skip' keeps PnP's runtime, the resolver every thread needs"],
+  },
+  {
+    name: "fronts required under Yarn Plug'n'Play",
+    what: "serveHttp() and serveMcp() loaded their ES modules by require(), which runs no loader hook, so under Yarn PnP, whose loader alone finds the packages, they failed at their first bare import; they are imported there",
+    edits: [{ file: 'src/monitor/fronts.ts', find: '    if (process.versions.pnp !== undefined) return await imported();\n', replace: '' }],
+    tests: ['yarn-pnp.test.ts'],
+    mustFail: ['serves its HTTP and MCP fronts, whose modules the loader alone finds'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
