@@ -1860,7 +1860,7 @@ export const BREAKS = [
   {
     name: "our threads inherit the host's --input-type",
     what: "the watchdog, the actors, the report pool and the exposition worker start with the host's execArgv whole: in a host run as node --input-type=module -e, Node ends each at once, the watchdog is started again in a loop, and start() never settles",
-    edits: [{ find: "    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a))) continue;", replace: '    if (skipPreloads && isPreloadWithValue(a)) continue;' }],
+    edits: [{ find: "    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a) && !isPnpRuntime(", replace: "    if ((skipPreloads && isPreloadWithValue(a) && !isPnpRuntime(" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['starts in a host run as `node --input-type=module -e`'],
   },
