@@ -7868,6 +7868,13 @@ export const BREAKS = [
     mustFail: ['serves its HTTP and MCP fronts, whose modules the loader alone finds'],
   },
   {
+    name: 'serve naming options it has no flag for, its dataDir unusable',
+    what: "perfwatch serve run where ./perfwatch-data cannot be used said to choose a dataDir or storage: 'memory', library options the command line has no flag for, and not that the JSON file of --config holds them",
+    edits: [{ file: 'src/cli/serve.ts', find: "    throw withConfigHint(asHubFlag(error), 'serve', args.config);", replace: '    throw asHubFlag(error);' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['says that --config takes dataDir and storage when serve cannot use ./perfwatch-data of its working directory, having no flag for either'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
