@@ -75,7 +75,16 @@ export class PerfwatchError extends Error {
    * re-roots a sample's error in its batch. Same class, code, rule and value.
    */
   withField(field: string): this {
-    const parts: ErrorParts = { field, rule: this.rule, named: this.named, ...(this.given ? { given: this.given } : {}) };
+    return this.copyWith(field, this.rule);
+  }
+
+  /** The same error with another rule: a front's own way out added to it (the CLI's --config). Same class, code, field and value. */
+  withRule(rule: string): this {
+    return this.copyWith(this.field, rule);
+  }
+
+  private copyWith(field: string | undefined, rule: string): this {
+    const parts: ErrorParts = { ...(field !== undefined ? { field } : {}), rule, named: this.named, ...(this.given ? { given: this.given } : {}) };
     const copy = Reflect.construct(PerfwatchError, [this.code, parts], this.constructor) as this;
     for (const [key, value] of Object.entries(this)) if (!Object.hasOwn(copy, key)) Object.defineProperty(copy, key, { value, enumerable: true });
     return copy;

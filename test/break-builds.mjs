@@ -1860,7 +1860,7 @@ export const BREAKS = [
   {
     name: "our threads inherit the host's --input-type",
     what: "the watchdog, the actors, the report pool and the exposition worker start with the host's execArgv whole: in a host run as node --input-type=module -e, Node ends each at once, the watchdog is started again in a loop, and start() never settles",
-    edits: [{ find: "    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a))) continue;", replace: '    if (skipPreloads && isPreloadWithValue(a)) continue;' }],
+    edits: [{ find: "    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a) && !isPnpRuntime(", replace: "    if ((skipPreloads && isPreloadWithValue(a) && !isPnpRuntime(" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['starts in a host run as `node --input-type=module -e`'],
   },
@@ -7866,6 +7866,34 @@ export const BREAKS = [
     edits: [{ file: 'src/http/events.ts', find: 'if (asked !== undefined && asked > monitor.now() + FUTURE_FROM_SLACK_MS && asked <= 8.64e15) {', replace: 'if (asked === -1) {' }],
     tests: ['http-api.test.ts'],
     mustFail: ['answers a bad query parameter 400 naming it'],
+  },
+  {
+    name: 'a copy of perfwatch published under a scope refusing its own files',
+    what: "perfwatch took a file as its own only when the nearest package.json above its code was named \"perfwatch\", so a copy published as @acme/perfwatch (a private registry's scope) refused every worker, front and report file of its own, with advice about a bundler; the package's layout decides, not its name",
+    edits: [{ file: 'src/actors/package-files.ts', find: 'relative(dir, self) === OWN_PATH ?', replace: "nameOf(file) === 'named \"perfwatch\"' ?" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['starts its threads, its fronts and its report thread from its own files, whatever its package is named'],
+  },
+  {
+    name: "Yarn Plug'n'Play's runtime left out of our threads",
+    what: "threadPreloads: 'skip' left out every --require and loader of the host's, Yarn PnP's .pnp.cjs and .pnp.loader.mjs among them, so under PnP (no node_modules) each of our threads died at its first import and start() failed; the runtime is the resolver, kept",
+    edits: [{ file: 'src/actors/worker-argv.ts', find: 'return process.versions.pnp !== undefined && PNP_FILES.has(', replace: 'return process.versions.pnp === undefined && PNP_FILES.has(' }],
+    tests: ['yarn-pnp.test.ts'],
+    mustFail: ["starts its threads and runs a report with the default threadPreloads: 'skip' keeps PnP's runtime, the resolver every thread needs"],
+  },
+  {
+    name: "fronts required under Yarn Plug'n'Play",
+    what: "serveHttp() and serveMcp() loaded their ES modules by require(), which runs no loader hook, so under Yarn PnP, whose loader alone finds the packages, they failed at their first bare import; they are imported there",
+    edits: [{ file: 'src/monitor/fronts.ts', find: '    if (process.versions.pnp !== undefined) return await imported();\n', replace: '' }],
+    tests: ['yarn-pnp.test.ts'],
+    mustFail: ['serves its HTTP and MCP fronts, whose modules the loader alone finds'],
+  },
+  {
+    name: 'serve naming options it has no flag for, its dataDir unusable',
+    what: "perfwatch serve run where ./perfwatch-data cannot be used said to choose a dataDir or storage: 'memory', library options the command line has no flag for, and not that the JSON file of --config holds them",
+    edits: [{ file: 'src/cli/serve.ts', find: "    throw withConfigHint(asHubFlag(error), 'serve', args.config);", replace: '    throw asHubFlag(error);' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['says that --config takes dataDir and storage when serve cannot use ./perfwatch-data of its working directory, having no flag for either'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -213,3 +213,42 @@ describe('perfwatch moved away from its worker files', () => {
     expect(m.status().faults.total).toBe(0);
   });
 });
+
+/**
+ * perfwatch's package as a private registry holds it: published under a scope (GitHub
+ * Packages takes scoped names alone), so its package.json names it "@acme/perfwatch".
+ */
+function renamedCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'perfwatch renamed '));
+  const dir = join(root, 'node_modules', '@acme', 'perfwatch');
+  for (const part of ['dist/src', 'dist/workers']) cpSync(new URL(part, repo), join(dir, part), { recursive: true, filter: (from) => !from.endsWith('.d.ts') });
+  const pkg = JSON.parse(readFileSync(new URL('package.json', repo), 'utf8')) as { name: string };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, name: '@acme/perfwatch' }));
+  symlinkSync(new URL('node_modules', repo), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+describe('perfwatch published under another name', () => {
+  const dir = renamedCopy();
+  afterAll(() => rmSync(join(dir, '..', '..', '..'), { recursive: true, force: true }));
+
+  it('starts its threads, its fronts and its report thread from its own files, whatever its package is named', async () => {
+    // A trial: a copy named "@acme/perfwatch" refused every file of its own, each call failing
+    // with "… is not perfwatch's own file …: mark it external (esbuild --external:perfwatch …)".
+    const { PerformanceMonitor } = (await import(pathToFileURL(join(dir, 'dist', 'src', 'index.js')).href)) as typeof Perfwatch;
+    const m = new PerformanceMonitor({ storage: 'memory' });
+    try {
+      await m.start();
+      m.metric('x').record(1);
+      await m.flush();
+      expect(m.getMetrics({ names: ['x'] })[0]?.totalCount).toBe(1);
+      const server = await m.serveMcp({ port: 0 });
+      await server.close();
+      const report = await m.generateReport({ format: 'markdown' });
+      expect(report).toContain('# Performance report');
+      expect(m.status().faults.total).toBe(0);
+    } finally {
+      await m.close();
+    }
+  });
+});

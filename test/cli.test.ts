@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -138,6 +138,23 @@ describe('perfwatch CLI', () => {
       await expect(run(process.execPath, [CLI, 'serve', '--http', '0', '--mcp-http', '0', '--config', config], { timeout: 20_000 })).rejects.toMatchObject({
         code: 2,
         stderr: expect.stringContaining(`${dir} is in use by another perfwatch monitor (pid ${process.pid})`),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('says that --config takes dataDir and storage when serve cannot use ./perfwatch-data of its working directory, having no flag for either', async () => {
+    // A trial: run where the working directory was not its to write (a container's WORKDIR), it
+    // said "choose a dataDir …, or storage: 'memory'", options the command line has no flag for.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-serve-cwd-'));
+    mkdirSync(join(dir, 'perfwatch-data'));
+    // Held by a live process (this one), as a running `perfwatch serve` holds it.
+    writeFileSync(join(dir, 'perfwatch-data', 'perfwatch.lock'), `${process.pid}\n`);
+    try {
+      await expect(run(process.execPath, [CLI, 'serve'], { cwd: dir, timeout: 20_000 })).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: ${join(dir, 'perfwatch-data')} is in use by another perfwatch monitor (pid ${process.pid}): give each monitor its own dataDir, or stop that process (perfwatch serve takes dataDir and storage from the JSON file of --config: {"dataDir": "/var/lib/perfwatch"}, or {"storage": "memory"})\n`,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,9 +11,13 @@
  * Nor is a file there enough: the path beside a bundle is in the service's own tree, and a
  * service with an http/index.js beside its bundle's folder had that file run by serveHttp()
  * (a trial), as a workers/watchdog.js two folders up would have been started as perfwatch's
- * thread. A file is perfwatch's when the code asking for it is in perfwatch's package (the
- * nearest package.json above this module, as Node finds a module's package, is named
- * "perfwatch"; read once a process, nothing run) and the file is inside that package's folder.
+ * thread. A file is perfwatch's when the code asking for it is in perfwatch's package (this
+ * module is that package's dist/src/actors/package-files.js, the package being the folder of
+ * the nearest package.json above it, as Node finds a module's package; found once a process,
+ * nothing run) and the file is inside that package's folder. The package's layout decides, not
+ * its name: a copy published under a scope, as a private registry such as GitHub Packages
+ * requires (@acme/perfwatch), refused every file of its own when the name had to be "perfwatch"
+ * (a trial), its every start() and serveHttp() failing with advice about a bundler it did not use.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -29,24 +33,24 @@ type PackageRoot = { root: string } | { why: string };
 
 let found: PackageRoot | undefined;
 
+/** Where this module is in perfwatch's package, as built (tsc's outDir dist, rootDir the package). */
+const OWN_PATH = join('dist', 'src', 'actors', 'package-files.js');
+
 /**
- * The package this module is in: the folder of the nearest package.json above it, when that
- * one is named "perfwatch". Its text is only parsed. Found once a process.
+ * The package this module is in: the folder of the nearest package.json above it, when this
+ * module is that folder's dist/src/actors/package-files.js. Beside a bundle the code is the
+ * bundle's file, and the nearest package.json the service's. Found once a process; the
+ * package.json's text is only parsed, for its name in the reason.
  */
 function packageRoot(): PackageRoot {
   if (found !== undefined) return found;
   let result: PackageRoot | undefined;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  const self = fileURLToPath(import.meta.url);
+  let dir = dirname(self);
   for (;;) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
-      let name: unknown;
-      try {
-        name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown } | null)?.name;
-      } catch {
-        name = undefined;
-      }
-      result = name === 'perfwatch' ? { root: dir } : { why: `the nearest package.json above the code that asks for it, ${file}, is ${typeof name === 'string' ? `named ${JSON.stringify(name)}` : 'unnamed'}, not "perfwatch"` };
+      result = relative(dir, self) === OWN_PATH ? { root: dir } : { why: `the code that asks for it, ${self}, is not perfwatch's ${OWN_PATH} in the folder of the nearest package.json above it, ${file} (${nameOf(file)})` };
       break;
     }
     const up = dirname(dir);
@@ -58,6 +62,17 @@ function packageRoot(): PackageRoot {
   }
   found = result;
   return result;
+}
+
+/** A package.json's name as a reason shows it: `named "app"`, or unnamed. */
+function nameOf(file: string): string {
+  let name: unknown;
+  try {
+    name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown } | null)?.name;
+  } catch {
+    name = undefined;
+  }
+  return typeof name === 'string' ? `named ${JSON.stringify(name)}` : 'unnamed';
 }
 
 /**

@@ -12,6 +12,12 @@
  * outbound network needs a preload, such as a proxy agent, for the exporter's and the
  * webhooks' requests).
  *
+ * Yarn Plug'n'Play's runtime is kept either way: under PnP (Yarn Berry's default install) there
+ * is no node_modules, and its preloads (`--require …/.pnp.cjs`, `--experimental-loader
+ * …/.pnp.loader.mjs` in NODE_OPTIONS) are how any module finds its dependencies, perfwatch's
+ * threads' too. Left out, every thread died at its first import (MODULE_NOT_FOUND, three
+ * watchdogs in a row) and start() failed, a trial; they instrument nothing.
+ *
  * **`--input-type`**, which a host run as `node --input-type=module -e '…'` (or with its code on
  * stdin) has, ends every Worker that inherits it at once ("--input-type can only be used with
  * string input via --eval, --print, or STDIN"): the watchdog, started again for its actors, died
@@ -52,19 +58,27 @@ export interface ThreadOptions {
 /** Options that load code into every thread they reach, each with its value. */
 const PRELOADS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
 
+/** The files of Yarn Plug'n'Play's runtime: its resolver (.pnp.js before Yarn 3) and its ES module loader. */
+const PNP_FILES = new Set(['.pnp.cjs', '.pnp.js', '.pnp.loader.mjs']);
+
+/** Whether a preload's value (a path or a file URL) is Yarn PnP's runtime, in a process it runs (it sets process.versions.pnp). */
+function isPnpRuntime(value: string): boolean {
+  return process.versions.pnp !== undefined && PNP_FILES.has(value.slice(Math.max(value.lastIndexOf('/'), value.lastIndexOf('\\')) + 1));
+}
+
 /** Whether `arg` is a preload with its value inside (`--import=x`). */
 function isPreloadWithValue(arg: string): boolean {
   const eq = arg.indexOf('=');
   return eq > 0 && PRELOADS.has(arg.slice(0, eq));
 }
 
-/** `argv` without `--input-type` and, when `skipPreloads`, without the preloads, each with its value. */
+/** `argv` without `--input-type` and, when `skipPreloads`, without the preloads but Yarn PnP's runtime, each with its value. */
 function withoutRefusedOrPreloads(argv: readonly string[], skipPreloads: boolean): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a))) continue;
-    if (a === '--input-type' || (skipPreloads && PRELOADS.has(a))) {
+    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a) && !isPnpRuntime(a.slice(a.indexOf('=') + 1)))) continue;
+    if (a === '--input-type' || (skipPreloads && PRELOADS.has(a) && !isPnpRuntime(argv[i + 1] ?? ''))) {
       i++;
       continue;
     }

@@ -11,6 +11,7 @@ import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/token.js';
 import { MAX_MAX_METRICS_BYTES, MIN_MAX_METRICS_BYTES } from '../http/exposition.js';
 import { MEMBER_ONLY } from '../hub/options.js';
+import { withConfigHint } from './data-dir-hint.js';
 
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
@@ -166,7 +167,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   // servers listening: the process would stay up serving a stopped monitor, its error printed once.
   await monitor.start().catch(async (error: unknown) => {
     await Promise.all([mcpHttp?.close(), http?.close()]);
-    throw asHubFlag(error);
+    throw withConfigHint(asHubFlag(error), 'serve', args.config);
   });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);

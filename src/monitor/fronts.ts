@@ -53,6 +53,10 @@ async function load<T>(faults: Faults, own: (ms: number) => void, front: 'MCP' |
   const missing = missingFile(file);
   if (missing !== undefined) throw new ActorError(call, `the ${front} front's file ${missing}`);
   try {
+    // Under Yarn Plug'n'Play the dependencies are found by its loader's hooks alone, which
+    // Node's require() of ES modules does not run: the steps and require() failed on the first
+    // bare import (`Cannot find package 'jsonc-parser'`), a trial. import() runs them.
+    if (process.versions.pnp !== undefined) return await imported();
     try {
       await loadInSteps(front, fileURLToPath(file), own);
       const loaded = timedOwn(own, read);
