@@ -7847,6 +7847,13 @@ export const BREAKS = [
     mustFail: ['scrapes no fewer buckets from the exposition worker started again after one was terminated'],
   },
   {
+    name: 'a journaled series with no sample since skipped by the flush',
+    what: 'a flush skips every series whose count did not change: a series recorded once has no row for its closed minute until stop(), and every journal blob holding it is kept',
+    edits: [{ file: 'src/storage/persister.ts', find: '!(known.inJournal && (last || this.reader.bucketCount(id, 2) !== known.head))', replace: '!(last && known.inJournal)' }],
+    tests: ['storage-journal.test.ts'],
+    mustFail: ['writes the row of a series that got no sample after its minute closed'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
