@@ -7854,6 +7854,13 @@ export const BREAKS = [
     mustFail: ['writes the row of a series that got no sample after its minute closed'],
   },
   {
+    name: "a refused tag's distinct values counted up to 16",
+    what: "each tag of the refused series counts its first 16 values: every tag past them ties, and the advice names the first in order (a route of 40 values over a user id of 1,900)",
+    edits: [{ file: 'src/monitor/distinct-values.ts', find: 'return m.length < K ? m.length : ((K - 1) * RANGE) / (m[K - 1]! + 1);', replace: 'return m.length;' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['is the one of the most distinct values, past the first 16 of each tag too'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
