@@ -1465,7 +1465,7 @@ export const BREAKS = [
   {
     name: 'getMetrics rate sums gauges',
     what: "getMetrics divides every kind's sum by the seconds watched: a gauge's 1000 reads 1000/s, where reports count samples per second",
-    edits: [{ find: "const rate = covered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / covered;", replace: 'const rate = covered === null ? null : agg.sum / covered;' }],
+    edits: [{ find: "const rate = seriesCovered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / seriesCovered;", replace: 'const rate = seriesCovered === null ? null : agg.sum / seriesCovered;' }],
     tests: ['query.test.ts'],
     mustFail: ['getMetrics gives the rate a report gives'],
   },
@@ -2005,7 +2005,10 @@ export const BREAKS = [
   {
     name: 'a page summarises every series',
     what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
-    edits: [{ find: '      if (at < offset || at >= offset + limit) return;\n      const read = this.consistentWindow(id, spanStart, seconds, from);\n', replace: '      const read = this.consistentWindow(id, spanStart, seconds, from);\n      if (at < offset || at >= offset + limit) return;\n' }],
+    edits: [
+      { file: 'src/monitor/query.ts', find: '      if (at < offset || at >= offset + limit) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
+      { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      const seriesCovered', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      const seriesCovered' },
+    ],
     tests: ['query.test.ts'],
     mustFail: ['is the same series as the whole list cut there'],
   },
@@ -7894,6 +7897,27 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/serve.ts', find: "    throw withConfigHint(asHubFlag(error), 'serve', args.config);", replace: '    throw asHubFlag(error);' }],
     tests: ['cli.test.ts'],
     mustFail: ['says that --config takes dataDir and storage when serve cannot use ./perfwatch-data of its working directory, having no flag for either'],
+  },
+  {
+    name: 'a journaled series with no sample since skipped by the flush',
+    what: 'a flush skips every series whose count did not change: a series recorded once has no row for its closed minute until stop(), and every journal blob holding it is kept',
+    edits: [{ file: 'src/storage/persister.ts', find: '!(known.inJournal && (last || this.reader.bucketCount(id, 2) !== known.head))', replace: '!(last && known.inJournal)' }],
+    tests: ['storage-journal.test.ts'],
+    mustFail: ['writes the row of a series that got no sample after its minute closed'],
+  },
+  {
+    name: "a refused tag's distinct values counted up to 16",
+    what: "each tag of the refused series counts its first 16 values: every tag past them ties, and the advice names the first in order (a route of 40 values over a user id of 1,900)",
+    edits: [{ file: 'src/monitor/distinct-values.ts', find: 'return m.length < K ? m.length : ((K - 1) * RANGE) / (m[K - 1]! + 1);', replace: 'return m.length;' }],
+    tests: ['series-refused.test.ts'],
+    mustFail: ['is the one of the most distinct values, past the first 16 of each tag too'],
+  },
+  {
+    name: "a window's rate over the whole window past what the memory holds",
+    what: 'getMetrics counts what the store holds of a series and divides it by the whole window watched: past rollupCapacity minutes, or past the bucket ring, the rate is low and coveredSeconds says nothing',
+    edits: [{ file: 'src/monitor/query.ts', find: 'const cut = held > spanStart;', replace: 'const cut = held > Infinity;' }],
+    tests: ['query.test.ts'],
+    mustFail: ["divide by the time the store still holds of a series once it dropped the window's oldest part"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -104,6 +104,38 @@ describe('rates', () => {
     expect(later!.window.rate).toBeNull();
     expect(later!.window.coveredSeconds).toBe(0);
   });
+
+  // A window longer than the store holds of a series counted what was held and divided it by
+  // the whole window watched: a trial's counter of 20/s said 12.2/s over a day after 17 minutes
+  // at rollupCapacity 10 (a quarter of the rate after 24 h at the default 6 hours of rollups).
+  it('divide by the time the store still holds of a series once it dropped the window\'s oldest part, and say it', () => {
+    const s = synthetic({ rollupCapacity: 10, bucketCapacity: 120 });
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    const lat = s.id('lat', {}, 'distribution', 'ms');
+    // 30 minutes watched whole: 2 requests and one latency sample a second.
+    s.fill(1800, [[hits, () => [1, 1]], [lat, () => 5]]);
+    const now = T0 + 1_800_010;
+    const [h, l] = new Query(s.registry, s.reader).metrics({ windowSeconds: 86_400 }, now);
+    // The 9 newest of the 10 minutes held (the oldest is the collector's next to write over).
+    const covered = h!.window.coveredSeconds!;
+    expect(covered).toBeGreaterThanOrEqual(9 * 60);
+    expect(covered).toBeLessThan(11 * 60);
+    expect(h!.window.rate).toBeCloseTo(2, 1);
+    expect(h!.value).toBe(h!.window.rate);
+    expect(l!.window.rate).toBeCloseTo(1, 1);
+    expect(l!.window.coveredSeconds).toBe(covered);
+    // The count stands for the seconds said.
+    expect(h!.window.sum / covered).toBeCloseTo(2, 1);
+    // A window whose first, partial minute the bucket ring (120 s) no longer holds starts at
+    // the next whole minute, which the rollups hold: before, its rate was 480 / 299 s.
+    const [five] = new Query(s.registry, s.reader).metrics({ windowSeconds: 300 }, now);
+    expect(five!.window).toMatchObject({ count: 480, coveredSeconds: 240 });
+    expect(five!.window.rate).toBeCloseTo(2, 1);
+    // A window within what is held is as before.
+    const [recent] = new Query(s.registry, s.reader).metrics({ windowSeconds: 60 }, now);
+    expect(recent!.window).not.toHaveProperty('coveredSeconds');
+    expect(recent!.window.rate).toBeCloseTo(2, 1);
+  });
 });
 
 describe('one rate for every kind', () => {

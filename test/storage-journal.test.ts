@@ -95,4 +95,27 @@ describe('the journal of open minutes', () => {
     // Five minutes closed: only the blobs of the open minute (and of the one just closed, until its row) remain.
     expect(Number(db.prepare('SELECT count(*) FROM journal').get()![0])).toBeLessThanOrEqual(13);
   });
+
+  // A series recorded once (a request or user id in a tag) has its open minute journaled and no
+  // sample after: its count never changed again, so flushes skipped it, its closed minute never
+  // became a row while the monitor ran, and every blob holding it (with all the other series'
+  // buckets of that flush) stayed: a trial's journal grew by every flush that met a new one.
+  it('writes the row of a series that got no sample after its minute closed, and deletes its blobs', () => {
+    const s = synthetic();
+    const steady = s.id('o_rt', {}, 'distribution');
+    const once = [0, 1, 2, 3].map((i) => s.id('o_login', { user: `u${i}` }, 'distribution'));
+    const db = openSchema(file('once.db'));
+    const persister = new Persister(s.registry, s.reader, new RollupTable(db));
+    for (let ms = 0; ms < 300_000; ms += 250) {
+      const samples: [number, number][] = [[steady, 1 + (ms % 7)]];
+      // One sample each, in the first minutes, none after.
+      if (ms % 40_000 === 10_000 && ms < 160_000) samples.push([once[(ms - 10_000) / 40_000]!, 5]);
+      s.apply(T0 + ms + 7, samples);
+      if (ms % 5000 === 0) persister.flush(T0 + ms + 7);
+    }
+    const stored = db.prepare("SELECT s.tags, r.start, r.count, r.sum FROM rollups r JOIN series s ON s.id = r.series WHERE s.name = 'o_login' ORDER BY s.tags").all();
+    expect(stored).toEqual([0, 1, 2, 3].map((i) => [`{"user":"u${i}"}`, T0 + 10_007 + i * 40_000, 1, 5]));
+    // Five minutes closed: only the blobs of the open minute (and of the one just closed, until its row) remain.
+    expect(Number(db.prepare('SELECT count(*) FROM journal').get()![0])).toBeLessThanOrEqual(13);
+  });
 });

@@ -65,8 +65,10 @@ export interface MetricWindow {
   quantileCount?: number;
   /**
    * Present only when this monitor watched less of the window than `seconds` (in its first
-   * minutes, or after a restart: the stored samples of before are getMetricHistory()'s): the
-   * seconds of the window it watched, which `count`, `sum` and `rate` stand for.
+   * minutes, or after a restart: the stored samples of before are getMetricHistory()'s), or
+   * its store no longer holds the window's oldest part of the series (past rollupCapacity
+   * minutes, or the first, partial minute past the bucket ring): the seconds of the window it
+   * watched and holds, which `count`, `sum` and `rate` stand for.
    */
   coveredSeconds?: number;
 }
@@ -190,7 +192,8 @@ export class Query {
     const interval = this.reader.layout.intervalMs;
     const from = now - seconds * 1000;
     const spanStart = Math.ceil(from / interval) * interval;
-    const covered = coveredSeconds(spanStart, now, this.watched());
+    const watched = this.watched();
+    const covered = coveredSeconds(spanStart, now, watched);
     // The window starts on a bucket boundary, so a monitor that watched all of it covers
     // more than `seconds` less one interval.
     const short = covered === null || covered <= seconds - interval / 1000 ? { coveredSeconds: Math.round((covered ?? 0) * 10) / 10 } : {};
@@ -199,15 +202,23 @@ export class Query {
     this.walk(query, (id, info) => {
       const at = index++;
       if (at < offset || at >= offset + limit) return;
-      const read = this.consistentWindow(id, spanStart, seconds, from);
+      // A series whose store dropped the window's oldest part is summarised from what it
+      // holds, and its rate is over that part: counted over what is held and divided by the
+      // whole window, a counter's rate over a day was a quarter of the true one after 24 hours
+      // at the default 6 hours of rollups, and over 10 minutes up to a tenth low (the first,
+      // partial minute's buckets gone from the 5-minute ring).
+      const held = this.heldFrom(id, from);
+      const cut = held > spanStart;
+      const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, from);
       if (read === undefined) return;
+      const seriesCovered = cut ? coveredSeconds(held, now, watched) : covered;
       const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
       // One definition with reports (analysis/stats.ts): a counter's sum per second, the
       // sample count per second for the other kinds (a gauge's values summed per second is
       // no rate of anything).
-      const rate = covered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / covered;
+      const rate = seriesCovered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / seriesCovered;
       out.push({
         id,
         name: info.name,
@@ -232,7 +243,7 @@ export class Query {
           p95: orNull(p95!),
           p99: orNull(p99!),
           ...(agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),
-          ...short,
+          ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : short),
         },
       });
     });
@@ -269,6 +280,22 @@ export class Query {
       visit(id, info);
     }
     if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));
+  }
+
+  /**
+   * Where what the store still holds of series `id` for a window from `from` begins: `from`,
+   * or later where it dropped the window's oldest part. The bucket ring (bucketCapacity) holds
+   * the window's first, partial minute only while it reaches back to `from`, else the window
+   * starts at the next whole minute, which the rollups hold; they (rollupCapacity) hold the
+   * newest minutes only, once a series had more. The oldest record of a ring is left out
+   * (the collector writes the next one over it).
+   */
+  private heldFrom(id: number, from: number): number {
+    const L = this.reader.layout;
+    let start = from;
+    if (this.reader.bucketCount(id, 1) > L.t1Cap && this.reader.oldestBucket(id, 1) > from) start = Math.ceil(from / L.rollupMs) * L.rollupMs;
+    if (this.reader.bucketCount(id, 2) > L.t2Cap) start = Math.max(start, this.reader.oldestBucket(id, 2));
+    return start;
   }
 
   /**

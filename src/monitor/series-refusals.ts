@@ -1,4 +1,5 @@
 import { NAMES_ADVICE, nameCapacity, type RefusalCause } from '../engine/registry.js';
+import { DistinctValues } from './distinct-values.js';
 
 /**
  * New series refused at maxSeries (or by the registry's full string arena or name table below
@@ -9,11 +10,11 @@ import { NAMES_ADVICE, nameCapacity, type RefusalCause } from '../engine/registr
  * `faults` empty). Counted by metric name (the most refused few shown), with
  * the tag whose values most likely filled the registry: the one with the most distinct values
  * among a name's refused series. Bounded whatever is refused: at most TRACKED_NAMES names,
- * TRACKED_TAGS tags a name and TRACKED_VALUES values a tag are kept.
+ * TRACKED_TAGS tags a name are kept, each tag's distinct values estimated in bounded memory
+ * (distinct-values.ts).
  */
 const TRACKED_NAMES = 32;
 const TRACKED_TAGS = 16;
-const TRACKED_VALUES = 16;
 /** Names shown in status and notes, the most refused first. */
 export const REFUSED_NAMES_SHOWN = 5;
 
@@ -47,7 +48,7 @@ export interface SeriesRefusalStatus {
 
 interface NameRecord {
   count: number;
-  tags: Map<string, Set<string>>;
+  tags: Map<string, DistinctValues>;
 }
 
 export class SeriesRefusals {
@@ -86,10 +87,10 @@ export class SeriesRefusals {
       let values = record.tags.get(key);
       if (values === undefined) {
         if (record.tags.size >= TRACKED_TAGS) continue;
-        values = new Set();
+        values = new DistinctValues();
         record.tags.set(key, values);
       }
-      if (values.size < TRACKED_VALUES) values.add(value);
+      values.add(value);
     }
   }
 
@@ -163,13 +164,14 @@ export function nameTableWords(maxSeries: number): string {
 }
 
 /** The tag with the most distinct values (the first such in insertion order), or null. */
-function widestTag(tags: Map<string, Set<string>>): string | null {
+function widestTag(tags: Map<string, DistinctValues>): string | null {
   let best: string | null = null;
   let most = 0;
   for (const [key, values] of tags) {
-    if (values.size > most) {
+    const n = values.estimate();
+    if (n > most) {
       best = key;
-      most = values.size;
+      most = n;
     }
   }
   return best;

@@ -106,7 +106,10 @@ export class Persister {
           if (!this.reader.everRecorded(id)) continue;
           const total = this.reader.totalCount(id);
           const known = this.states[id];
-          if (total === 0 || (known?.total === total && !(last && known.inJournal))) continue;
+          // A journaled series with no sample since still has a row to write once the collector
+          // rolls its minute up (its tier-2 head moves): a series recorded once (a user id in a
+          // tag) otherwise had none until stop(), and the blobs holding it were never deleted.
+          if (total === 0 || (known?.total === total && !(known.inJournal && (last || this.reader.bucketCount(id, 2) !== known.head)))) continue;
           const state: SeriesState = known
             ? { dbId: known.dbId, done: known.done, total, journaled: known.journaled, inJournal: known.inJournal, sketches: known.sketches, floor: known.floor, head: known.head }
             : { dbId: -1, done: -Infinity, total, journaled: -Infinity, inJournal: false, sketches: false, floor: 0, head: -1 };

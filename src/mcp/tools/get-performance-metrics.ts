@@ -99,8 +99,11 @@ export default function register(server: McpServer, front: Front): void {
         // Without a limit, as many series as fit in the answer budget.
         const { metrics, lines } = args.limit !== undefined ? front.summaries.of(page) : front.summaries.of(page, ANSWER_BYTES - 512);
         const truncated = offset + metrics.length < total;
-        // The same for every series: the part of the window this monitor watched.
-        const covered = page[0]?.window.coveredSeconds;
+        // The part of the window the figures stand for: the part this monitor watched, the
+        // same for every series, less for a series whose memory dropped the window's oldest
+        // part (its rate is over what it holds); said for the answer when every series is.
+        const covers = page.map((m) => m.window.coveredSeconds);
+        const covered = covers.length === 0 || covers.includes(undefined) ? undefined : Math.max(...(covers as number[]));
         // A filter that matched nothing may hold a misspelt tag name or value (endpont).
         const meant = total === 0 && args.tags ? host.monitor.suggestTags(query) : undefined;
         return {
