@@ -7868,6 +7868,13 @@ export const BREAKS = [
     mustFail: ['answers a bad query parameter 400 naming it'],
   },
   {
+    name: "an optimiser waiting forever for a knob's set()",
+    what: "a knob whose set() never settles holds its run, the busy lock, cancelOptimization(), the host's stop() and a restore (the monitor's start()) forever",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: 'reject(new SetTimedOut(', replace: 'void (new SetTimedOut(' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['gives up on the change past the limit', 'bounds the rollback', 'restores the other kept values when one knob'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -598,3 +598,74 @@ describe("the monitor's own report-threads knob", () => {
     expect(knob).toMatchObject({ min: 1, max: threads });
   });
 });
+
+/**
+ * An optimiser over a steady target (every window alike), with a knob whose set() never
+ * settles for the values in `hangs`, and a limit on set() of 50 ms.
+ */
+function stuck(hangs: (v: number) => boolean) {
+  const knob = { value: 50, asked: [] as number[] };
+  const optimizer = new Optimizer({
+    flush: async () => {},
+    measure: () => ({ value: 0.5, count: 100, se: 0.01, df: 99, source: 'raw', unit: '', range: [0, 1] }),
+    verificationWindowMs: () => 100,
+    notes: () => [],
+    setTimeoutMs: 50,
+  });
+  optimizer.register({
+    name: 'pool.size', type: 'concurrency', min: 10, max: 90, step: 10, target: 'cache_hit_rate',
+    get: () => knob.value,
+    set: (v: number) => {
+      knob.asked.push(v);
+      if (hangs(v)) return new Promise<void>(() => {});
+      knob.value = v;
+    },
+  });
+  return { optimizer, knob };
+}
+
+describe('Optimizer with a set() that never settles', () => {
+  // Each ended by the test's own timeout before: the run, its cancel and the monitor's stop()
+  // (which cancels it) waited for the setter's promise forever.
+  it('gives up on the change past the limit, rolls it back, and frees the next run', { timeout: 15_000 }, async () => {
+    const { optimizer, knob } = stuck((v) => v === 60);
+    const r = await optimizer.optimize({ type: 'concurrency', dryRun: false });
+    expect(r.applied).toEqual([
+      expect.objectContaining({ knob: 'pool.size', from: 50, to: 60, outcome: 'failed', after: null, reason: "set(60) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)" }),
+    ]);
+    expect(knob.asked).toEqual([60, 50]);
+    expect(optimizer.getLog().map((e) => e.kind)).toEqual(['plan', 'change', 'rollback']);
+    // Not busy: the next run applies (the other way, as up did not help).
+    const next = await optimizer.optimize({ type: 'concurrency', dryRun: false, verificationWindowMs: 100 });
+    expect(next.applied).toMatchObject([{ from: 50, to: 40 }]);
+  });
+
+  it('cancels a run whose set() is pending without waiting for it, and bounds the rollback', { timeout: 15_000 }, async () => {
+    const { optimizer, knob } = stuck(() => true);
+    const started = optimizer.start({ type: 'concurrency', dryRun: false, verificationWindowMs: 60_000 });
+    expect(started.current).toMatchObject({ from: 50, to: 60 });
+    const run = await optimizer.cancel(started.runId);
+    expect(run).toMatchObject({ state: 'cancelled', current: null });
+    expect(run!.applied).toEqual([
+      expect.objectContaining({
+        outcome: 'rolled-back',
+        reason: "rollback of pool.size to 50 failed: set(50) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later) (after: cancelled while set(60) was pending, before cache_hit_rate could be judged)",
+      }),
+    ]);
+    expect(knob.asked).toEqual([60, 50]);
+    expect(optimizer.getLog().at(-1)).toMatchObject({ kind: 'error', knob: 'pool.size' });
+    await optimizer.cancelAll();
+  });
+
+  it('restores the other kept values when one knob set() never settles', { timeout: 15_000 }, async () => {
+    const { optimizer } = stuck(() => true);
+    let other = 5;
+    optimizer.register({ name: 'other', type: 'cache', min: 1, max: 9, step: 1, target: 'cache_hit_rate', get: () => other, set: (v: number) => void (other = v) });
+    await optimizer.restore({ log: [], values: [{ name: 'pool.size', value: 70, at: 1 }, { name: 'other', value: 7, at: 1 }] });
+    expect(other).toBe(7);
+    expect(optimizer.getLog().map((e) => [e.kind, e.knob, e.message])).toEqual([
+      ['restore', 'other', 'set other back to 7, the value a run kept'],
+      ['error', 'pool.size', "not restored: set(70) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)"],
+    ]);
+  });
+});

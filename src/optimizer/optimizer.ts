@@ -36,6 +36,8 @@ export interface OptimizerDeps {
   verificationWindowMs: () => number;
   /** Facts about knobs that cannot change at runtime, repeated in every result. */
   notes: () => string[];
+  /** How long a knob's set() may take (default SET_TIMEOUT_MS). */
+  setTimeoutMs?: number;
   /** Keeps audit entries and kept values in the monitor's database (none: memory only). */
   persist?: (change: { entry: OptimizationLogEntry } | { tunable: string; value: number; at: number }) => void;
 }
@@ -47,6 +49,12 @@ export interface OptimizerState {
 }
 
 const LOG_LIMIT = 1000;
+/**
+ * How long a knob's set() (a change, a rollback, a restore) may take to settle before the
+ * optimiser gives up on it: a setter whose promise never settled held its run, the busy lock,
+ * cancelOptimization() and the host's stop() (or start(), restoring a kept value) forever.
+ */
+export const SET_TIMEOUT_MS = 10_000;
 /** Knobs a note that none of a type exists names; the others are counted by type. */
 export const NAMED_KNOBS = 5;
 /** Finished runs kept for run(id); a running one is always kept. */
@@ -96,6 +104,7 @@ interface Memory {
 export class Optimizer {
   private readonly deps: OptimizerDeps;
   private readonly now: () => number;
+  private readonly setTimeoutMs: number;
   private readonly tunables = new Map<string, Tunable>();
   private readonly memory = new Map<string, Memory>();
   private readonly log: OptimizationLogEntry[] = [];
@@ -121,6 +130,7 @@ export class Optimizer {
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.setTimeoutMs = deps.setTimeoutMs ?? SET_TIMEOUT_MS;
   }
 
   register(definition: TunableDefinition, builtin = false): void {
@@ -157,10 +167,10 @@ export class Optimizer {
       const from = t.get();
       if (value < t.min || value > t.max) return skip(`the kept value ${fmt(value)} is outside [${fmt(t.min)}, ${fmt(t.max)}] now`);
       if (Math.abs(from - value) <= t.step / 2) return;
-      await t.set(value);
+      await setKnob(t, value, this.setTimeoutMs);
       this.append({ runId: 0, kind: 'restore', knob: t.name, from, to: value, message: `set ${t.name} back to ${fmt(value)}, the value a run kept` });
     } catch (error) {
-      skip(`set(${fmt(value)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+      skip(setFailure(value, error));
     }
   }
 
@@ -429,9 +439,10 @@ export class Optimizer {
     run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: this.now() + windowMs };
     let returned: unknown;
     try {
-      returned = await t.set(step.to);
+      returned = await setKnob(t, step.to, this.setTimeoutMs, signal);
     } catch (error) {
-      return fail(`set(${fmt(step.to)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+      // Cancelled while set() was pending: its effect was never judged, its direction not failed.
+      return error instanceof SetCancelled ? fail(error.message, 'rolled-back', false) : fail(setFailure(step.to, error));
     }
     const out = this.outOfRange(t, returned, step.to);
     if (out) return fail(out);
@@ -523,7 +534,7 @@ export class Optimizer {
   /** Puts the knob back and says how that went; returns the reason with the rollback's outcome. */
   private async rollback(t: Tunable, step: PlanStep, reason: string, runId: number): Promise<string> {
     try {
-      await t.set(step.from);
+      await setKnob(t, step.from, this.setTimeoutMs);
       const now = t.get();
       if (Math.abs(now - step.from) > t.step / 2) throw new Error(`the knob reads ${now} after set(${step.from})`);
       this.append({ runId, kind: 'rollback', knob: t.name, from: step.to, to: step.from, message: `rolled back to ${fmt(step.from)}: ${reason}` });
@@ -574,6 +585,59 @@ function unfitBaseline(t: Tunable, reading: TargetReading, windowMs: number, see
     return `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}), the ${t.goal === 'decrease' ? 'least' : 'most'} it can be: no change can ${t.goal} it`;
   }
   return undefined;
+}
+
+/** set() did not settle within the limit. */
+class SetTimedOut extends Error {}
+/** The run was cancelled while set() was pending. */
+class SetCancelled extends Error {}
+
+/** Why set(value) failed, as a change's or a restore's reason gives it. */
+function setFailure(value: number, error: unknown): string {
+  if (error instanceof SetTimedOut) return error.message;
+  return `set(${fmt(value)}) threw: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * Calls the knob's set() (at once, as a synchronous setter expects) and waits for it at most
+ * `limitMs`, or until `signal` aborts: what it returns, or a rejection (its own error,
+ * SetTimedOut, SetCancelled). A set() that settles later is left to do so: it cannot be
+ * stopped, and waiting for it held the run, its cancel and the host's stop() forever.
+ */
+function setKnob(t: Tunable, value: number, limitMs: number, signal?: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(t.set(value));
+    } catch (error) {
+      return reject(error);
+    }
+    const onAbort = (): void => {
+      end();
+      reject(new SetCancelled(`cancelled while set(${fmt(value)}) was pending, before ${t.target} could be judged`));
+    };
+    const timer = setTimeout(() => {
+      end();
+      reject(new SetTimedOut(`set(${fmt(value)}) did not settle within ${limitMs} ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)`));
+    }, limitMs);
+    timer.unref();
+    const end = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (v) => {
+        end();
+        resolve(v);
+      },
+      (error: unknown) => {
+        end();
+        reject(error);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
