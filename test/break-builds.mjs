@@ -7875,6 +7875,13 @@ export const BREAKS = [
     mustFail: ['gives up on the change past the limit', 'bounds the rollback', 'restores the other kept values when one knob'],
   },
   {
+    name: 'a dry run planning from the value another run is trying',
+    what: "a dry run made while a run verifies a change plans the knob from the value under trial, and drops what the run learns of it: the next run retries a direction shown not to help",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: 'if (c && c.knob === t.name && c.runId !== runId) {', replace: 'if (c && c.knob === t.name && c.runId === -1) {' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['skips, in a dry run, the knob another run is trying'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

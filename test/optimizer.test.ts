@@ -669,3 +669,25 @@ describe('Optimizer with a set() that never settles', () => {
     ]);
   });
 });
+
+describe('Optimizer planning while a run tries a change', () => {
+  it('skips, in a dry run, the knob another run is trying, and keeps what that run learns of it', async () => {
+    // A knob that does nothing: every window reads the same, a change is rolled back as not
+    // shown to help, and the step up from 50 is known not to help.
+    const { optimizer, knob } = stuck(() => false);
+    const applying = optimizer.optimize({ type: 'concurrency', dryRun: false, verificationWindowMs: 100 });
+    expect(knob.value).toBe(60);
+    // An agent's dry run while the change is under verification: before, it planned 60 → 70
+    // from the value about to be rolled back, and made the optimiser forget the run's verdict.
+    const during = await optimizer.optimize({ type: 'concurrency' });
+    expect(during.plan).toEqual([]);
+    expect(during.skipped).toEqual([
+      { knob: 'pool.size', reason: 'run 1 is trying it at 60 (from 50) and has not judged that change yet: the knob and cache_hit_rate now show the trial, not where the knob stays; plan it once run 1 is over' },
+    ]);
+    expect((await applying).applied).toMatchObject([{ from: 50, to: 60, outcome: 'rolled-back' }]);
+    expect(knob.value).toBe(50);
+    const after = await optimizer.optimize({ type: 'concurrency' });
+    expect(after.plan).toMatchObject([{ from: 50, to: 40, direction: 'down' }]);
+    expect(after.plan[0]!.why).toMatch(/a step up from here did not help\.$/);
+  });
+});

@@ -114,6 +114,14 @@ export class Optimizer {
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
   /**
+   * The change the applying run has made and not yet judged or rolled back: its knob reads the
+   * value under trial, and its target that value's effect. A plan of another run (a dry run)
+   * made from them planned a step from a value about to be rolled back, and took the knob's
+   * moved value for someone else's move: what the run had learned of it was dropped, and the
+   * next run retried a direction already shown not to help.
+   */
+  private changing: { runId: number; knob: string; from: number; to: number } | undefined;
+  /**
    * When a run last set a knob (a change, a rollback), once what was recorded before was drained
    * (mark()), or undefined before the first change: a window before the next change starts no
    * earlier, in this run or the next.
@@ -280,7 +288,12 @@ export class Optimizer {
           // the recovery from the rollback just before its run). Before any change, none waits.
           if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
           tried.add(step);
-          const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          let change: AppliedChange | undefined;
+          try {
+            change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          } finally {
+            this.changing = undefined;
+          }
           if (!change) break;
           status.applied.push(change);
           if (!status.autoApply || change.outcome !== 'kept') break;
@@ -369,6 +382,10 @@ export class Optimizer {
       return this.skip(t, `get() threw: ${error instanceof Error ? error.message : String(error)}`, runId, result);
     }
     if (!Number.isFinite(from)) return this.skip(t, `get() returned ${from}, not a finite number`, runId, result);
+    const c = this.changing;
+    if (c && c.knob === t.name && c.runId !== runId) {
+      return this.skip(t, `run ${c.runId} is trying it at ${fmt(c.to)} (from ${fmt(c.from)}) and has not judged that change yet: the knob and ${t.target} now show the trial, not where the knob stays; plan it once run ${c.runId} is over`, runId, result);
+    }
     let mem = this.memory.get(t.name);
     if (!mem || mem.value !== from) {
       mem = { value: from, failed: new Set(), ...(mem?.helped ? { helped: mem.helped } : {}) };
@@ -437,6 +454,7 @@ export class Optimizer {
     };
     this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}; ${t.target} averaged ${fmt(before)}${baseline.unit} over the last ${windowMs} ms (${samples(baseline.count)})`, details: { before, samples: baseline.count } });
     run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: this.now() + windowMs };
+    this.changing = { runId, knob: t.name, from: step.from, to: step.to };
     let returned: unknown;
     try {
       returned = await setKnob(t, step.to, this.setTimeoutMs, signal);
