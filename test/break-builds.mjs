@@ -7882,6 +7882,13 @@ export const BREAKS = [
     mustFail: ['skips, in a dry run, the knob another run is trying'],
   },
   {
+    name: 'an optimiser stepping back over a change that helped',
+    what: "after a kept step, the step back (to the value that step was just shown better than) is planned and applied for a window: at the top of a climb a second run, at the knob's bound the same run",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: "if (step.direction === 'up' ? back <= step.from : back >= step.from) mem.failed.add(", replace: "if (step.direction === 'up' ? back < -Infinity : back > Infinity) mem.failed.add(" }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['takes no step back over a change that helped'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

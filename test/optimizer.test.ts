@@ -381,6 +381,36 @@ describe('Optimizer across runs', () => {
     expect(knobs).toEqual({ size: 50, ttl: 50 });
   });
 
+  it('takes no step back over a change that helped: past the best it is at a local optimum, at its bound it says so', async () => {
+    // Best at 70: 60 and 70 help, 80 hurts. The step back from 70 lands on 60, which 60 → 70
+    // was just shown worse than: a second run applied it for a window to learn it again.
+    const { optimizer, knobs } = simulated((k) => (k.size <= 70 ? k.size : 140 - k.size) / 100);
+    optimizer.unregister('cache.ttl');
+    const climbed = await optimizer.optimize({ type: 'cache', autoApply: true, verificationWindowMs: 100 });
+    expect(climbed.applied.map((x) => [x.from, x.to, x.outcome])).toEqual([
+      [50, 60, 'kept'],
+      [60, 70, 'kept'],
+      [70, 80, 'rolled-back'],
+    ]);
+    const next = await optimizer.optimize({ type: 'cache', autoApply: true, verificationWindowMs: 100 });
+    expect(next.applied).toEqual([]);
+    expect(next.skipped).toEqual([{ knob: 'cache.size', reason: 'at a local optimum: neither direction improved cache_hit_rate from 70' }]);
+    expect(knobs.size).toBe(70);
+
+    // Every step up helps: climbed to its max, the knob stops there rather than step back down.
+    const top = simulated((k) => k.size / 100);
+    top.optimizer.unregister('cache.ttl');
+    const r = await top.optimizer.optimize({ type: 'cache', autoApply: true, maxSteps: 6, verificationWindowMs: 100 });
+    expect(r.applied.map((x) => [x.to, x.outcome])).toEqual([
+      [60, 'kept'],
+      [70, 'kept'],
+      [80, 'kept'],
+      [90, 'kept'],
+    ]);
+    expect(r.skipped).toEqual([{ knob: 'cache.size', reason: "at its bound (90 in [10, 90]): the last step up helped, and a step back would undo it; widen the knob's range (max) for it to go further" }]);
+    expect(top.knobs.size).toBe(90);
+  });
+
   it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped', async () => {
     // Every step of cache.size up helps: maxSteps 2 ends the run after two. A trial's plan listed
     // a third step, never applied nor skipped, and its audit log a plan entry for it.

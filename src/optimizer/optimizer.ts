@@ -12,8 +12,9 @@
  * verification, keep and rollback is appended to the audit log.
  *
  * Direction: a knob continues in the direction that last helped; a direction that did not
- * help from a value is not tried again from that value; with both tried, the knob is at a
- * local optimum and the plan says so.
+ * help from a value is not tried again from that value, nor the step back over a kept change
+ * (the side it was shown better than); with both ruled out, the knob is at a local optimum
+ * and the plan says so.
  *
  * Runs: applying takes a verification window per step (a minute by default), so a run is
  * started (start()), answers at once with its plan, and goes on by itself; run(id) reads its
@@ -404,7 +405,14 @@ export class Optimizer {
       break;
     }
     if (!direction) {
-      return this.skip(t, mem.failed.size === 2 ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}` : `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}]) and the other direction did not help`, runId, result);
+      const bound = `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}])`;
+      const reason =
+        mem.failed.size === 2
+          ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}`
+          : mem.helped && !mem.failed.has(mem.helped)
+            ? `${bound}: the last step ${mem.helped} helped, and a step back would undo it; widen the knob's range (${mem.helped === 'up' ? 'max' : 'min'}) for it to go further`
+            : `${bound} and the other direction did not help`;
+      return this.skip(t, reason, runId, result);
     }
     const now = this.now();
     const reading = this.deps.measure(t, now - windowMs, now);
@@ -500,6 +508,11 @@ export class Optimizer {
       mem.value = step.to;
       mem.failed.clear();
       mem.helped = step.direction;
+      // The step back from here lands where this change came from, or past it: that is the
+      // side this change was just shown worse than. Tried, it applied a known-worse value for
+      // a window (at the top of a climb, or at the knob's bound) to learn it again.
+      const back = step.direction === 'up' ? Math.max(t.min, step.to - t.step) : Math.min(t.max, step.to + t.step);
+      if (step.direction === 'up' ? back <= step.from : back >= step.from) mem.failed.add(step.direction === 'up' ? 'down' : 'up');
       if (this.restored && this.deps.persist) {
         this.kept.set(t.name, step.to);
         this.deps.persist({ tunable: t.name, value: step.to, at: this.now() });
