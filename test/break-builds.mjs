@@ -7920,6 +7920,27 @@ export const BREAKS = [
     mustFail: ["divide by the time the store still holds of a series once it dropped the window's oldest part"],
   },
   {
+    name: "an optimiser waiting forever for a knob's set()",
+    what: "a knob whose set() never settles holds its run, the busy lock, cancelOptimization(), the host's stop() and a restore (the monitor's start()) forever",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: 'reject(new SetTimedOut(', replace: 'void (new SetTimedOut(' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['gives up on the change past the limit', 'bounds the rollback', 'restores the other kept values when one knob'],
+  },
+  {
+    name: 'a dry run planning from the value another run is trying',
+    what: "a dry run made while a run verifies a change plans the knob from the value under trial, and drops what the run learns of it: the next run retries a direction shown not to help",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: 'if (c && c.knob === t.name && c.runId !== runId) {', replace: 'if (c && c.knob === t.name && c.runId === -1) {' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['skips, in a dry run, the knob another run is trying'],
+  },
+  {
+    name: 'an optimiser stepping back over a change that helped',
+    what: "after a kept step, the step back (to the value that step was just shown better than) is planned and applied for a window: at the top of a climb a second run, at the knob's bound the same run",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: "if (step.direction === 'up' ? back <= step.from : back >= step.from) mem.failed.add(", replace: "if (step.direction === 'up' ? back < -Infinity : back > Infinity) mem.failed.add(" }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['takes no step back over a change that helped'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -381,6 +381,36 @@ describe('Optimizer across runs', () => {
     expect(knobs).toEqual({ size: 50, ttl: 50 });
   });
 
+  it('takes no step back over a change that helped: past the best it is at a local optimum, at its bound it says so', async () => {
+    // Best at 70: 60 and 70 help, 80 hurts. The step back from 70 lands on 60, which 60 → 70
+    // was just shown worse than: a second run applied it for a window to learn it again.
+    const { optimizer, knobs } = simulated((k) => (k.size <= 70 ? k.size : 140 - k.size) / 100);
+    optimizer.unregister('cache.ttl');
+    const climbed = await optimizer.optimize({ type: 'cache', autoApply: true, verificationWindowMs: 100 });
+    expect(climbed.applied.map((x) => [x.from, x.to, x.outcome])).toEqual([
+      [50, 60, 'kept'],
+      [60, 70, 'kept'],
+      [70, 80, 'rolled-back'],
+    ]);
+    const next = await optimizer.optimize({ type: 'cache', autoApply: true, verificationWindowMs: 100 });
+    expect(next.applied).toEqual([]);
+    expect(next.skipped).toEqual([{ knob: 'cache.size', reason: 'at a local optimum: neither direction improved cache_hit_rate from 70' }]);
+    expect(knobs.size).toBe(70);
+
+    // Every step up helps: climbed to its max, the knob stops there rather than step back down.
+    const top = simulated((k) => k.size / 100);
+    top.optimizer.unregister('cache.ttl');
+    const r = await top.optimizer.optimize({ type: 'cache', autoApply: true, maxSteps: 6, verificationWindowMs: 100 });
+    expect(r.applied.map((x) => [x.to, x.outcome])).toEqual([
+      [60, 'kept'],
+      [70, 'kept'],
+      [80, 'kept'],
+      [90, 'kept'],
+    ]);
+    expect(r.skipped).toEqual([{ knob: 'cache.size', reason: "at its bound (90 in [10, 90]): the last step up helped, and a step back would undo it; widen the knob's range (max) for it to go further" }]);
+    expect(top.knobs.size).toBe(90);
+  });
+
   it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped', async () => {
     // Every step of cache.size up helps: maxSteps 2 ends the run after two. A trial's plan listed
     // a third step, never applied nor skipped, and its audit log a plan entry for it.
@@ -596,5 +626,98 @@ describe("the monitor's own report-threads knob", () => {
     monitors.push(m);
     const knob = m.getTunables().find((t) => t.name === 'perfwatch.report_threads');
     expect(knob).toMatchObject({ min: 1, max: threads });
+  });
+});
+
+/**
+ * An optimiser over a steady target (every window alike), with a knob whose set() never
+ * settles for the values in `hangs`, and a limit on set() of 50 ms.
+ */
+function stuck(hangs: (v: number) => boolean) {
+  const knob = { value: 50, asked: [] as number[] };
+  const optimizer = new Optimizer({
+    flush: async () => {},
+    measure: () => ({ value: 0.5, count: 100, se: 0.01, df: 99, source: 'raw', unit: '', range: [0, 1] }),
+    verificationWindowMs: () => 100,
+    notes: () => [],
+    setTimeoutMs: 50,
+  });
+  optimizer.register({
+    name: 'pool.size', type: 'concurrency', min: 10, max: 90, step: 10, target: 'cache_hit_rate',
+    get: () => knob.value,
+    set: (v: number) => {
+      knob.asked.push(v);
+      if (hangs(v)) return new Promise<void>(() => {});
+      knob.value = v;
+    },
+  });
+  return { optimizer, knob };
+}
+
+describe('Optimizer with a set() that never settles', () => {
+  // Each ended by the test's own timeout before: the run, its cancel and the monitor's stop()
+  // (which cancels it) waited for the setter's promise forever.
+  it('gives up on the change past the limit, rolls it back, and frees the next run', { timeout: 15_000 }, async () => {
+    const { optimizer, knob } = stuck((v) => v === 60);
+    const r = await optimizer.optimize({ type: 'concurrency', dryRun: false });
+    expect(r.applied).toEqual([
+      expect.objectContaining({ knob: 'pool.size', from: 50, to: 60, outcome: 'failed', after: null, reason: "set(60) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)" }),
+    ]);
+    expect(knob.asked).toEqual([60, 50]);
+    expect(optimizer.getLog().map((e) => e.kind)).toEqual(['plan', 'change', 'rollback']);
+    // Not busy: the next run applies (the other way, as up did not help).
+    const next = await optimizer.optimize({ type: 'concurrency', dryRun: false, verificationWindowMs: 100 });
+    expect(next.applied).toMatchObject([{ from: 50, to: 40 }]);
+  });
+
+  it('cancels a run whose set() is pending without waiting for it, and bounds the rollback', { timeout: 15_000 }, async () => {
+    const { optimizer, knob } = stuck(() => true);
+    const started = optimizer.start({ type: 'concurrency', dryRun: false, verificationWindowMs: 60_000 });
+    expect(started.current).toMatchObject({ from: 50, to: 60 });
+    const run = await optimizer.cancel(started.runId);
+    expect(run).toMatchObject({ state: 'cancelled', current: null });
+    expect(run!.applied).toEqual([
+      expect.objectContaining({
+        outcome: 'rolled-back',
+        reason: "rollback of pool.size to 50 failed: set(50) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later) (after: cancelled while set(60) was pending, before cache_hit_rate could be judged)",
+      }),
+    ]);
+    expect(knob.asked).toEqual([60, 50]);
+    expect(optimizer.getLog().at(-1)).toMatchObject({ kind: 'error', knob: 'pool.size' });
+    await optimizer.cancelAll();
+  });
+
+  it('restores the other kept values when one knob set() never settles', { timeout: 15_000 }, async () => {
+    const { optimizer } = stuck(() => true);
+    let other = 5;
+    optimizer.register({ name: 'other', type: 'cache', min: 1, max: 9, step: 1, target: 'cache_hit_rate', get: () => other, set: (v: number) => void (other = v) });
+    await optimizer.restore({ log: [], values: [{ name: 'pool.size', value: 70, at: 1 }, { name: 'other', value: 7, at: 1 }] });
+    expect(other).toBe(7);
+    expect(optimizer.getLog().map((e) => [e.kind, e.knob, e.message])).toEqual([
+      ['restore', 'other', 'set other back to 7, the value a run kept'],
+      ['error', 'pool.size', "not restored: set(70) did not settle within 50 ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)"],
+    ]);
+  });
+});
+
+describe('Optimizer planning while a run tries a change', () => {
+  it('skips, in a dry run, the knob another run is trying, and keeps what that run learns of it', async () => {
+    // A knob that does nothing: every window reads the same, a change is rolled back as not
+    // shown to help, and the step up from 50 is known not to help.
+    const { optimizer, knob } = stuck(() => false);
+    const applying = optimizer.optimize({ type: 'concurrency', dryRun: false, verificationWindowMs: 100 });
+    expect(knob.value).toBe(60);
+    // An agent's dry run while the change is under verification: before, it planned 60 → 70
+    // from the value about to be rolled back, and made the optimiser forget the run's verdict.
+    const during = await optimizer.optimize({ type: 'concurrency' });
+    expect(during.plan).toEqual([]);
+    expect(during.skipped).toEqual([
+      { knob: 'pool.size', reason: 'run 1 is trying it at 60 (from 50) and has not judged that change yet: the knob and cache_hit_rate now show the trial, not where the knob stays; plan it once run 1 is over' },
+    ]);
+    expect((await applying).applied).toMatchObject([{ from: 50, to: 60, outcome: 'rolled-back' }]);
+    expect(knob.value).toBe(50);
+    const after = await optimizer.optimize({ type: 'concurrency' });
+    expect(after.plan).toMatchObject([{ from: 50, to: 40, direction: 'down' }]);
+    expect(after.plan[0]!.why).toMatch(/a step up from here did not help\.$/);
   });
 });

@@ -12,8 +12,9 @@
  * verification, keep and rollback is appended to the audit log.
  *
  * Direction: a knob continues in the direction that last helped; a direction that did not
- * help from a value is not tried again from that value; with both tried, the knob is at a
- * local optimum and the plan says so.
+ * help from a value is not tried again from that value, nor the step back over a kept change
+ * (the side it was shown better than); with both ruled out, the knob is at a local optimum
+ * and the plan says so.
  *
  * Runs: applying takes a verification window per step (a minute by default), so a run is
  * started (start()), answers at once with its plan, and goes on by itself; run(id) reads its
@@ -36,6 +37,8 @@ export interface OptimizerDeps {
   verificationWindowMs: () => number;
   /** Facts about knobs that cannot change at runtime, repeated in every result. */
   notes: () => string[];
+  /** How long a knob's set() may take (default SET_TIMEOUT_MS). */
+  setTimeoutMs?: number;
   /** Keeps audit entries and kept values in the monitor's database (none: memory only). */
   persist?: (change: { entry: OptimizationLogEntry } | { tunable: string; value: number; at: number }) => void;
 }
@@ -47,6 +50,12 @@ export interface OptimizerState {
 }
 
 const LOG_LIMIT = 1000;
+/**
+ * How long a knob's set() (a change, a rollback, a restore) may take to settle before the
+ * optimiser gives up on it: a setter whose promise never settled held its run, the busy lock,
+ * cancelOptimization() and the host's stop() (or start(), restoring a kept value) forever.
+ */
+export const SET_TIMEOUT_MS = 10_000;
 /** Knobs a note that none of a type exists names; the others are counted by type. */
 export const NAMED_KNOBS = 5;
 /** Finished runs kept for run(id); a running one is always kept. */
@@ -96,6 +105,7 @@ interface Memory {
 export class Optimizer {
   private readonly deps: OptimizerDeps;
   private readonly now: () => number;
+  private readonly setTimeoutMs: number;
   private readonly tunables = new Map<string, Tunable>();
   private readonly memory = new Map<string, Memory>();
   private readonly log: OptimizationLogEntry[] = [];
@@ -104,6 +114,14 @@ export class Optimizer {
   private readonly runs = new Map<number, { status: OptimizationRun; abort: AbortController; done: Promise<OptimizationRun> }>();
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
+  /**
+   * The change the applying run has made and not yet judged or rolled back: its knob reads the
+   * value under trial, and its target that value's effect. A plan of another run (a dry run)
+   * made from them planned a step from a value about to be rolled back, and took the knob's
+   * moved value for someone else's move: what the run had learned of it was dropped, and the
+   * next run retried a direction already shown not to help.
+   */
+  private changing: { runId: number; knob: string; from: number; to: number } | undefined;
   /**
    * When a run last set a knob (a change, a rollback), once what was recorded before was drained
    * (mark()), or undefined before the first change: a window before the next change starts no
@@ -121,6 +139,7 @@ export class Optimizer {
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.setTimeoutMs = deps.setTimeoutMs ?? SET_TIMEOUT_MS;
   }
 
   register(definition: TunableDefinition, builtin = false): void {
@@ -157,10 +176,10 @@ export class Optimizer {
       const from = t.get();
       if (value < t.min || value > t.max) return skip(`the kept value ${fmt(value)} is outside [${fmt(t.min)}, ${fmt(t.max)}] now`);
       if (Math.abs(from - value) <= t.step / 2) return;
-      await t.set(value);
+      await setKnob(t, value, this.setTimeoutMs);
       this.append({ runId: 0, kind: 'restore', knob: t.name, from, to: value, message: `set ${t.name} back to ${fmt(value)}, the value a run kept` });
     } catch (error) {
-      skip(`set(${fmt(value)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+      skip(setFailure(value, error));
     }
   }
 
@@ -270,7 +289,12 @@ export class Optimizer {
           // the recovery from the rollback just before its run). Before any change, none waits.
           if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
           tried.add(step);
-          const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          let change: AppliedChange | undefined;
+          try {
+            change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          } finally {
+            this.changing = undefined;
+          }
           if (!change) break;
           status.applied.push(change);
           if (!status.autoApply || change.outcome !== 'kept') break;
@@ -359,6 +383,10 @@ export class Optimizer {
       return this.skip(t, `get() threw: ${error instanceof Error ? error.message : String(error)}`, runId, result);
     }
     if (!Number.isFinite(from)) return this.skip(t, `get() returned ${from}, not a finite number`, runId, result);
+    const c = this.changing;
+    if (c && c.knob === t.name && c.runId !== runId) {
+      return this.skip(t, `run ${c.runId} is trying it at ${fmt(c.to)} (from ${fmt(c.from)}) and has not judged that change yet: the knob and ${t.target} now show the trial, not where the knob stays; plan it once run ${c.runId} is over`, runId, result);
+    }
     let mem = this.memory.get(t.name);
     if (!mem || mem.value !== from) {
       mem = { value: from, failed: new Set(), ...(mem?.helped ? { helped: mem.helped } : {}) };
@@ -377,7 +405,14 @@ export class Optimizer {
       break;
     }
     if (!direction) {
-      return this.skip(t, mem.failed.size === 2 ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}` : `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}]) and the other direction did not help`, runId, result);
+      const bound = `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}])`;
+      const reason =
+        mem.failed.size === 2
+          ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}`
+          : mem.helped && !mem.failed.has(mem.helped)
+            ? `${bound}: the last step ${mem.helped} helped, and a step back would undo it; widen the knob's range (${mem.helped === 'up' ? 'max' : 'min'}) for it to go further`
+            : `${bound} and the other direction did not help`;
+      return this.skip(t, reason, runId, result);
     }
     const now = this.now();
     const reading = this.deps.measure(t, now - windowMs, now);
@@ -427,11 +462,13 @@ export class Optimizer {
     };
     this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}; ${t.target} averaged ${fmt(before)}${baseline.unit} over the last ${windowMs} ms (${samples(baseline.count)})`, details: { before, samples: baseline.count } });
     run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: this.now() + windowMs };
+    this.changing = { runId, knob: t.name, from: step.from, to: step.to };
     let returned: unknown;
     try {
-      returned = await t.set(step.to);
+      returned = await setKnob(t, step.to, this.setTimeoutMs, signal);
     } catch (error) {
-      return fail(`set(${fmt(step.to)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+      // Cancelled while set() was pending: its effect was never judged, its direction not failed.
+      return error instanceof SetCancelled ? fail(error.message, 'rolled-back', false) : fail(setFailure(step.to, error));
     }
     const out = this.outOfRange(t, returned, step.to);
     if (out) return fail(out);
@@ -471,6 +508,11 @@ export class Optimizer {
       mem.value = step.to;
       mem.failed.clear();
       mem.helped = step.direction;
+      // The step back from here lands where this change came from, or past it: that is the
+      // side this change was just shown worse than. Tried, it applied a known-worse value for
+      // a window (at the top of a climb, or at the knob's bound) to learn it again.
+      const back = step.direction === 'up' ? Math.max(t.min, step.to - t.step) : Math.min(t.max, step.to + t.step);
+      if (step.direction === 'up' ? back <= step.from : back >= step.from) mem.failed.add(step.direction === 'up' ? 'down' : 'up');
       if (this.restored && this.deps.persist) {
         this.kept.set(t.name, step.to);
         this.deps.persist({ tunable: t.name, value: step.to, at: this.now() });
@@ -523,7 +565,7 @@ export class Optimizer {
   /** Puts the knob back and says how that went; returns the reason with the rollback's outcome. */
   private async rollback(t: Tunable, step: PlanStep, reason: string, runId: number): Promise<string> {
     try {
-      await t.set(step.from);
+      await setKnob(t, step.from, this.setTimeoutMs);
       const now = t.get();
       if (Math.abs(now - step.from) > t.step / 2) throw new Error(`the knob reads ${now} after set(${step.from})`);
       this.append({ runId, kind: 'rollback', knob: t.name, from: step.to, to: step.from, message: `rolled back to ${fmt(step.from)}: ${reason}` });
@@ -574,6 +616,59 @@ function unfitBaseline(t: Tunable, reading: TargetReading, windowMs: number, see
     return `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}), the ${t.goal === 'decrease' ? 'least' : 'most'} it can be: no change can ${t.goal} it`;
   }
   return undefined;
+}
+
+/** set() did not settle within the limit. */
+class SetTimedOut extends Error {}
+/** The run was cancelled while set() was pending. */
+class SetCancelled extends Error {}
+
+/** Why set(value) failed, as a change's or a restore's reason gives it. */
+function setFailure(value: number, error: unknown): string {
+  if (error instanceof SetTimedOut) return error.message;
+  return `set(${fmt(value)}) threw: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * Calls the knob's set() (at once, as a synchronous setter expects) and waits for it at most
+ * `limitMs`, or until `signal` aborts: what it returns, or a rejection (its own error,
+ * SetTimedOut, SetCancelled). A set() that settles later is left to do so: it cannot be
+ * stopped, and waiting for it held the run, its cancel and the host's stop() forever.
+ */
+function setKnob(t: Tunable, value: number, limitMs: number, signal?: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(t.set(value));
+    } catch (error) {
+      return reject(error);
+    }
+    const onAbort = (): void => {
+      end();
+      reject(new SetCancelled(`cancelled while set(${fmt(value)}) was pending, before ${t.target} could be judged`));
+    };
+    const timer = setTimeout(() => {
+      end();
+      reject(new SetTimedOut(`set(${fmt(value)}) did not settle within ${limitMs} ms, the limit on a knob's set(): make it finish sooner (it may still complete, and move the knob, later)`));
+    }, limitMs);
+    timer.unref();
+    const end = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (v) => {
+        end();
+        resolve(v);
+      },
+      (error: unknown) => {
+        end();
+        reject(error);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
