@@ -7941,6 +7941,13 @@ export const BREAKS = [
     mustFail: ['takes no step back over a change that helped'],
   },
   {
+    name: 'an optimisation run failing on a knob unregistered during it',
+    what: "a knob unregistered while a run was under way is looked up blindly: the run fails with \"Cannot read properties of undefined (reading 'name')\" and the knobs after it are never tried",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '          const t: Tunable | undefined = this.tunables.get(step.knob);\n          if (t === undefined) {', replace: '          const t: Tunable | undefined = this.tunables.get(step.knob)!;\n          if (t === undefined && step.to !== step.to) {' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['skips a knob unregistered during the run and goes on with the others'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -350,6 +350,21 @@ describe('Optimizer on a simulated target', () => {
     expect(r.applied.map((a) => [a.knob, a.outcome, a.before, a.after])).toEqual([['cache.size', 'kept', 0.5, 0.6]]);
   });
 
+  it('skips a knob unregistered during the run and goes on with the others', async () => {
+    // Looked up blindly, the knob gone failed the run: "Cannot read properties of undefined (reading 'name')".
+    const { optimizer, knobs } = simulated((k) => k.size / 100);
+    const started = optimizer.start({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(started.plan.map((s) => s.knob)).toEqual(['cache.size', 'cache.ttl']);
+    optimizer.unregister('cache.ttl');
+    const deadline = Date.now() + 10_000;
+    while (optimizer.run(started.runId)?.state === 'running' && Date.now() < deadline) await sleep(20);
+    const r = optimizer.run(started.runId)!;
+    expect(r.state).toBe('done');
+    expect(r.applied.map((a) => [a.knob, a.outcome])).toEqual([['cache.size', 'kept']]);
+    expect(r.skipped).toContainEqual({ knob: 'cache.ttl', reason: 'not applied: unregistered during the run, before this step (50 → 60)' });
+    expect(knobs).toEqual({ size: 60, ttl: 50 });
+  });
+
   it('after a rollback waits a window before the next change, so that the window before it holds none of the change rolled back', async () => {
     // cache.size up makes the target worse and is rolled back; cache.ttl does nothing.
     const { optimizer, knobs } = simulated((k) => (100 - k.size) / 100);

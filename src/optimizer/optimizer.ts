@@ -289,9 +289,19 @@ export class Optimizer {
           // the recovery from the rollback just before its run). Before any change, none waits.
           if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
           tried.add(step);
+          // Unregistered since it was planned: the run goes on with the other knobs. Looked up
+          // blindly, a knob gone mid-run failed the whole run with "Cannot read properties of
+          // undefined (reading 'name')", and the knobs after it were never tried.
+          const t: Tunable | undefined = this.tunables.get(step.knob);
+          if (t === undefined) {
+            const reason = `not applied: unregistered during the run, before this step (${fmt(step.from)} → ${fmt(step.to)})`;
+            status.skipped.push({ knob: step.knob, reason });
+            this.append({ runId, kind: 'skip', knob: step.knob, message: reason });
+            break;
+          }
           let change: AppliedChange | undefined;
           try {
-            change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+            change = await this.apply(t, step, status, minImprovement, signal);
           } finally {
             this.changing = undefined;
           }
@@ -301,10 +311,11 @@ export class Optimizer {
           // The last step maxSteps allows: no next one is planned (a plan step is one done or to
           // be done), and the run says why the knob stopped while its steps still helped.
           if (i + 1 === maxSteps) {
-            this.skip(this.tunables.get(step.knob)!, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); start another run to go on`, runId, status);
+            this.skip(t, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); start another run to go on`, runId, status);
             break;
           }
-          step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
+          // The next step is planned only while the knob is still registered (its next turn looks it up again).
+          step = this.tunables.has(t.name) ? this.planStep(t, status.verificationWindowMs, runId, status) : undefined;
           if (step) status.plan.push(step);
         }
       }
