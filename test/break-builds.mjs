@@ -7847,6 +7847,13 @@ export const BREAKS = [
     mustFail: ['scrapes no fewer buckets from the exposition worker started again after one was terminated'],
   },
   {
+    name: "a capture of startProfile() that holds the host",
+    what: "a capture no caller waits on (startProfile(), an agent's through MCP) keeps its timer ref'd: a service that closed its server on SIGTERM stays up until the capture's end, up to 120 s, past its orchestrator's grace period",
+    edits: [{ file: 'src/profiling/profiler.ts', find: '    if (!waited) timer.unref();', replace: '    if (alert !== null) timer.unref();' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['while a capture of startProfile() runs'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -57,6 +57,15 @@ function runNode(args: string[], timeoutMs: number, env: Record<string, string> 
   });
 }
 
+/** Runs `code` as a host whose own work ends: its stdout's lines, sorted, once it ended of itself within `seconds`, cleanly and with nothing on stderr. */
+async function endedHostLines(code: string, seconds: number): Promise<string[]> {
+  const out = await runNode(['--input-type=module', '-e', code], seconds * 1000);
+  expect(out.killed, `the host was still running after ${seconds} s`).toBe(false);
+  expect(out.stderr).toBe('');
+  expect(out.code).toBe(0);
+  return out.stdout.trim().split('\n').sort();
+}
+
 /** An ES module for a child host: `lines` after the import of PerformanceMonitor from our build. */
 function hostCode(...lines: string[]): string {
   return [`import { PerformanceMonitor } from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};`, ...lines].join('\n');
@@ -959,11 +968,23 @@ describe('the host is never harmed by the monitor', () => {
       "m.on('stop', () => console.log('stopped'));",
       "m.record('queue_size', 50);",
     );
-    const out = await runNode(['--input-type=module', '-e', code], 60_000);
-    expect(out.killed, 'the host was still running after 60 s').toBe(false);
-    expect(out.stderr).toBe('');
-    expect(out.code).toBe(0);
-    expect(out.stdout.trim().split('\n').sort()).toEqual(['fired true', 'profile true true', 'stopped']);
+    expect(await endedHostLines(code, 60)).toEqual(['fired true', 'profile true true', 'stopped']);
+  }, 90_000);
+
+  it("lets a host whose own work is done end while a capture of startProfile() runs (an agent's through MCP), ending it early with its summary", async () => {
+    // Its timer was ref'd though no caller waited on it: an agent's capture of 90 s through
+    // MCP (answered "capture 1 runs until …") held a service that closed its server on SIGTERM
+    // for those 90 s, past its orchestrator's grace period and its SIGKILL (a trial).
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "const running = m.startProfile({ kind: 'cpu', seconds: 120 });",
+      "running.done.then((c) => console.log('profile', c.id === running.id, c.seconds < 120, c.summary.kind));",
+      "m.on('stop', () => console.log('stopped'));",
+      // The host's own work: a moment of it, then nothing.
+      "setTimeout(() => console.log('work done'), 200);",
+    );
+    expect(await endedHostLines(code, 60)).toEqual(['profile true true cpu', 'stopped', 'work done']);
   }, 90_000);
 
   it("says on a firing's entry, stored too, why it got no capture when its alert fired in the last drain of the monitor's stop at 'beforeExit'", async () => {
