@@ -2837,7 +2837,7 @@ export const BREAKS = [
   {
     name: "alert capture's timer holds the host",
     what: "an alert's profile capture keeps a ref'd timer: a host whose own work is done stays up until the capture's end (captureSeconds, up to 120 s), though no caller waits on it",
-    edits: [{ find: 'if (alert !== null) timer.unref();', replace: '' }],
+    edits: [{ file: 'src/profiling/profiler.ts', find: 'return this.begin(request, alert, alert === null).done;', replace: 'return this.begin(request, alert, true).done;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
   },
