@@ -7854,6 +7854,20 @@ export const BREAKS = [
     mustFail: ['while a capture of startProfile() runs'],
   },
   {
+    name: "a run of startOptimization() that holds the host",
+    what: "an optimisation run's verification windows (up to an hour a step) sleep on a ref'd timer though no caller waits on a run of startOptimization() (an agent's through MCP): a service that closed its server on SIGTERM stays up until the run's end",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '    timer.unref();\n    const onAbort', replace: '    const onAbort' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['while a run of startOptimization() verifies a change'],
+  },
+  {
+    name: "optimize() that does not hold the host its caller waits in",
+    what: "optimize() does not hold the host while its caller waits: a script that awaits it and does nothing else has its run cancelled under it by the monitor's stop at 'beforeExit', the change rolled back unjudged",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    return holding(this.optimizer.optimize(options));', replace: '    return this.optimizer.optimize(options);' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['holds a host that awaits optimize()'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
