@@ -2840,7 +2840,7 @@ export const BREAKS = [
   {
     name: "alert capture's timer holds the host",
     what: "an alert's profile capture keeps a ref'd timer: a host whose own work is done stays up until the capture's end (captureSeconds, up to 120 s), though no caller waits on it",
-    edits: [{ find: 'if (alert !== null) timer.unref();', replace: '' }],
+    edits: [{ file: 'src/profiling/profiler.ts', find: 'return this.begin(request, alert, alert === null).done;', replace: 'return this.begin(request, alert, true).done;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
   },
@@ -7946,6 +7946,27 @@ export const BREAKS = [
     edits: [{ file: 'src/optimizer/optimizer.ts', find: '          const t: Tunable | undefined = this.tunables.get(step.knob);\n          if (t === undefined) {', replace: '          const t: Tunable | undefined = this.tunables.get(step.knob)!;\n          if (t === undefined && step.to !== step.to) {' }],
     tests: ['optimizer.test.ts'],
     mustFail: ['skips a knob unregistered during the run and goes on with the others'],
+  },
+  {
+    name: "a capture of startProfile() that holds the host",
+    what: "a capture no caller waits on (startProfile(), an agent's through MCP) keeps its timer ref'd: a service that closed its server on SIGTERM stays up until the capture's end, up to 120 s, past its orchestrator's grace period",
+    edits: [{ file: 'src/profiling/profiler.ts', find: '    if (!waited) timer.unref();', replace: '    if (alert !== null) timer.unref();' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['while a capture of startProfile() runs'],
+  },
+  {
+    name: "a run of startOptimization() that holds the host",
+    what: "an optimisation run's verification windows (up to an hour a step) sleep on a ref'd timer though no caller waits on a run of startOptimization() (an agent's through MCP): a service that closed its server on SIGTERM stays up until the run's end",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '    timer.unref();\n    const onAbort', replace: '    const onAbort' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['while a run of startOptimization() verifies a change'],
+  },
+  {
+    name: "optimize() that does not hold the host its caller waits in",
+    what: "optimize() does not hold the host while its caller waits: a script that awaits it and does nothing else has its run cancelled under it by the monitor's stop at 'beforeExit', the change rolled back unjudged",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    return holding(this.optimizer.optimize(options));', replace: '    return this.optimizer.optimize(options);' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['holds a host that awaits optimize()'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -57,6 +57,25 @@ function runNode(args: string[], timeoutMs: number, env: Record<string, string> 
   });
 }
 
+/** A host's monitor with a knob at 100 (`size`) and a baseline of its target for a run to step from. */
+const TUNED_HOST = [
+  "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+  'await m.start();',
+  'let size = 100;',
+  "m.registerTunable({ name: 'pool_size', type: 'concurrency', get: () => size, set: (v) => { size = v; }, min: 10, max: 1000, step: 10, target: 'latency_ms', goal: 'decrease' });",
+  "for (let i = 0; i < 200; i++) m.record('latency_ms', 50 + (i % 10));",
+  'await m.flush();',
+];
+
+/** Runs `code` as a host whose own work ends: its stdout's lines, sorted, once it ended of itself within `seconds`, cleanly and with nothing on stderr. */
+async function endedHostLines(code: string, seconds: number): Promise<string[]> {
+  const out = await runNode(['--input-type=module', '-e', code], seconds * 1000);
+  expect(out.killed, `the host was still running after ${seconds} s`).toBe(false);
+  expect(out.stderr).toBe('');
+  expect(out.code).toBe(0);
+  return out.stdout.trim().split('\n').sort();
+}
+
 /** An ES module for a child host: `lines` after the import of PerformanceMonitor from our build. */
 function hostCode(...lines: string[]): string {
   return [`import { PerformanceMonitor } from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};`, ...lines].join('\n');
@@ -959,11 +978,48 @@ describe('the host is never harmed by the monitor', () => {
       "m.on('stop', () => console.log('stopped'));",
       "m.record('queue_size', 50);",
     );
-    const out = await runNode(['--input-type=module', '-e', code], 60_000);
-    expect(out.killed, 'the host was still running after 60 s').toBe(false);
-    expect(out.stderr).toBe('');
-    expect(out.code).toBe(0);
-    expect(out.stdout.trim().split('\n').sort()).toEqual(['fired true', 'profile true true', 'stopped']);
+    expect(await endedHostLines(code, 60)).toEqual(['fired true', 'profile true true', 'stopped']);
+  }, 90_000);
+
+  it("lets a host whose own work is done end while a capture of startProfile() runs (an agent's through MCP), ending it early with its summary", async () => {
+    // Its timer was ref'd though no caller waited on it: an agent's capture of 90 s through
+    // MCP (answered "capture 1 runs until …") held a service that closed its server on SIGTERM
+    // for those 90 s, past its orchestrator's grace period and its SIGKILL (a trial).
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "const running = m.startProfile({ kind: 'cpu', seconds: 120 });",
+      "running.done.then((c) => console.log('profile', c.id === running.id, c.seconds < 120, c.summary.kind));",
+      "m.on('stop', () => console.log('stopped'));",
+      // The host's own work: a moment of it, then nothing.
+      "setTimeout(() => console.log('work done'), 200);",
+    );
+    expect(await endedHostLines(code, 60)).toEqual(['profile true true cpu', 'stopped', 'work done']);
+  }, 90_000);
+
+  it("lets a host whose own work is done end while a run of startOptimization() verifies a change, cancelling it and rolling the change back", async () => {
+    // Its verification window's timer was ref'd though no caller waited on the run: an
+    // agent's run through MCP held a service that closed its server on SIGTERM until the
+    // run's end (a window of up to an hour a step; 30 s in a trial), past its SIGKILL.
+    const code = hostCode(
+      ...TUNED_HOST,
+      'const run = m.startOptimization({ autoApply: true, verificationWindowMs: 120000, maxSteps: 1 });',
+      "m.on('stop', () => console.log('stopped', m.getOptimizationRun(run.runId).state, size));",
+      // The host's own work: until the run has set the knob, then nothing.
+      "const work = setInterval(() => { if (size !== 100) { console.log('applied', size); clearInterval(work); } }, 10);",
+    );
+    expect(await endedHostLines(code, 60)).toEqual(['applied 110', 'stopped cancelled 100']);
+  }, 90_000);
+
+  it('holds a host that awaits optimize() and does nothing else until the run has verified its change', async () => {
+    // The run's waits do not hold the host (a run of startOptimization() must not): the wait of
+    // optimize()'s caller does, or the monitor's stop at 'beforeExit' cancelled the run under it.
+    const code = hostCode(
+      ...TUNED_HOST,
+      'const result = await m.optimize({ autoApply: true, verificationWindowMs: 1000, maxSteps: 1 });',
+      "console.log(m.status().state, result.applied.map((a) => `${a.outcome}: ${a.reason.split(':')[0]}`).join());",
+    );
+    expect(await endedHostLines(code, 60)).toEqual(['running rolled-back: no latency_ms samples during the 1 s verification window']);
   }, 90_000);
 
   it("says on a firing's entry, stored too, why it got no capture when its alert fired in the last drain of the monitor's stop at 'beforeExit'", async () => {

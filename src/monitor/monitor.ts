@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import * as Comlink from 'comlink';
 import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
+import { holding } from '../actors/hold.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
 import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
@@ -1154,12 +1155,14 @@ export class PerformanceMonitor extends EventEmitter {
    * verifies its target over a window and rolls back what did not help.
    */
   optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
-    return this.optimizer.optimize(options);
+    // Its caller waits on the run, whose waits do not hold the host by themselves (a run of startOptimization() must not).
+    return holding(this.optimizer.optimize(options));
   }
 
   /**
    * optimize() without the wait: plans, starts applying in the background (unless a dry
-   * run), and returns the run at once; read it with getOptimizationRun(runId).
+   * run), and returns the run at once; read it with getOptimizationRun(runId). Nothing waits
+   * on it, so it does not hold the host: the stop at 'beforeExit' cancels it.
    */
   startOptimization(options?: OptimizeOptions): OptimizationRun {
     return this.optimizer.start(options);
@@ -1198,7 +1201,8 @@ export class PerformanceMonitor extends EventEmitter {
    * profile() without the wait: starts the capture and answers its id and end at once; `done`
    * settles as profile() does, and `stop()` ends it early (its summary covers what it sampled),
    * for a caller that no longer wants it. Throws what profile() rejects with, except the
-   * inspector's failure.
+   * inspector's failure. Nothing waits on it, so it does not hold the host: the stop at
+   * 'beforeExit' ends it early (src/monitor/host-exit.ts).
    */
   startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
     return this.profiler.begin(request);

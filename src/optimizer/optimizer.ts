@@ -689,6 +689,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    // A run of startOptimization() (an agent's through MCP) has no caller waiting on it: ref'd,
+    // its verification windows (up to an hour each) held a service that closed its server on
+    // SIGTERM until the run's end. The monitor's stop at 'beforeExit' cancels it instead, the
+    // change under verification rolled back; optimize(), whose caller waits, holds the host.
+    timer.unref();
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(new ReportAbortedError('optimize() was cancelled'));

@@ -104,15 +104,17 @@ export class Profiler {
    * when the inspector cannot take it.
    */
   async capture(request: ProfileRequest | undefined, alert: Capture['alert'] = null): Promise<Capture> {
-    return this.begin(request, alert).done;
+    // Its caller waits on it, unless an alert started it: only then does it hold the host.
+    return this.begin(request, alert, alert === null).done;
   }
 
   /**
    * Starts a capture and answers at once with its id and end (for answers that cannot wait
    * its length); `done` settles as capture() does, `stop` ends it early (its summary covers
-   * what it sampled; after its end, nothing). Throws what capture() rejects with.
+   * what it sampled; after its end, nothing). Throws what capture() rejects with. `waited`:
+   * a caller waits on its end (capture()), and the host is held until then.
    */
-  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
+  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null, waited = false): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
     const { kind, seconds } = parseProfileRequest(request);
     if (this.current) {
       this.refused.busy++;
@@ -127,9 +129,11 @@ export class Profiler {
     // the capture's `seconds` count from there, and what the caller runs next is sampled.
     const running = this.run(id, kind, until, alert);
     const timer = setTimeout(stop, seconds * 1000);
-    // An alert's capture has no caller waiting on it: it must not hold a host whose own work
-    // is done (up to 120 s). Its monitor is stopped at 'beforeExit', which ends it early.
-    if (alert !== null) timer.unref();
+    // One no caller waits on (an alert's, or startProfile()'s: an agent's through MCP, whose
+    // answer said it runs) must not hold a host whose own work is done, for up to 120 s: a
+    // service that closed its server on SIGTERM stayed up until the capture's end, past its
+    // orchestrator's grace period. Its monitor is stopped at 'beforeExit', which ends it early.
+    if (!waited) timer.unref();
     const endsAt = Date.now() + seconds * 1000;
     current.endsAt = endsAt;
     current.done = running.finally(() => {
