@@ -774,6 +774,38 @@ describe('the host is never harmed by the monitor', () => {
     });
   }, 60_000);
 
+  it('gives the host back every file descriptor a report thread took while its files failed to load (few left: EMFILE)', async () => {
+    // Node's loader reads a module graph's files at once and fails at the first EMFILE with the
+    // others still open; the thread then ended without closing them: each such report kept the
+    // descriptors the host had freed (36–40 of 40 here), for good.
+    const code = hostCode(
+      "import { closeSync, openSync, readdirSync } from 'node:fs';",
+      "import { createRequire } from 'node:module';",
+      `createRequire(${JSON.stringify(new URL('../dist/src/reports/service.js', import.meta.url).href)})('piscina');`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 5);",
+      "const open = () => readdirSync('/proc/self/fd').length;",
+      'const before = open();',
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      // Room for the thread to start, not for its files to load.
+      'for (const fd of held.splice(0, 40)) closeSync(fd);',
+      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
+      'for (const fd of held) closeSync(fd);',
+      'const kept = open() - before;',
+      "const second = await m.generateReport().then(() => 'ran', (e) => `${e.code}: ${e.message}`);",
+      'await m.stop();',
+      'console.log(JSON.stringify({ first, kept, second }));',
+    );
+    const { out, line: r } = await runWithoutFds<{ first: string; kept: number; second: string }>(code, (line) => /could not start \(EMFILE: too many open files, open /.test(line.first));
+    expect(out.code, out.stderr).toBe(0);
+    expect(r.first).toMatch(/^PW_ERR_REPORT: the report task failed: a report thread could not start \(EMFILE: too many open files, open '[^']+'\); the next report starts another$/);
+    // A few may be a thread's own, ending still; the 40 freed are the host's again.
+    expect(r.kept).toBeLessThan(10);
+    expect(r.second).toBe('ran');
+  }, 90_000);
+
   it('fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report', async () => {
     // piscina loads at the first report. By import(), a load that met EMFILE stayed the
     // module's for the life of the process: no report would ever run again.
