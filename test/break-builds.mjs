@@ -7854,6 +7854,13 @@ export const BREAKS = [
     mustFail: ['gives the host back every file descriptor a report thread took while its files failed to load'],
   },
   {
+    name: "a report thread that loads zod for the alert severities' names",
+    what: 'the report thread loads the alert rules\' zod schema for four words: its ~90 files, opened at once, fail the thread with EMFILE in a host with 60 descriptors left, and no report runs until about 90 are free',
+    edits: [{ file: 'src/reports/alerts.ts', find: "import { SEVERITIES } from '../alerts/vocabulary.js';", replace: "import { SEVERITIES } from '../alerts/schema.js';" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['runs a report in a host with 60 file descriptors left'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
