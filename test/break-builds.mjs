@@ -7969,6 +7969,20 @@ export const BREAKS = [
     mustFail: ['holds a host that awaits optimize()'],
   },
   {
+    name: 'a report thread whose files failed to load ended with their reads open',
+    what: "a report thread that met EMFILE loading its files ends at once, its other reads still open: the descriptors they took are never closed, and each such report keeps those the host freed, for good",
+    edits: [{ file: 'workers/reports-entry.cts', find: '    await readsEnded();\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['gives the host back every file descriptor a report thread took while its files failed to load'],
+  },
+  {
+    name: "a report thread that loads zod for the alert severities' names",
+    what: 'the report thread loads the alert rules\' zod schema for four words: its ~90 files, opened at once, fail the thread with EMFILE in a host with 60 descriptors left, and no report runs until about 90 are free',
+    edits: [{ file: 'src/reports/alerts.ts', find: "import { SEVERITIES } from '../alerts/vocabulary.js';", replace: "import { SEVERITIES } from '../alerts/schema.js';" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['runs a report in a host with 60 file descriptors left'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
@@ -8018,12 +8032,12 @@ function walk(dir, out = []) {
 
 /**
  * Applies a break's edits in the copy: each snippet must occur exactly once in src/,
- * workers/ and the dashboard's scripts and styles (served as they are, so no build step
+ * workers/ (their .ts and .cts files) and the dashboard's scripts and styles (served as they are, so no build step
  * checks them).
  * With `write` false, only finds them (--check, on the tree itself).
  */
 function applyBreak(copy, brk, write = true) {
-  const sources = [...[...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts')), ...walk(join(copy, 'dashboard')).filter((f) => f.endsWith('.js') || f.endsWith('.css'))];
+  const sources = [...[...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts') || f.endsWith('.cts')), ...walk(join(copy, 'dashboard')).filter((f) => f.endsWith('.js') || f.endsWith('.css'))];
   const places = [];
   for (const edit of brk.edits) {
     const hits = [];

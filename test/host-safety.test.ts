@@ -153,6 +153,28 @@ interface ReportsLine {
   faults: number;
 }
 
+/**
+ * A host (piscina loaded, the monitor started with a sample) that holds every file descriptor
+ * but `free`, then runs `lines`; `open()` counts its descriptors, `before` as it began, and
+ * `held` are those it holds.
+ */
+function hostWithFdsFree(free: number, ...lines: string[]): string {
+  return hostCode(
+    "import { closeSync, openSync, readdirSync } from 'node:fs';",
+    "import { createRequire } from 'node:module';",
+    `createRequire(${JSON.stringify(new URL('../dist/src/reports/service.js', import.meta.url).href)})('piscina');`,
+    "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+    'await m.start();',
+    "m.record('response_time', 5);",
+    "const open = () => readdirSync('/proc/self/fd').length;",
+    'const before = open();',
+    'const held = [];',
+    "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+    `for (const fd of held.splice(0, ${free})) closeSync(fd);`,
+    ...lines,
+  );
+}
+
 /** Runs `code` in a host whose address space is limited to `kb` KiB (`ulimit -v`, RLIMIT_AS). */
 function runNodeWithAddressSpace(code: string, kb: number, timeoutMs = 30_000): Promise<NodeRun> {
   return new Promise((resolve) => {
@@ -791,6 +813,45 @@ describe('the host is never harmed by the monitor', () => {
       second: 'ran',
       faults: 1,
     });
+  }, 60_000);
+
+  it('gives the host back every file descriptor a report thread took while its files failed to load (few left: EMFILE)', async () => {
+    // Node's loader reads a module graph's files at once and fails at the first EMFILE with the
+    // others still open; the thread then ended without closing them: a report kept the 16
+    // descriptors the host had freed in about half the runs (whether reads are in flight as the
+    // thread ends is a race), so six hosts are run, each of which must get them all back.
+    // Room for the thread to start, not for its files to load (it needs about 25 at once).
+    const code = hostWithFdsFree(
+      16,
+      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
+      'for (const fd of held) closeSync(fd);',
+      'const kept = open() - before;',
+      "const second = await m.generateReport().then(() => 'ran', (e) => `${e.code}: ${e.message}`);",
+      'await m.stop();',
+      'console.log(JSON.stringify({ first, kept, second }));',
+    );
+    const runs: { first: string; kept: number; second: string }[] = [];
+    for (let run = 0; run < 6; run++) {
+      const { out, line } = await runWithoutFds<{ first: string; kept: number; second: string }>(code, (l) => /could not start \(EMFILE: too many open files, open /.test(l.first));
+      expect(out.code, out.stderr).toBe(0);
+      runs.push(line);
+    }
+    for (const r of runs) {
+      expect(r.first).toMatch(/^PW_ERR_REPORT: the report task failed: a report thread could not start \(EMFILE: too many open files, open '[^']+'\); the next report starts another$/);
+      expect(r.second).toBe('ran');
+    }
+    // A few may be a report thread's own (one that runs holds 4); the 16 freed are the host's again.
+    expect(runs.map((r) => r.kept).filter((kept) => kept >= 10)).toEqual([]);
+  }, 90_000);
+
+  it('runs a report in a host with 60 file descriptors left: its thread loads no more files at once than that', async () => {
+    // The report thread loaded zod (for the alert severities' names): its ~90 files, opened at
+    // once, failed the thread with EMFILE until the host had about 90 descriptors free again.
+    const report = "const report = await m.generateReport().then(() => 'ran', (e) => `${e.code}: ${e.message}`);";
+    const code = hostWithFdsFree(60, report, 'await m.stop();', 'console.log(JSON.stringify({ report }));');
+    const out = await runNodeWithFds(code, 256);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ report: 'ran' });
   }, 60_000);
 
   it('fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report', async () => {

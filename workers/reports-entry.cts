@@ -14,4 +14,28 @@
  */
 import type { ReportTask, ReportTaskResult } from '../src/actors/protocols.js';
 
-export = import('./reports.js').then((m): ((task: ReportTask) => Promise<ReportTaskResult>) => m.default);
+/** How long a failed load waits for its other reads to end, at most, before the thread ends. */
+const SETTLE_MS = 10_000;
+const SETTLE_STEP_MS = 10;
+
+/**
+ * Node's loader reads the module graph's files at once and rejects the import() at its first
+ * failed read (EMFILE) while the others are still open on the thread pool; a thread that ends
+ * then never closes them. Each report thread that met EMFILE took every descriptor the host had
+ * freed since, for good (78 of 80 under ulimit -n 128: the host's own opens failed after). So
+ * the failure waits until this thread has no file read left, bounded, before it ends the thread.
+ */
+async function readsEnded(): Promise<void> {
+  for (let waited = 0; waited < SETTLE_MS; waited += SETTLE_STEP_MS) {
+    if (!process.getActiveResourcesInfo().some((r) => r === 'FSReqPromise' || r === 'FSReqCallback')) return;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_STEP_MS));
+  }
+}
+
+export = import('./reports.js').then(
+  (m): ((task: ReportTask) => Promise<ReportTaskResult>) => m.default,
+  async (error: unknown) => {
+    await readsEnded();
+    throw error;
+  },
+);

@@ -8,21 +8,10 @@ import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
 import { DEFAULT_SECONDS, captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 import { unreachableResolve, unreachableThreshold } from './reach.js';
+import { AGGREGATIONS, ALERT_STATES, OPERATORS, SEVERITIES, type Aggregation, type AlertState, type Operator, type Severity } from './vocabulary.js';
 
-/**
- * `anomaly` is the robust z-score (median/MAD, see src/analysis/anomaly.ts) of the window's mean
- * (a counter's rate) against the closed buckets before it: `anomaly > 4` fires when the window
- * sits four robust deviations above its recent history. No verdict (no data) without a baseline.
- */
-export const AGGREGATIONS = ['last', 'avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99', 'anomaly'] as const;
-export const OPERATORS = ['>', '<', '>=', '<=', '==', '!='] as const;
-export const SEVERITIES = ['info', 'warning', 'critical', 'emergency'] as const;
-export const ALERT_STATES = ['inactive', 'pending', 'firing', 'resolved'] as const;
-
-export type Aggregation = (typeof AGGREGATIONS)[number];
-export type Operator = (typeof OPERATORS)[number];
-export type Severity = (typeof SEVERITIES)[number];
-export type AlertState = (typeof ALERT_STATES)[number];
+export { AGGREGATIONS, ALERT_STATES, OPERATORS, SEVERITIES };
+export type { Aggregation, AlertState, Operator, Severity };
 
 /** zod 4's number() refuses NaN and ±Infinity with this message too. */
 const finite = () => z.number({ error: 'must be a finite number' });

@@ -3,7 +3,7 @@
  * transitions (AlertTransition, types.ts): firings by severity and by rule, time from firing
  * to resolution, episodes still open, and flapping (an alert that fires again and again).
  */
-import { SEVERITIES } from '../alerts/schema.js';
+import { SEVERITIES } from '../alerts/vocabulary.js';
 import type { AlertAnalysis, AlertSeverity, AlertTransition, TimeWindow } from './types.js';
 
 /** Thresholds of the alert analysis, in one place. */
