@@ -9,16 +9,18 @@
 import type { StoreReader } from './reader.js';
 
 /**
- * `from`, or later where the store dropped the window's oldest part of series `id`. The bucket
- * ring (bucketCapacity) holds the window's first, partial minute only while it reaches back
- * to `from`, else the window starts at the next whole minute, which the rollups hold; they
- * (rollupCapacity) hold the newest minutes only, once a series had more. The oldest record of
- * a ring is left out (the collector writes the next one over it).
+ * `from`, or later where the store dropped the window's oldest part of series `id`. Once the
+ * bucket ring (bucketCapacity) no longer reaches back to `from`, the window's first, partial
+ * minute is held from the ring's oldest bucket on, or not at all (its rollup covers time
+ * before the window), and the window starts at the next whole minute, which the rollups hold;
+ * they (rollupCapacity) hold the newest minutes only, once a series had more. The oldest
+ * record of a ring is left out (the collector writes the next one over it).
  */
 export function heldFrom(reader: StoreReader, id: number, from: number): number {
   const L = reader.layout;
   let start = from;
-  if (reader.bucketCount(id, 1) > L.t1Cap && reader.oldestBucket(id, 1) > from) start = Math.ceil(from / L.rollupMs) * L.rollupMs;
+  const oldest = reader.oldestBucket(id, 1);
+  if (reader.bucketCount(id, 1) > L.t1Cap && oldest > from) start = Math.min(oldest, Math.ceil(from / L.rollupMs) * L.rollupMs);
   if (reader.bucketCount(id, 2) > L.t2Cap) start = Math.max(start, reader.oldestBucket(id, 2));
   return start;
 }
