@@ -12,11 +12,11 @@ import type { Watched } from '../dist/src/analysis/watched.js';
 export const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 
-export function harness(options: { bucketCapacity?: number; logBytes?: number; intervalMs?: number } = {}) {
+export function harness(options: { bucketCapacity?: number; rollupCapacity?: number; logBytes?: number; intervalMs?: number } = {}) {
   const intervalMs = options.intervalMs ?? 1000;
   const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 8, maxTagValueLength: 64 });
   const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: 60, intervalMs, rollupMs: 60_000, logBytes: options.logBytes ?? 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
+  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: options.rollupCapacity ?? 60, intervalMs, rollupMs: 60_000, logBytes: options.logBytes ?? 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
   const ring = createRing(1 << 14);
   const control = createControl();
   const producer = new RingWriter(ring, control, 'drop');

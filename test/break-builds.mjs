@@ -7983,6 +7983,20 @@ export const BREAKS = [
     mustFail: ['runs a report in a host with 60 file descriptors left'],
   },
   {
+    name: "a window rule's rate over the whole window past what the memory holds",
+    what: "a window rule longer than the bucket ring or the rollups divides what the store holds of its series by the whole window: `rate < 19` fires on a steady 20/s, and a day's rate reads a quarter",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: 'const value = this.windowValue(b, q, held, end);', replace: 'const value = this.windowValue(b, q, from, end);' }],
+    tests: ['alert-held-window.test.ts'],
+    mustFail: ["judges a counter's rate over a window past the bucket ring per second of what is held", "judges a counter's rate over a window past the rollups per second of the minutes they hold"],
+  },
+  {
+    name: "a window's first minute cut whole where the bucket ring still holds part of it",
+    what: "heldFrom starts a window past the bucket ring at its next whole minute even where the ring still holds the first minute's later buckets: a window rule's count over 330 s at a 300 s ring counts 274 of the 299 samples held",
+    edits: [{ file: 'src/engine/store/held-from.ts', find: 'start = Math.min(oldest, Math.ceil(from / L.rollupMs) * L.rollupMs);', replace: 'start = Math.ceil(from / L.rollupMs) * L.rollupMs;' }],
+    tests: ['alert-held-window.test.ts', 'alert-partial-window.test.ts'],
+    mustFail: ["counts the part of the window's first minute that the bucket ring still holds", 'is counted the same when the window is longer than the bucket ring'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

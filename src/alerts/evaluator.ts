@@ -34,6 +34,7 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
+import { heldFrom } from '../engine/store/held-from.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
 import { memberWindowEnd } from './member-window.js';
@@ -349,6 +350,7 @@ export class AlertEvaluator {
     let sketched = false;
     let partial = false;
     let watchedMs = 0;
+    let held = Number.NaN;
     const stats = this.stats;
     let endId = -1;
     let member = false;
@@ -379,9 +381,12 @@ export class AlertEvaluator {
         sketched = false;
         partial = false;
         watchedMs = from >= this.watched.from ? windowMs : (coveredSeconds(from, end, this.watched) ?? 0) * 1000;
+        held = from;
         if (!this.reader.windowStats(b.id, from, end, stats)) {
-          // Longer than the bucket ring: rollups and buckets together (with the sketch).
-          const agg = this.reader.aggregate(b.id, from, end, this.acc);
+          // Longer than the bucket ring: rollups and buckets together (with the sketch), from
+          // where what the store holds of the series begins, which a rate is per second of.
+          held = heldFrom(this.reader, b.id, from);
+          const agg = this.reader.aggregate(b.id, held, end, this.acc);
           stats[0] = agg.count;
           stats[1] = agg.sum;
           stats[2] = agg.min;
@@ -404,7 +409,7 @@ export class AlertEvaluator {
       // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
       // again at the next breach. It is judged as usual once its window lies after the start.
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
-      const value = this.windowValue(b, q, from, end);
+      const value = this.windowValue(b, q, held, end);
       const may = watchedMs < windowMs ? partlyWatched(b.rule, value, stats[2]!, stats[3]!, watchedMs, this.reader.layout.intervalMs) : JUDGE;
       // A part that proves the window clear (`count < 500` on 600 counted) clears a restored alert too.
       this.step(b, value, now, (blind && may !== NO_FIRE) || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
@@ -546,7 +551,10 @@ export class AlertEvaluator {
     return out;
   }
 
-  /** The value of `b`'s rule over its window [from, closedEnd) (whole buckets: spanMs), read into stats and acc. */
+  /**
+   * The value of `b`'s rule over its window [from, closedEnd) (whole buckets: spanMs), read
+   * into stats and acc; `from` is where what the store holds of the series begins, when later.
+   */
   private windowValue(b: Binding, q: number | undefined, from: number, closedEnd: number): number {
     const rule = b.rule;
     const [count, sum, min, max, last] = this.stats;
@@ -566,6 +574,8 @@ export class AlertEvaluator {
         // samples, over the time the window covers (the part of it the monitor watched). Over
         // the whole window, a monitor's first minute read its traffic at a fraction of its
         // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
+        // Over the part the store holds (heldFrom): over the whole window, a window longer than
+        // the bucket ring read up to a tenth low, and one longer than the rollups far lower.
         const seconds = coveredSeconds(from, closedEnd, this.watched);
         if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;

@@ -12,6 +12,7 @@ import { meantTags, unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
 import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { SeriesSnapshot, StoreReader } from '../engine/store/reader.js';
+import { heldFrom } from '../engine/store/held-from.js';
 import { WindowSketches } from '../analysis/window-sketches.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 
@@ -203,11 +204,8 @@ export class Query {
       const at = index++;
       if (at < offset || at >= offset + limit) return;
       // A series whose store dropped the window's oldest part is summarised from what it
-      // holds, and its rate is over that part: counted over what is held and divided by the
-      // whole window, a counter's rate over a day was a quarter of the true one after 24 hours
-      // at the default 6 hours of rollups, and over 10 minutes up to a tenth low (the first,
-      // partial minute's buckets gone from the 5-minute ring).
-      const held = this.heldFrom(id, from);
+      // holds, and its rate is over that part (engine/store/held-from.ts says why).
+      const held = heldFrom(this.reader, id, from);
       const cut = held > spanStart;
       const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, from);
       if (read === undefined) return;
@@ -280,22 +278,6 @@ export class Query {
       visit(id, info);
     }
     if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));
-  }
-
-  /**
-   * Where what the store still holds of series `id` for a window from `from` begins: `from`,
-   * or later where it dropped the window's oldest part. The bucket ring (bucketCapacity) holds
-   * the window's first, partial minute only while it reaches back to `from`, else the window
-   * starts at the next whole minute, which the rollups hold; they (rollupCapacity) hold the
-   * newest minutes only, once a series had more. The oldest record of a ring is left out
-   * (the collector writes the next one over it).
-   */
-  private heldFrom(id: number, from: number): number {
-    const L = this.reader.layout;
-    let start = from;
-    if (this.reader.bucketCount(id, 1) > L.t1Cap && this.reader.oldestBucket(id, 1) > from) start = Math.ceil(from / L.rollupMs) * L.rollupMs;
-    if (this.reader.bucketCount(id, 2) > L.t2Cap) start = Math.max(start, this.reader.oldestBucket(id, 2));
-    return start;
   }
 
   /**

@@ -1,0 +1,26 @@
+/**
+ * Where what the store still holds of a series begins, for a window from `from`: every reading
+ * of a window (getMetrics, alert rules) takes its count, sum and rate over that part and says
+ * its seconds. Counted over what is held and divided by the whole window, a counter's rate
+ * over a day was a quarter of the true one after 24 hours at the default 6 hours of rollups,
+ * and over 10 minutes up to a tenth low (the first, partial minute's buckets gone from the
+ * 5-minute ring): an alert rule `rate < 19` fired on a steady 20/s.
+ */
+import type { StoreReader } from './reader.js';
+
+/**
+ * `from`, or later where the store dropped the window's oldest part of series `id`. Once the
+ * bucket ring (bucketCapacity) no longer reaches back to `from`, the window's first, partial
+ * minute is held from the ring's oldest bucket on, or not at all (its rollup covers time
+ * before the window), and the window starts at the next whole minute, which the rollups hold;
+ * they (rollupCapacity) hold the newest minutes only, once a series had more. The oldest
+ * record of a ring is left out (the collector writes the next one over it).
+ */
+export function heldFrom(reader: StoreReader, id: number, from: number): number {
+  const L = reader.layout;
+  let start = from;
+  const oldest = reader.oldestBucket(id, 1);
+  if (reader.bucketCount(id, 1) > L.t1Cap && oldest > from) start = Math.min(oldest, Math.ceil(from / L.rollupMs) * L.rollupMs);
+  if (reader.bucketCount(id, 2) > L.t2Cap) start = Math.max(start, reader.oldestBucket(id, 2));
+  return start;
+}
