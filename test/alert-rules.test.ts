@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compare } from '../dist/src/alerts/evaluator.js';
 import { parseAlertRule, ruleKey, withDefaults } from '../dist/src/alerts/schema.js';
+import { anomalyWindowTooLong, longestAnomalyWindow } from '../dist/src/alerts/anomaly-window.js';
 import { T0, harness } from './alert-harness.js';
 
 describe('alert rules', () => {
@@ -115,6 +116,28 @@ describe('alert rules', () => {
     for (let s = 90; s < 100; s++) h.at(T0 + s * 1000 + 5, Array.from({ length: 10 }, () => ['api_response_time', 160 + 10 * noise()] as [string, number]));
     expect(h.states()[0]).toBe('inactive>firing');
     expect(h.transitions[0]!.value).toBeGreaterThan(4);
+  });
+
+  it('judges an anomaly rule on the longest window createAlertRule takes, and on none longer: the ring holds no baseline for it', () => {
+    // The limit createAlertRule puts on an anomaly window (anomaly-window.ts) is where the
+    // score stops giving a verdict: one bucket more, and a step of 10× never fires.
+    const longest = longestAnomalyWindow(300, 1000);
+    expect(longest).toBe(280);
+    const fired = (window: number): boolean => {
+      const h = harness({ bucketCapacity: 300 });
+      h.rule({ metric: 'api_response_time', aggregation: 'anomaly', window, operator: '>', threshold: 4 });
+      let seed = 7;
+      const noise = (): number => {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        return seed / 4294967296;
+      };
+      for (let s = 0; s < 600; s++) h.at(T0 + s * 1000 + 5, [['api_response_time', (s < 300 ? 100 : 1000) + 10 * noise()]]);
+      return h.states().some((x) => x.endsWith('firing'));
+    };
+    expect(fired(longest)).toBe(true);
+    expect(fired(longest + 1)).toBe(false);
+    expect(anomalyWindowTooLong(longest, 300, 1000)).toBeUndefined();
+    expect(anomalyWindowTooLong(longest + 1, 300, 1000)).toMatch(/^must be at most 280 s for aggregation anomaly/);
   });
 
   it("judges an anomaly rule on a counter of events against its Poisson noise: two extra requests are not a step", () => {

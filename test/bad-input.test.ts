@@ -325,6 +325,12 @@ describe('bad input', () => {
     // A tag no series can have: the rule would never match.
     expect(await rule({ tags: { __x: '1' } })).toBe('tags.__x is not a valid tag name: names starting with __ are reserved');
     expect(await rule({ labels: { __alertname: 'x' } })).toBe('labels.__alertname is not a valid label name: names starting with __ are reserved');
+    // An anomaly window that leaves the ring fewer buckets before it than the score needs never gave a verdict.
+    expect(await rule({ aggregation: 'anomaly', window: 281 })).toBe(
+      'window must be at most 280 s for aggregation anomaly: its score compares the window with at least 20 buckets before it, and the bucket ring holds 300 buckets of 1000 ms (bucketCapacity × collectionIntervalMs); a longer window would never give a verdict. Shorten the window, or raise bucketCapacity, got 281',
+    );
+    const longest = await m.createAlertRule({ metric: 'a', aggregation: 'anomaly', window: 280, operator: '>', threshold: 4 });
+    expect(await m.deleteAlertRule(longest.id)).toBe(true);
     const serve = async (o: unknown) => ((await m.serveHttp(o as never).catch((e: unknown) => e)) as Error).message;
     expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles[0] must be a quantile: a number above 0 and below 1, got 2');
     expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');

@@ -7997,6 +7997,13 @@ export const BREAKS = [
     mustFail: ["counts the part of the window's first minute that the bucket ring still holds", 'is counted the same when the window is longer than the bucket ring'],
   },
   {
+    name: 'an anomaly rule taken on a window the ring cannot judge',
+    what: 'createAlertRule takes an anomaly rule whose window leaves the bucket ring fewer than 20 buckets before it: the rule never gives a verdict',
+    edits: [{ file: 'src/alerts/anomaly-window.ts', find: '  if (buckets + ANOMALY_RULES.minBaseline <= bucketCapacity) return undefined;', replace: '  if (buckets > 0) return undefined;' }],
+    tests: ['alert-rules.test.ts', 'bad-input.test.ts'],
+    mustFail: ['judges an anomaly rule on the longest window createAlertRule takes', 'says option errors in plain words'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

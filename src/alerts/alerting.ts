@@ -9,7 +9,7 @@ import { clockOffset, monitorNow } from '../engine/monitor-clock.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import { checkKeys } from '../known-keys.js';
 import type { RegistryBuffers } from '../engine/registry.js';
-import type { StoreBuffers } from '../engine/store/layout.js';
+import { StoreLayout, type StoreBuffers } from '../engine/store/layout.js';
 import { sink } from '../actors/comlink-node.js';
 import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
 import { timeArg } from '../analysis/time-arg.js';
@@ -20,6 +20,7 @@ import { TransitionHistory } from './history.js';
 import { derivedAggregation } from '../value-text.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, ruleSubject, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
+import { anomalyWindowTooLong } from './anomaly-window.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
 
@@ -281,6 +282,10 @@ export class Alerting {
    */
   async createRule(input: unknown): Promise<{ rule: AlertRule; created: boolean }> {
     const parsed = parseAlertRule(input);
+    if (parsed.aggregation === 'anomaly') {
+      const why = anomalyWindowTooLong(parsed.window, new StoreLayout(new Int32Array(this.deps.store.meta)).t1Cap, this.deps.intervalMs);
+      if (why !== undefined) throw new InvalidArgumentError('window', why, { value: parsed.window });
+    }
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
     const key = ruleKey(rule);
     const same = this.byKey.get(key)?.[0];
