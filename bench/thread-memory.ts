@@ -8,7 +8,9 @@
  * first and once each is online. `memory` and `sqlite` (a new dataDir): perfwatch imported and
  * a monitor constructed, then its RSS (what a cgroup's memory limit counts) and VmSize read,
  * start(), 200 samples recorded, 5 s of running, and both read again; per thread is the growth
- * over the threads start() makes (startThreads). BENCH_ROUNDS rounds (default 3) of each.
+ * over the threads start() makes (startThreads). Besides, the host's own heap (what
+ * `--max-old-space-size` limits): its used bytes after a full GC before perfwatch is imported,
+ * and again after those 5 s of running. BENCH_ROUNDS rounds (default 3) of each.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +33,8 @@ interface Result {
   threads: number;
   /** null for `workers` (not read). */
   rss: number | null;
+  /** The host thread's heap used after a full GC, grown from before the import; null for `workers`. */
+  heap: number | null;
   size: number;
   /** workers: VmSize growth of each Worker, in order. */
   each?: number[];
@@ -50,8 +54,13 @@ async function child(kind: string): Promise<Result> {
       before = now;
     }
     await Promise.all(held.map((w) => w.terminate()));
-    return { threads: 5, rss: null, size: each.reduce((a, b) => a + b, 0), each };
+    return { threads: 5, rss: null, heap: null, size: each.reduce((a, b) => a + b, 0), each };
   }
+  const heapUsed = (): number => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const heap0 = heapUsed();
   const { PerformanceMonitor } = await import('../src/index.js');
   const { startThreads } = await import('../src/monitor/memory-fit.js');
   const { resolveOptions } = await import('../src/monitor/options.js');
@@ -64,8 +73,9 @@ async function child(kind: string): Promise<Result> {
     for (let i = 0; i < 200; i++) m.record('bench_ms', i % 17);
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const after = vm();
+    const heap = heapUsed() - heap0;
     await m.close();
-    return { threads: startThreads(resolveOptions(options)).length, rss: after.rss - before.rss, size: after.size - before.size };
+    return { threads: startThreads(resolveOptions(options)).length, rss: after.rss - before.rss, heap, size: after.size - before.size };
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
@@ -73,7 +83,7 @@ async function child(kind: string): Promise<Result> {
 
 function run(kind: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.once('error', reject);
@@ -87,14 +97,14 @@ if (process.argv[2] !== undefined) {
   process.stdout.write(JSON.stringify(await child(process.argv[2])));
 } else {
   console.log(`load ${loadavg()[0]!.toFixed(2)}; ${ROUNDS} rounds; MiB`);
-  console.log('| case | threads | RSS added | per thread | VmSize added | per thread |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('| case | threads | RSS added | per thread | VmSize added | per thread | host heap added |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   const workers: number[][] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const kind of ['workers', 'memory', 'sqlite']) {
       const x = await run(kind);
       if (x.each) workers.push(x.each);
-      console.log(`| ${kind} | ${x.threads} | ${x.rss === null ? '–' : mib(x.rss)} | ${x.rss === null ? '–' : mib(x.rss / x.threads)} | ${mib(x.size)} | ${mib(x.size / x.threads)} |`);
+      console.log(`| ${kind} | ${x.threads} | ${x.rss === null ? '–' : mib(x.rss)} | ${x.rss === null ? '–' : mib(x.rss / x.threads)} | ${mib(x.size)} | ${mib(x.size / x.threads)} | ${x.heap === null ? '–' : mib(x.heap)} |`);
     }
   }
   console.log(`VmSize growth of each idle Worker, in order: ${workers.map((w) => w.map(mib).join(', ')).join('; ')}`);
