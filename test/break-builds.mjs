@@ -8004,6 +8004,13 @@ export const BREAKS = [
     mustFail: ['judges an anomaly rule on the longest window createAlertRule takes', 'says option errors in plain words'],
   },
   {
+    name: 'mcp naming options it has no flag for, its dataDir unusable',
+    what: "perfwatch mcp that cannot use ./perfwatch-data of the directory its client spawned it in says on stderr to choose a dataDir or storage: 'memory', options its command line has no flag for, without a word of --config",
+    edits: [{ file: 'src/cli/mcp.ts', find: "(withConfigHint(error, 'mcp', args.config) as Error).message", replace: '(error as Error).message' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['when mcp cannot use ./perfwatch-data of its working directory'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -144,6 +144,29 @@ describe('perfwatch CLI', () => {
     }
   }, 30_000);
 
+  it('says on stderr that --config takes dataDir and storage when mcp cannot use ./perfwatch-data of its working directory', async () => {
+    // The client spawns `perfwatch mcp` in a directory of its choosing (often /): the line
+    // said to choose a dataDir or storage: 'memory', options the command line has no flag for.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-mcp-cwd-'));
+    mkdirSync(join(dir, 'perfwatch-data'));
+    writeFileSync(join(dir, 'perfwatch-data', 'perfwatch.lock'), `${process.pid}\n`);
+    const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await waitFor(() => stderr.includes('\n'), 20_000, 'the line saying the monitor did not start');
+      expect(stderr).toBe(
+        `perfwatch mcp: the monitor did not start, so it is served stopped (start_performance_monitoring answers why): ${join(dir, 'perfwatch-data')} is in use by another perfwatch monitor (pid ${process.pid}): give each monitor its own dataDir, or stop that process (perfwatch mcp takes dataDir and storage from the JSON file of --config: {"dataDir": "/var/lib/perfwatch"}, or {"storage": "memory"})\n`,
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('says that --config takes dataDir and storage when serve cannot use ./perfwatch-data of its working directory, having no flag for either', async () => {
     // A trial: run where the working directory was not its to write (a container's WORKDIR), it
     // said "choose a dataDir …, or storage: 'memory'", options the command line has no flag for.

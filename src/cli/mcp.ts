@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
+import { withConfigHint } from './data-dir-hint.js';
 import { cliMonitor, cliOptions } from './options.js';
 
 
@@ -29,7 +30,7 @@ export async function mcp(args: { config?: string; 'config-dir'?: string; interv
   const serving = serveFrontOverStdio(front);
   if (!args['no-start']) {
     host.launch().catch((error: unknown) => {
-      process.stderr.write(`perfwatch mcp: the monitor did not start, so it is served stopped (start_performance_monitoring answers why): ${(error as Error).message}\n`);
+      process.stderr.write(`perfwatch mcp: the monitor did not start, so it is served stopped (start_performance_monitoring answers why): ${(withConfigHint(error, 'mcp', args.config) as Error).message}\n`);
     });
   }
   const stop = async (): Promise<void> => {
