@@ -103,6 +103,14 @@ describe('rates', () => {
     const [later] = stopped.metrics({ windowSeconds: 10 }, now + 120_000);
     expect(later!.window.rate).toBeNull();
     expect(later!.window.coveredSeconds).toBe(0);
+    // Nor one watched less than an interval (1 s here): a request 13 ms after the start read
+    // as 76.9 a second; from a whole interval on it is a rate.
+    const fresh = new Query(s.registry, s.reader, () => ({ from: now - 13, to: Infinity }));
+    const [early] = fresh.metrics({ windowSeconds: 60 }, now);
+    expect(early!.window.rate).toBeNull();
+    expect(early!.window.coveredSeconds).toBe(0);
+    const [second] = new Query(s.registry, s.reader, () => ({ from: now - 1_000, to: Infinity })).metrics({ windowSeconds: 60 }, now);
+    expect(second!.window.rate).toBeCloseTo(second!.window.count / 1, 9);
   });
 
   // A window longer than the store holds of a series counted what was held and divided it by

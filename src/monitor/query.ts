@@ -50,7 +50,8 @@ export interface MetricWindow {
   max: number | null;
   /**
    * Per second over the time the window covers: a counter's sum, the sample count for the
-   * other kinds (as in reports); null when it covers none.
+   * other kinds (as in reports); null when it covers less than one collection interval (in
+   * the monitor's first moments), over which a count is no rate.
    */
   rate: number | null;
   p50: number | null;
@@ -216,7 +217,8 @@ export class Query {
       // One definition with reports (analysis/stats.ts): a counter's sum per second, the
       // sample count per second for the other kinds (a gauge's values summed per second is
       // no rate of anything).
-      const rate = seriesCovered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / seriesCovered;
+      // Not over less than one interval: a sample 13 ms after start() read as 76.9 a second.
+      const rate = seriesCovered === null || seriesCovered < interval / 1000 ? null : (info.kind === 'counter' ? agg.sum : agg.count) / seriesCovered;
       out.push({
         id,
         name: info.name,
