@@ -8018,6 +8018,13 @@ export const BREAKS = [
     mustFail: ['divide by the time the window covers'],
   },
   {
+    name: 'another run advised for a knob at its bound',
+    what: 'a knob whose last step, the last maxSteps allowed, reached its bound is told to start another run to go on, which finds it at its bound and goes nowhere',
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: "const next = bound === undefined ? 'start another run to go on'", replace: "const next = bound === bound ? 'start another run to go on'" }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['plans no step past maxSteps: the run lists what it did'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -426,7 +426,7 @@ describe('Optimizer across runs', () => {
     expect(top.knobs.size).toBe(90);
   });
 
-  it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped', async () => {
+  it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped, or that the knob reached its bound', async () => {
     // Every step of cache.size up helps: maxSteps 2 ends the run after two. A trial's plan listed
     // a third step, never applied nor skipped, and its audit log a plan entry for it.
     const { optimizer, knobs } = simulated((k) => k.size / 100);
@@ -443,6 +443,13 @@ describe('Optimizer across runs', () => {
     expect(r.skipped).toEqual([{ knob: 'cache.size', reason: 'not stepped further: maxSteps (2) ended the run after 2 steps of it, the last of which helped (60 → 70); start another run to go on' }]);
     expect(optimizer.getLog().filter((e) => e.kind === 'plan').length).toBe(2);
     expect(knobs.size).toBe(70);
+    // Its next run reaches the bound at its last step: another run could not go on.
+    const again = await optimizer.optimize({ type: 'cache', autoApply: true, maxSteps: 2, verificationWindowMs: 100 });
+    expect(again.applied.map((x) => [x.from, x.to, x.outcome])).toEqual([
+      [70, 80, 'kept'],
+      [80, 90, 'kept'],
+    ]);
+    expect(again.skipped).toEqual([{ knob: 'cache.size', reason: "not stepped further: maxSteps (2) ended the run after 2 steps of it, the last of which helped (80 → 90); it is at its bound (90 in [10, 90]): widen the knob's range (max) for it to go further" }]);
   });
 });
 

@@ -311,7 +311,10 @@ export class Optimizer {
           // The last step maxSteps allows: no next one is planned (a plan step is one done or to
           // be done), and the run says why the knob stopped while its steps still helped.
           if (i + 1 === maxSteps) {
-            this.skip(t, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); start another run to go on`, runId, status);
+            // At the knob's bound another run cannot go on either: its range must widen first.
+            const bound = change.to >= t.max ? 'max' : change.to <= t.min ? 'min' : undefined;
+            const next = bound === undefined ? 'start another run to go on' : `it is at its bound (${fmt(change.to)} in [${fmt(t.min)}, ${fmt(t.max)}]): widen the knob's range (${bound}) for it to go further`;
+            this.skip(t, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); ${next}`, runId, status);
             break;
           }
           // The next step is planned only while the knob is still registered (its next turn looks it up again).
