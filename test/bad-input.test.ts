@@ -395,7 +395,7 @@ describe('bad input', () => {
     const all = m.countMetrics();
     expect(caught(() => m.getMetrics({ name: ['response_time'] } as never))).toMatchObject({
       field: 'name',
-      message: 'name is not a known query field; did you mean names? (the fields: names, tags, windowSeconds, offset, limit)',
+      message: 'name is not a known query field; did you mean names? (the fields: names, tags, sampled, windowSeconds, offset, limit)',
     });
     expect(caught(() => m.getMetrics({ window: 5 } as never)).field).toBe('window');
     expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).field).toBe('name');
@@ -421,13 +421,16 @@ describe('bad input', () => {
   it("refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags: { limit: 1 } counted every series", () => {
     const all = m.countMetrics();
     expect(all).toBeGreaterThan(0);
-    for (const [field, value] of [['limit', 1], ['offset', 2], ['windowSeconds', -1]] as const) {
+    for (const [field, value] of [['limit', 1], ['offset', 2]] as const) {
       const e = caught(() => m.countMetrics({ [field]: value }));
       expect(e.field).toBe(field);
       expect(e.message).toBe(`${field} is not a field of countMetrics(), which counts every series with data that names and tags match (the series getMetrics() pages through, whatever its ${field}); leave it out, got ${value}`);
     }
     // An unknown field is said with countMetrics' own fields; one left undefined is none given.
-    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).message).toBe('name is not a known query field; did you mean names? (the fields: names, tags)');
+    // windowSeconds only with sampled, the window it judges.
+    expect(caught(() => m.countMetrics({ windowSeconds: -1 }))).toMatchObject({ field: 'windowSeconds', message: expect.stringMatching(/^windowSeconds is a field of countMetrics\(\) only with sampled /) });
+    expect(caught(() => m.countMetrics({ windowSeconds: -1, sampled: true }))).toMatchObject({ field: 'windowSeconds', message: 'windowSeconds must be a number from 1 to 86400, got -1' });
+    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).message).toBe('name is not a known query field; did you mean names? (the fields: names, tags, sampled, windowSeconds)');
     expect(m.countMetrics({ names: ['response_time'], tags: { route: '/ok' }, limit: undefined })).toBe(1);
     expect(m.countMetrics({ names: ['response_time'] })).toBeLessThanOrEqual(all);
   });

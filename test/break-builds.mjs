@@ -2179,7 +2179,7 @@ export const BREAKS = [
   {
     name: 'metrics offset ignored',
     what: "get_performance_metrics takes offset but reads from the first series: every page is the first one, and the series past a page's limit are out of an agent's reach",
-    edits: [{ find: 'page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, offset, limit: args.limit ?? FIRST_PAGE });', replace: 'page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, limit: args.limit ?? FIRST_PAGE });' }],
+    edits: [{ file: 'src/mcp/metrics-page.ts', find: 'monitor.getMetrics({ ...query, sampled: true, windowSeconds, offset, limit })', replace: 'monitor.getMetrics({ ...query, sampled: true, windowSeconds, limit })' }],
     tests: ['mcp-metrics-page.test.ts'],
     mustFail: ['pages through every series with offset'],
   },
@@ -8023,6 +8023,13 @@ export const BREAKS = [
     edits: [{ file: 'src/optimizer/optimizer.ts', find: "const next = bound === undefined ? 'start another run to go on'", replace: "const next = bound === bound ? 'start another run to go on'" }],
     tests: ['optimizer.test.ts'],
     mustFail: ['plans no step past maxSteps: the run lists what it did'],
+  },
+  {
+    name: 'a churned monitor listed in id order, its idle series first',
+    what: "getMetrics' sampled filter keeps every series: get_performance_metrics lists a service's 300 series recorded once (n=0 rows) before the 5 live ones, whose first page then holds none of them",
+    edits: [{ file: 'src/monitor/query.ts', find: 'if (sampled !== undefined && this.reader.newestBucketStart(id) >= windowStart !== sampled) continue;', replace: 'if (sampled === false && windowStart < 0) continue;' }],
+    tests: ['mcp-metrics-idle.test.ts'],
+    mustFail: ['its first page holds the live series, before the idle ones', 'pages through the live series, then the idle ones', 'getMetrics and countMetrics take sampled'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -117,14 +117,17 @@ export function metricLine(m: MetricSummaryOut): string {
 
 /**
  * A metrics answer's text. `offset` is where its page starts (get_performance_metrics pages;
- * the status answer shows the first series only, and says where the rest are).
+ * the status answer shows the first series only, and says where the rest are); `idle` how
+ * many of the total had no sample in the window, listed after the others (metrics-page.ts).
  */
-export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine), coveredSeconds?: number, offset?: number): string {
+export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine), coveredSeconds?: number, offset?: number, idle = 0): string {
   if (total === 0) return 'no metrics with data yet';
   const covered = coveredSeconds !== undefined ? ` (this monitor watched ${coveredSeconds}s of it: ${EARLIER})` : '';
+  // Said, as where they are: a page of series recorded once (a request id in a tag) read as the service now.
+  const quiet = idle === 0 ? '' : idle === total ? `; none had a sample in it` : `; ${idle} had no sample in it, listed after the ${total - idle} that did (from offset ${total - idle})`;
   const from = offset ? ` from offset ${offset}` : '';
   const page = metrics.length === 0 ? ` (none${from || ' from offset 0'}: offset counts from 0 to ${total - 1})` : truncated ? ` (showing ${metrics.length}${from}: ${offset === undefined ? MORE_SERIES : moreSeries(offset + metrics.length)})` : from ? ` (showing ${metrics.length}${from})` : '';
-  return `${total} series, last ${windowSeconds}s${covered}${page}\n${lines.join('\n')}`;
+  return `${total} series, last ${windowSeconds}s${covered}${quiet}${page}\n${lines.join('\n')}`;
 }
 
 /** Where the samples before a monitor's start are, when a window reaches past it. */

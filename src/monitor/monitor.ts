@@ -899,12 +899,13 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
-   * How many series with data match `query` (names, tags): the pages of getMetrics() together.
-   * It takes only those two: getMetrics()'s windowSeconds, offset and limit, which would not
-   * change the count, are refused (InvalidArgumentError), not ignored.
+   * How many series with data match `query` (names, tags, sampled: with or without a sample
+   * in the window of windowSeconds): the pages of getMetrics() together. getMetrics()'s offset
+   * and limit, which would not change the count, are refused (InvalidArgumentError), not
+   * ignored, and so is windowSeconds without sampled.
    */
   countMetrics(query?: MetricQuery): number {
-    return this.query.count(query);
+    return this.query.count(query, this.now());
   }
 
   /**

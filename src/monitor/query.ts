@@ -19,16 +19,23 @@ import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watche
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
 /** The fields of a MetricQuery (getMetrics, suggestTags). */
-const QUERY_FIELDS = ['names', 'tags', 'windowSeconds', 'offset', 'limit'] as const;
-/** The fields countMetrics takes: the rest of a MetricQuery would not change its count. */
-const COUNT_FIELDS = ['names', 'tags'] as const;
+const QUERY_FIELDS = ['names', 'tags', 'sampled', 'windowSeconds', 'offset', 'limit'] as const;
+/** The fields countMetrics takes (windowSeconds with sampled alone): the rest of a MetricQuery would not change its count. */
+const COUNT_FIELDS = ['names', 'tags', 'sampled', 'windowSeconds'] as const;
 
 export interface MetricQuery {
   /** Only these metric names (default: all with data). */
   names?: string[];
   /** Only series whose tags include all of these. */
   tags?: Record<string, string>;
-  /** The recent window summarised per series, in seconds (default 60). */
+  /**
+   * Only the series with (true) or without (false) a sample in the window (default: both).
+   * Judged by the start of each series' newest bucket, not by a summary of its window, so
+   * that a tag that churns (a request id: 20,000 series recorded once) costs a lookup a
+   * series, and a page of the live ones is found among them.
+   */
+  sampled?: boolean;
+  /** The recent window summarised per series, in seconds (default 60); the one `sampled` judges. */
   windowSeconds?: number;
   /**
    * A page of the series with data, in id order: skip `offset` of them (default 0) and
@@ -161,12 +168,12 @@ export class Query {
     const match = tagMatch(query.tags);
     if (!match) return undefined;
     const series: Readonly<Record<string, string>>[] = [];
-    this.walk({ ...query, tags: undefined }, (_id, info) => void series.push(info.tags));
+    this.walk({ ...query, tags: undefined, sampled: undefined }, (_id, info) => void series.push(info.tags));
     return meantTags(match, series);
   }
 
   /** How many series with data match `query` (its offset and limit aside): what metrics() pages through. */
-  count(query: MetricQuery = {}): number {
+  count(query: MetricQuery = {}, now: number = Date.now()): number {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     // Taken and ignored, { limit: 1 } counted every series, and { windowSeconds: -1 } passed unchecked.
     for (const key of QUERY_FIELDS) {
@@ -174,11 +181,24 @@ export class Query {
         throw new InvalidArgumentError(key, `is not a field of countMetrics(), which counts every series with data that names and tags match (the series getMetrics() pages through, whatever its ${key}); leave it out`, { value: query[key] });
       }
     }
+    if (query.windowSeconds !== undefined && query.sampled === undefined) {
+      throw new InvalidArgumentError('windowSeconds', 'is a field of countMetrics() only with sampled (the window whose samples it judges): without sampled it counts every series with data that names and tags match, whatever the window; leave it out, or give sampled', { value: query.windowSeconds });
+    }
     // A getMetrics() field left undefined is no field given; any other is said with countMetrics' own fields.
     checkKeys(Object.fromEntries(Object.entries(query).filter(([key, value]) => value !== undefined || !(QUERY_FIELDS as readonly string[]).includes(key))), COUNT_FIELDS, 'query field');
     let total = 0;
-    this.walk(query, () => total++);
+    this.walk(query, () => total++, this.windowStart(query, now));
     return total;
+  }
+
+  /** The start of the first bucket of `query`'s window, which it checks (windowSeconds): a window takes the buckets starting at or after it. */
+  private windowStart(query: MetricQuery, now: number): number {
+    const seconds = query.windowSeconds ?? 60;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
+      throw new InvalidArgumentError('windowSeconds', `must be a number from 1 to ${MAX_WINDOW_SECONDS}`, { value: seconds });
+    }
+    const interval = this.reader.layout.intervalMs;
+    return Math.ceil((now - seconds * 1000) / interval) * interval;
   }
 
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
@@ -187,13 +207,10 @@ export class Query {
     const limit = query.limit ?? Infinity;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be an integer of at least 1', { value: limit });
+    const spanStart = this.windowStart(query, now);
     const seconds = query.windowSeconds ?? 60;
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
-      throw new InvalidArgumentError('windowSeconds', `must be a number from 1 to ${MAX_WINDOW_SECONDS}`, { value: seconds });
-    }
     const interval = this.reader.layout.intervalMs;
     const from = now - seconds * 1000;
-    const spanStart = Math.ceil(from / interval) * interval;
     const watched = this.watched();
     const covered = coveredSeconds(spanStart, now, watched);
     // The window starts on a bucket boundary, so a monitor that watched all of it covers
@@ -246,16 +263,17 @@ export class Query {
           ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : short),
         },
       });
-    });
+    }, spanStart);
     return out;
   }
 
   /**
-   * Calls `visit` for each series with data that `query` matches (names, tags), in id order;
-   * checks the query's names first and throws for a bad one: a name asked for that no series
-   * has is known (defined, no data yet) or an error.
+   * Calls `visit` for each series with data that `query` matches (names, tags, and sampled:
+   * whether its newest bucket starts at or after `windowStart`), in id order; checks the
+   * query's names first and throws for a bad one: a name asked for that no series has is
+   * known (defined, no data yet) or an error.
    */
-  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => void): void {
+  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => void, windowStart = 0): void {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     checkKeys(query, QUERY_FIELDS, 'query field');
     let names: Set<string> | undefined;
@@ -264,6 +282,10 @@ export class Query {
       names = new Set(query.names.map((n, i) => validateName(n, `names[${i}]`)));
     }
     const match = tagMatch(query.tags);
+    const sampled = query.sampled;
+    if (sampled !== undefined && typeof sampled !== 'boolean') {
+      throw new InvalidArgumentError('sampled', 'must be true (only the series with a sample in the window) or false (only those without)', { value: sampled });
+    }
     const n = this.registry.seriesCount();
     const seen = names && new Set<string>();
     for (let id = 0; id < n; id++) {
@@ -277,6 +299,7 @@ export class Query {
       seen?.add(info.name);
       if (!matches(info.tags, match)) continue;
       if (this.reader.snapshot(id).totalCount === 0) continue;
+      if (sampled !== undefined && this.reader.newestBucketStart(id) >= windowStart !== sampled) continue;
       visit(id, info);
     }
     if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));

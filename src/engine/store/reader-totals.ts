@@ -73,6 +73,22 @@ export class SeriesTotals extends ReaderState {
     }
   }
 
+  /**
+   * The start of the newest bucket holding a sample of the series (the open one when it holds
+   * any), or 0 before its first: whether a window, which takes the buckets starting in it, has
+   * any of the series' samples, read without summarising the window (query.ts, `sampled`).
+   */
+  newestBucketStart(id: number): number {
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      const closed = this.f64[b + CLOSED_COUNT_AT]!;
+      const start = this.hot[hb + OPEN_COUNT]! > 0 ? Math.max(closed, this.hot[hb + OPEN_START]!) : closed;
+      if (this.settled(b, seq, tries)) return start;
+    }
+  }
+
   /** Whether the series has had data in this store, from its hot line alone (recorded.ts). */
   everRecorded(id: number): boolean {
     return everRecorded(this.hot, this.hotI32, id);

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { Front } from '../front.js';
 import { ANSWER_BYTES } from '../budget.js';
 import { metricsText, seriesLabel } from '../format.js';
+import { sampledFirst } from '../metrics-page.js';
 import { DEFAULT_WINDOW_SECONDS, MetricSummary, intRange, metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { READ, asArgument, defineTool, type ToolAnswer } from './define.js';
 
@@ -42,6 +43,8 @@ export const MetricsOutput = z.object({
   covered_seconds: z.number().optional(),
   metrics: z.array(MetricSummary),
   total: z.number(),
+  /** Present when some of total had no sample in the window: how many, listed after the others. */
+  idle: z.number().optional(),
   truncated: z.boolean(),
   next_offset: z.number().optional(),
   at: z.string(),
@@ -73,7 +76,8 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Current metrics',
       // Short: tools/list is at its 20 KB, and did_you_mean took 33 bytes of it (the window's unit is in its own schema).
-      description: "Each series' value now and its count, mean, min, max, p50-p99 over the last window.",
+      // Not "and its count ... over the last window": room for idle, an output field (tools/list at 20 KB).
+      description: "Each series' value now, count, mean, min, max, p50-p99 in the window.",
       input: metricsInputFor(front.tagLimits),
       output: MetricsOutput,
       annotations: READ,
@@ -87,12 +91,12 @@ export default function register(server: McpServer, front: Front): void {
         if (args.metric_types?.length === 0) throw new InvalidArgumentError('metric_types', 'must list at least one metric name (leave it out for every metric)', { value: [] });
         const query = { ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) };
         let total: number;
+        let idle: number;
         let page;
         try {
           // Only the series the answer can show are summarised (tens of µs each): at 20,000
           // series all of them held the host's event loop for about a second.
-          total = host.monitor.countMetrics(query);
-          page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, offset, limit: args.limit ?? FIRST_PAGE });
+          ({ page, total, idle } = sampledFirst(host.monitor, query, args.window, offset, args.limit ?? FIRST_PAGE));
         } catch (error) {
           throw asArgument(error, 'names', 'metric_types');
         }
@@ -107,8 +111,8 @@ export default function register(server: McpServer, front: Front): void {
         // A filter that matched nothing may hold a misspelt tag name or value (endpont).
         const meant = total === 0 && args.tags ? host.monitor.suggestTags(query) : undefined;
         return {
-          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, ...(truncated ? { next_offset: offset + metrics.length } : {}), at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
-          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant, host.monitor.options.storage === 'sqlite') : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
+          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, ...(idle > 0 ? { idle } : {}), truncated, ...(truncated ? { next_offset: offset + metrics.length } : {}), at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
+          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant, host.monitor.options.storage === 'sqlite') : metricsText(metrics, total, truncated, args.window, lines, covered, offset, idle),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.
