@@ -1,0 +1,66 @@
+/**
+ * A report over a range longer than the store holds of a series (past the bucket ring, or past
+ * the rollups) sums up what is held, and its rates are per second of that part. Divided by the
+ * whole range, a steady 20 jobs a second read 18.2 over 330 s at a ring of 300 s (the range's
+ * first, partial minute gone from the ring), and 5.0 over a day at 10 minutes of rollups.
+ */
+import { describe, expect, it } from 'vitest';
+import { reportOut } from '../dist/src/mcp/report-answer.js';
+import { T0, synthetic } from './synthetic.js';
+
+/** 40 minutes of 20 jobs and 2 latency samples a second, and 3 major GC pauses of 20 ms. */
+function steady() {
+  const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
+  const jobs = s.id('jobs', {}, 'counter', 'requests');
+  const lat = s.id('lat', {}, 'distribution', 'ms');
+  const gc = s.id('gc_pause', { type: 'major' }, 'distribution', 'ms');
+  s.fill(2400, [[jobs, () => 20], [lat, () => [5, 5]], [gc, () => [20, 20, 20]]]);
+  const now = T0 + 2_400_010;
+  const watched = { from: T0, to: Infinity };
+  return (seconds?: number) => s.report({ ...(seconds ? { from: now - seconds * 1000, to: now } : {}), watched });
+}
+
+describe('a report over more than the store holds of a series', () => {
+  it('reads a steady rate over a range past the bucket ring or the rollups, and says the seconds held', () => {
+    const report = steady();
+    for (const seconds of [330, 600, 1800, 86_400]) {
+      const r = report(seconds);
+      const jobs = r.series.find((x) => x.name === 'jobs')!;
+      const lat = r.series.find((x) => x.name === 'lat')!;
+      expect([seconds, jobs.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+      expect([seconds, lat.rate]).toEqual([seconds, expect.closeTo(2, 1)]);
+      expect([seconds, r.metrics.find((m) => m.name === 'jobs')!.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+      // The figures stand for the seconds said, from the series' window's start on.
+      expect(jobs.window.from).toBeGreaterThan(r.window.from);
+      expect(jobs.sum / jobs.coveredSeconds!).toBeCloseTo(20, 1);
+      expect(jobs.coveredSeconds).toBeCloseTo((jobs.window.to - jobs.window.from) / 1000, 1);
+      expect(r.notes.some((n) => n.startsWith('3 series are held for less than the range'))).toBe(true);
+    }
+    // The ring holds the last 299 s, the rollups the minutes from the range's first whole one.
+    expect(report(330).series.find((x) => x.name === 'jobs')).toMatchObject({ count: 300, coveredSeconds: 300 });
+    // A day holds the 9 newest of the 10 minutes of rollups (the oldest is the collector's next
+    // to write over).
+    const day = report(86_400);
+    expect(day.series.find((x) => x.name === 'jobs')).toMatchObject({ count: 540, coveredSeconds: 540 });
+    // An agent's answer says the seconds too.
+    expect(reportOut(day, undefined).series!.find((x) => x.name === 'jobs')).toMatchObject({ count: 540, covered_seconds: 540, rate: expect.closeTo(20, 1) });
+    // A range within what is held is as before.
+    const whole = report();
+    expect(whole.series.find((x) => x.name === 'jobs')).not.toHaveProperty('coveredSeconds');
+    expect(whole.metrics.find((m) => m.name === 'jobs')!.rate).toBeCloseTo(20, 1);
+  });
+
+  it('compares the range with the part held before it, and takes the share of time in GC pauses over what is held', () => {
+    const report = steady();
+    // The 330 s before a 330 s range, past the ring: its first minute gone, over the whole
+    // window it read 14.5/s against 20, steady traffic as up a third.
+    const change = report(330).series.find((x) => x.name === 'jobs')!.change!;
+    expect(change.basis).toBe('before-range');
+    expect(change.baselineMean).toBeCloseTo(20, 1);
+    expect(change.relative).toBeCloseTo(0, 2);
+    // 60 ms of pauses a second is 6% of the time: over a day, 540 s of it held, it read 0.04%.
+    const gc = report(86_400).diagnoses.find((d) => d.id === 'gc-pressure');
+    expect(gc?.severity).toBe('warning');
+    expect(gc?.summary).toContain('The process spent 6% of the last 540 s the store holds of its GC series in GC pauses');
+  });
+});
