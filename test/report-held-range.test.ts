@@ -6,7 +6,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import { reportOut } from '../dist/src/mcp/report-answer.js';
+import { buildReport } from '../dist/src/reports/build.js';
+import { SpanReader } from '../dist/src/reports/span-reader.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, synthetic } from './synthetic.js';
+
+/** A process's stored minutes (storage/rollups.ts) of `perMinute` samples of 20 from `first` on. */
+function storedMinutes(first: number, minutes: number, perMinute: number) {
+  const start = Array.from({ length: minutes }, (_, i) => (i === 0 ? first : Math.floor(first / 60_000) * 60_000 + i * 60_000));
+  return {
+    start: Float64Array.from(start),
+    count: Float64Array.from(start, () => perMinute),
+    sum: Float64Array.from(start, () => perMinute * 20),
+    min: Float64Array.from(start, () => 20),
+    max: Float64Array.from(start, () => 20),
+    last: Float64Array.from(start, () => 20),
+    sketchAt: Float64Array.from(start, () => -1),
+    sketches: new Int32Array(0),
+    hourly: new Uint8Array(start.length),
+  };
+}
 
 /** 40 minutes of 20 jobs and 2 latency samples a second, and 3 major GC pauses of 20 ms. */
 function steady() {
@@ -48,6 +67,20 @@ describe('a report over more than the store holds of a series', () => {
     const whole = report();
     expect(whole.series.find((x) => x.name === 'jobs')).not.toHaveProperty('coveredSeconds');
     expect(whole.metrics.find((m) => m.name === 'jobs')!.rate).toBeCloseTo(20, 1);
+  });
+
+  it('reads a steady rate over a range past the bucket ring with the minutes stored on disk', () => {
+    // Storage's reader: the minutes stored before the memory's oldest rollup come from disk.
+    // The range's first, partial minute is in a row that starts before it, read by no one.
+    const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
+    const jobs = s.id('jobs', {}, 'counter', 'requests');
+    s.fill(2400, [[jobs, () => 20]]);
+    const now = T0 + 2_400_010;
+    const watched = { from: T0, to: Infinity };
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[jobs, storedMinutes(T0 + 10, 40, 60)]]), watched);
+    const r = buildReport({ registry: s.registry, reader, acc: new SketchAccumulator(), metricAcc: new SketchAccumulator() }, { now, from: now - 600_000, to: now, watched, includeAlerts: false, includeRecommendations: false, alertHistory: [], alertHistoryAvailable: true });
+    expect(r.series[0]).toMatchObject({ name: 'jobs', count: 540, coveredSeconds: 540, rate: expect.closeTo(20, 1) });
   });
 
   it('compares the range with the part held before it, and takes the share of time in GC pauses over what is held', () => {
