@@ -1514,14 +1514,14 @@ export const BREAKS = [
   {
     name: 'GC share judged over any time',
     what: 'GC pressure reads its share of wall time from a window of any length: one 30 ms pause in the first 321 ms reads 9%',
-    edits: [{ find: '  if (seconds >= DIAGNOSIS_MINIMUM.seconds) {\n    // Over the time the monitor watched', replace: '  if (seconds > 0) {\n    // Over the time the monitor watched' }],
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (least >= DIAGNOSIS_MINIMUM.seconds) {\n    // Over the time the monitor watched', replace: '  if (least > 0) {\n    // Over the time the monitor watched' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['wait for the readings and seconds they need'],
   },
   {
     name: 'GC share over the whole range',
     what: 'GC pressure divides the pauses by the range asked for, not the part of it the monitor watched: 10% of 60 s watched reads 0.17% of an hour',
-    edits: [{ find: 'const share = pausedMs / (seconds * 1000);', replace: 'const share = pausedMs / Math.max(1, window.to - window.from);' }],
+    edits: [{ file: 'src/reports/diagnoses.ts', find: 'const share = gc.reduce((a, s, i) => a + s.stats.sum / (held[i]! * 1000), 0);', replace: 'const share = pausedMs / Math.max(1, window.to - window.from);' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
@@ -3936,7 +3936,7 @@ export const BREAKS = [
   {
     name: 'change against the time before unwatched',
     what: "a series' change against the time before the range divides a counter by the whole of that time, watched or not: steady traffic on a monitor up 1 s of the 23 s before its report read as up 3850%",
-    edits: [{ find: 'let baselinePart = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);', replace: 'let baselinePart = { from: from - length, to: from, seconds: length / 1000 };' }],
+    edits: [{ file: 'src/analysis/stats.ts', find: 'let baselinePart = watchedPart(Math.max(Math.ceil((from - length) / interval) * interval, baseFrom), currentFrom, watched);', replace: 'let baselinePart = { from: from - length, to: from, seconds: length / 1000 };' }],
     tests: ['report-stats.test.ts'],
     mustFail: ['compare a counter with the time before the range per second of it the monitor watched'],
   },
@@ -3975,7 +3975,7 @@ export const BREAKS = [
   {
     name: "series window the range asked",
     what: "a report's series says the range asked as its window where the report, its rate and its change say the span its whole buckets cover (from 5.5 s: 6 s)",
-    edits: [{ find: 'window: ctx.span ?? { from, to },', replace: 'window: { from, to },' }],
+    edits: [{ file: 'src/analysis/stats.ts', find: '    window: read,\n', replace: '    window: { from, to },\n' }],
     tests: ['report-stats.test.ts'],
     mustFail: ['say the whole buckets a range between bucket boundaries covers, and give its rates per second of them'],
   },
