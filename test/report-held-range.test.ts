@@ -39,6 +39,23 @@ function steady() {
   return (seconds?: number) => s.report({ ...(seconds ? { from: now - seconds * 1000, to: now } : {}), watched });
 }
 
+/**
+ * The same 40 minutes of 20 jobs a second read as storage reads them: the span reader over the
+ * memory, with every minute stored on disk (the first from the first sample on).
+ */
+function throughStorage() {
+  const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
+  const jobs = s.id('jobs', {}, 'counter', 'requests');
+  s.fill(2400, [[jobs, () => 20]]);
+  const now = T0 + 2_400_010;
+  const watched = { from: T0, to: Infinity };
+  return (seconds: number) => {
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[jobs, storedMinutes(T0 + 10, 40, 60)]]), watched);
+    return buildReport({ registry: s.registry, reader, acc: new SketchAccumulator(), metricAcc: new SketchAccumulator() }, { now, from: now - seconds * 1000, to: now, watched, includeAlerts: false, includeRecommendations: false, alertHistory: [], alertHistoryAvailable: true });
+  };
+}
+
 describe('a report over more than the store holds of a series', () => {
   it('reads a steady rate over a range past the bucket ring or the rollups, and says the seconds held', () => {
     const report = steady();
@@ -70,17 +87,20 @@ describe('a report over more than the store holds of a series', () => {
   });
 
   it('reads a steady rate over a range past the bucket ring with the minutes stored on disk', () => {
-    // Storage's reader: the minutes stored before the memory's oldest rollup come from disk.
     // The range's first, partial minute is in a row that starts before it, read by no one.
-    const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
-    const jobs = s.id('jobs', {}, 'counter', 'requests');
-    s.fill(2400, [[jobs, () => 20]]);
-    const now = T0 + 2_400_010;
-    const watched = { from: T0, to: Infinity };
-    const reader = new SpanReader(s.store);
-    reader.setStored(new Map([[jobs, storedMinutes(T0 + 10, 40, 60)]]), watched);
-    const r = buildReport({ registry: s.registry, reader, acc: new SketchAccumulator(), metricAcc: new SketchAccumulator() }, { now, from: now - 600_000, to: now, watched, includeAlerts: false, includeRecommendations: false, alertHistory: [], alertHistoryAvailable: true });
-    expect(r.series[0]).toMatchObject({ name: 'jobs', count: 540, coveredSeconds: 540, rate: expect.closeTo(20, 1) });
+    expect(throughStorage()(600).series[0]).toMatchObject({ name: 'jobs', count: 540, coveredSeconds: 540, rate: expect.closeTo(20, 1) });
+  });
+
+  it("counts once the minute of the memory's oldest rollup, which the minutes stored on disk hold too", () => {
+    // Past the memory's 10 minutes of rollups the minutes stored are read; the oldest rollup of
+    // the full ring is also a stored row's minute, and counted from both, 30 minutes read 1800
+    // samples for 1740 (20.7/s), the 40 minutes watched of a day 2460 for 2400.
+    const report = throughStorage();
+    for (const [seconds, count] of [[1800, 1740], [86_400, 2400]] as const) {
+      const r = report(seconds);
+      expect([seconds, r.series[0]!.count, r.series[0]!.sum]).toEqual([seconds, count, count * 20]);
+      expect([seconds, r.series[0]!.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+    }
   });
 
   it('compares the range with the part held before it, and takes the share of time in GC pauses over what is held', () => {
