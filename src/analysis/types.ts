@@ -56,8 +56,18 @@ export interface SeriesStats {
   tags: CanonicalTags;
   kind: MetricKind;
   unit: MetricUnit;
-  /** The span the buckets read cover (a range between bucket boundaries covers another), which `rate` is per second of. */
+  /**
+   * The span the buckets read cover (a range between bucket boundaries covers another), which
+   * `count`, `sum` and `rate` stand for: later than the report's window where the store no
+   * longer holds the series' oldest part of it (past the bucket ring, the rollups, or the
+   * stored minutes).
+   */
   window: TimeWindow;
+  /**
+   * Present only when `window` starts later than the report's (the store holds less of the
+   * series than the range): the seconds of it watched, which `rate` is per second of.
+   */
+  coveredSeconds?: number;
   count: number;
   sum: number;
   min: number;
@@ -79,7 +89,7 @@ export interface SeriesStats {
    */
   quantileCount?: number;
   /**
-   * Per second over the time the range covers (the part the monitor watched, see
+   * Per second over the time `window` covers (the part the monitor watched, see
    * coveredSeconds in watched.ts): a counter's sum (its rate); samples for the other kinds.
    */
   rate: number;

@@ -64,6 +64,8 @@ const seriesOut = (s: SeriesStats): Record<string, unknown> =>
   finite({
     name: s.name, tags: s.tags, kind: s.kind, unit: s.unit, count: s.count, min: s.min, max: s.max, mean: stat(s.mean), median: stat(s.median), p90: stat(s.p90), p95: stat(s.p95), p99: stat(s.p99),
     ...(s.quantileCount !== undefined ? { quantile_count: s.quantileCount } : {}),
+    // Held for less than the range: its figures and rate stand for these seconds, not the report's.
+    ...(s.coveredSeconds !== undefined ? { covered_seconds: s.coveredSeconds } : {}),
     stddev: stat(s.stddev), stddev_method: s.stddevMethod, rate: stat(s.rate), trend_per_hour: s.trend ? stat(s.trend.slopePerHour) : null, ...(s.trend ? {} : { trend_note: s.trendNote }), change: s.change?.relative ?? null,
     // From a baseline of 0 no share can be taken: the two means say what changed (null alone read as no data).
     ...(s.change && s.change.relative === null ? { change_from: s.change.baselineMean, change_to: s.change.currentMean } : {}),

@@ -241,6 +241,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     let max = -Infinity;
     /** Samples the merged sketch stands for (each series' quantileCount, or its count). */
     let quantileCount = 0;
+    /** Its series' rates summed: each is per second of the part of the range held of it. */
+    let rate = 0;
     /** The series merged into the metric's summary: those with data in the range, but a hub's member twins. */
     let merged = 0;
     /** The raw values of the merged series while all of them have every sample raw (null once one does not). */
@@ -259,6 +261,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
         count += stats.count;
         quantileCount += stats.quantileCount ?? stats.count;
         sum += stats.sum;
+        rate += stats.rate;
         min = Math.min(min, stats.min);
         max = Math.max(max, stats.max);
         metricAcc.merge(acc);
@@ -281,7 +284,6 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     // a metric of one series said p95 65.5 ms beside its series' exact 66 ms, and a ratio of
     // ones and zeros p95 0.9961.
     const [p50, p95, p99] = exact ? exactQuantiles(exact, count, [0.5, 0.95, 0.99]) : metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
-    const seconds = coveredSeconds(span.from, span.to, watched ?? ALWAYS_WATCHED) ?? Number.NaN;
     metrics.set(name, {
       name,
       kind: first.kind,
@@ -296,7 +298,9 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       p99: p99!,
       // As each series': its quantiles from one sample since a restart, of four, read as all four's.
       ...(!exact && quantileCount < count ? { quantileCount } : {}),
-      rate: first.kind === 'counter' ? sum / seconds : count / seconds,
+      // Over the whole range, a series the store holds less of read low: a steady 20/s, 5.0
+      // over a day at 10 minutes of rollups.
+      rate,
     });
   }
 
@@ -313,6 +317,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const waiting = notEnoughData(judged);
   if (waiting !== null) notes.push(waiting);
   if (series.some((s) => s.trend === null && s.trendNote?.startsWith('the data spans'))) notes.push(`Trends are given over at least ${TREND_MIN_SPAN_MS / 60_000} minutes of data: series spanning less have none.`);
+  const short = series.filter((s) => s.coveredSeconds !== undefined).length;
+  if (short > 0) notes.push(`${short === 1 ? '1 series is' : `${short} series are`} held for less than the range (the bucket ring, the rollups or the stored minutes no longer reach back to its start): ${short === 1 ? 'its' : 'their'} count, sum and rate are over the part held, from ${short === 1 ? 'its' : 'their'} window's start (coveredSeconds says the seconds).`);
   const partial = series.filter((s) => s.quantileCount !== undefined).length;
   if (partial > 0) notes.push(`${partial} series' quantiles stand for fewer samples than their count (quantileCount; 0: for none, and they are null): the minutes of gauges and counters stored before a restart keep no sketch (their counts, sums, min and max are whole), and older buckets' sketches may have left the sketch log (raise sketchLogBytes: status().collector.sketchLogReachSeconds says how far back it reaches).`);
   if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');

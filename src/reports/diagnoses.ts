@@ -163,10 +163,17 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
   const evidence: Evidence[] = [];
   const said: string[] = [];
   let severity: DiagnosisSeverity | undefined;
-  if (seconds >= DIAGNOSIS_MINIMUM.seconds) {
+  // Each series' pauses over the seconds it stands for: those the store holds of it, where it
+  // holds less than the window (SeriesStats.coveredSeconds); over the whole window, a day's
+  // report read 6% of the time in pauses as 0.04% at 10 minutes of rollups.
+  const held = gc.map((s) => s.stats.coveredSeconds ?? seconds);
+  const least = Math.min(...held);
+  if (least >= DIAGNOSIS_MINIMUM.seconds) {
     // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
-    const share = pausedMs / (seconds * 1000);
-    said.push(`The process spent ${percent(share)} of the ${round(seconds)} s watched in GC pauses (${round(pausedMs)} ms)`);
+    const share = gc.reduce((a, s, i) => a + s.stats.sum / (held[i]! * 1000), 0);
+    const most = Math.max(...held);
+    const over = least < seconds ? `the last ${round(least)}${most > least ? `–${round(most)}` : ''} s the store holds of ${gc.length === 1 ? 'its GC series' : 'each GC series'}` : `the ${round(seconds)} s watched`;
+    said.push(`The process spent ${percent(share)} of ${over} in GC pauses (${round(pausedMs)} ms)`);
     if (share >= r.shareWarning) {
       severity = share >= r.shareCritical ? 'critical' : 'warning';
       evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));

@@ -37,7 +37,10 @@ export interface MetricSummary {
    * quantileCount, SeriesStats): the samples they were computed from; 0: none, and they are NaN.
    */
   quantileCount?: number;
-  /** Per second over the window: sum for counters, samples otherwise. */
+  /**
+   * Per second over the window: sum for counters, samples otherwise; the sum of its series'
+   * rates, each over the part of the window the store holds of it (SeriesStats.window).
+   */
   rate: number;
 }
 

@@ -1,0 +1,119 @@
+/**
+ * A report over a range longer than the store holds of a series (past the bucket ring, or past
+ * the rollups) sums up what is held, and its rates are per second of that part. Divided by the
+ * whole range, a steady 20 jobs a second read 18.2 over 330 s at a ring of 300 s (the range's
+ * first, partial minute gone from the ring), and 5.0 over a day at 10 minutes of rollups.
+ */
+import { describe, expect, it } from 'vitest';
+import { reportOut } from '../dist/src/mcp/report-answer.js';
+import { buildReport } from '../dist/src/reports/build.js';
+import { SpanReader } from '../dist/src/reports/span-reader.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { T0, synthetic } from './synthetic.js';
+
+/** A process's stored minutes (storage/rollups.ts) of `perMinute` samples of 20 from `first` on. */
+function storedMinutes(first: number, minutes: number, perMinute: number) {
+  const start = Array.from({ length: minutes }, (_, i) => (i === 0 ? first : Math.floor(first / 60_000) * 60_000 + i * 60_000));
+  return {
+    start: Float64Array.from(start),
+    count: Float64Array.from(start, () => perMinute),
+    sum: Float64Array.from(start, () => perMinute * 20),
+    min: Float64Array.from(start, () => 20),
+    max: Float64Array.from(start, () => 20),
+    last: Float64Array.from(start, () => 20),
+    sketchAt: Float64Array.from(start, () => -1),
+    sketches: new Int32Array(0),
+    hourly: new Uint8Array(start.length),
+  };
+}
+
+/** 40 minutes of 20 jobs and 2 latency samples a second, and 3 major GC pauses of 20 ms. */
+function steady() {
+  const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
+  const jobs = s.id('jobs', {}, 'counter', 'requests');
+  const lat = s.id('lat', {}, 'distribution', 'ms');
+  const gc = s.id('gc_pause', { type: 'major' }, 'distribution', 'ms');
+  s.fill(2400, [[jobs, () => 20], [lat, () => [5, 5]], [gc, () => [20, 20, 20]]]);
+  const now = T0 + 2_400_010;
+  const watched = { from: T0, to: Infinity };
+  return (seconds?: number) => s.report({ ...(seconds ? { from: now - seconds * 1000, to: now } : {}), watched });
+}
+
+/**
+ * The same 40 minutes of 20 jobs a second read as storage reads them: the span reader over the
+ * memory, with every minute stored on disk (the first from the first sample on).
+ */
+function throughStorage() {
+  const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
+  const jobs = s.id('jobs', {}, 'counter', 'requests');
+  s.fill(2400, [[jobs, () => 20]]);
+  const now = T0 + 2_400_010;
+  const watched = { from: T0, to: Infinity };
+  return (seconds: number) => {
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[jobs, storedMinutes(T0 + 10, 40, 60)]]), watched);
+    return buildReport({ registry: s.registry, reader, acc: new SketchAccumulator(), metricAcc: new SketchAccumulator() }, { now, from: now - seconds * 1000, to: now, watched, includeAlerts: false, includeRecommendations: false, alertHistory: [], alertHistoryAvailable: true });
+  };
+}
+
+describe('a report over more than the store holds of a series', () => {
+  it('reads a steady rate over a range past the bucket ring or the rollups, and says the seconds held', () => {
+    const report = steady();
+    for (const seconds of [330, 600, 1800, 86_400]) {
+      const r = report(seconds);
+      const jobs = r.series.find((x) => x.name === 'jobs')!;
+      const lat = r.series.find((x) => x.name === 'lat')!;
+      expect([seconds, jobs.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+      expect([seconds, lat.rate]).toEqual([seconds, expect.closeTo(2, 1)]);
+      expect([seconds, r.metrics.find((m) => m.name === 'jobs')!.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+      // The figures stand for the seconds said, from the series' window's start on.
+      expect(jobs.window.from).toBeGreaterThan(r.window.from);
+      expect(jobs.sum / jobs.coveredSeconds!).toBeCloseTo(20, 1);
+      expect(jobs.coveredSeconds).toBeCloseTo((jobs.window.to - jobs.window.from) / 1000, 1);
+      expect(r.notes.some((n) => n.startsWith('3 series are held for less than the range'))).toBe(true);
+    }
+    // The ring holds the last 299 s, the rollups the minutes from the range's first whole one.
+    expect(report(330).series.find((x) => x.name === 'jobs')).toMatchObject({ count: 300, coveredSeconds: 300 });
+    // A day holds the 9 newest of the 10 minutes of rollups (the oldest is the collector's next
+    // to write over).
+    const day = report(86_400);
+    expect(day.series.find((x) => x.name === 'jobs')).toMatchObject({ count: 540, coveredSeconds: 540 });
+    // An agent's answer says the seconds too.
+    expect(reportOut(day, undefined).series!.find((x) => x.name === 'jobs')).toMatchObject({ count: 540, covered_seconds: 540, rate: expect.closeTo(20, 1) });
+    // A range within what is held is as before.
+    const whole = report();
+    expect(whole.series.find((x) => x.name === 'jobs')).not.toHaveProperty('coveredSeconds');
+    expect(whole.metrics.find((m) => m.name === 'jobs')!.rate).toBeCloseTo(20, 1);
+  });
+
+  it('reads a steady rate over a range past the bucket ring with the minutes stored on disk', () => {
+    // The range's first, partial minute is in a row that starts before it, read by no one.
+    expect(throughStorage()(600).series[0]).toMatchObject({ name: 'jobs', count: 540, coveredSeconds: 540, rate: expect.closeTo(20, 1) });
+  });
+
+  it("counts once the minute of the memory's oldest rollup, which the minutes stored on disk hold too", () => {
+    // Past the memory's 10 minutes of rollups the minutes stored are read; the oldest rollup of
+    // the full ring is also a stored row's minute, and counted from both, 30 minutes read 1800
+    // samples for 1740 (20.7/s), the 40 minutes watched of a day 2460 for 2400.
+    const report = throughStorage();
+    for (const [seconds, count] of [[1800, 1740], [86_400, 2400]] as const) {
+      const r = report(seconds);
+      expect([seconds, r.series[0]!.count, r.series[0]!.sum]).toEqual([seconds, count, count * 20]);
+      expect([seconds, r.series[0]!.rate]).toEqual([seconds, expect.closeTo(20, 1)]);
+    }
+  });
+
+  it('compares the range with the part held before it, and takes the share of time in GC pauses over what is held', () => {
+    const report = steady();
+    // The 330 s before a 330 s range, past the ring: its first minute gone, over the whole
+    // window it read 14.5/s against 20, steady traffic as up a third.
+    const change = report(330).series.find((x) => x.name === 'jobs')!.change!;
+    expect(change.basis).toBe('before-range');
+    expect(change.baselineMean).toBeCloseTo(20, 1);
+    expect(change.relative).toBeCloseTo(0, 2);
+    // 60 ms of pauses a second is 6% of the time: over a day, 540 s of it held, it read 0.04%.
+    const gc = report(86_400).diagnoses.find((d) => d.id === 'gc-pressure');
+    expect(gc?.severity).toBe('warning');
+    expect(gc?.summary).toContain('The process spent 6% of the last 540 s the store holds of its GC series in GC pauses');
+  });
+});
