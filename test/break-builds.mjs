@@ -2840,7 +2840,7 @@ export const BREAKS = [
   {
     name: "alert capture's timer holds the host",
     what: "an alert's profile capture keeps a ref'd timer: a host whose own work is done stays up until the capture's end (captureSeconds, up to 120 s), though no caller waits on it",
-    edits: [{ file: 'src/profiling/profiler.ts', find: 'return this.begin(request, alert, alert === null).done;', replace: 'return this.begin(request, alert, true).done;' }],
+    edits: [{ file: 'src/profiling/profiler.ts', find: '    if (alert !== null) timer.unref();', replace: '    if (alert === undefined) timer.unref();' }],
     tests: ['host-safety.test.ts'],
     mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
   },
@@ -7950,9 +7950,9 @@ export const BREAKS = [
   {
     name: "a capture of startProfile() that holds the host",
     what: "a capture no caller waits on (startProfile(), an agent's through MCP) keeps its timer ref'd: a service that closed its server on SIGTERM stays up until the capture's end, up to 120 s, past its orchestrator's grace period",
-    edits: [{ file: 'src/profiling/profiler.ts', find: '    if (!waited) timer.unref();', replace: '    if (alert !== null) timer.unref();' }],
+    edits: [{ file: 'src/profiling/profiler.ts', find: 'unref: () => void timer.unref() };', replace: 'unref: () => {} };' }],
     tests: ['host-safety.test.ts'],
-    mustFail: ['while a capture of startProfile() runs'],
+    mustFail: ["while a capture of startProfile() unref()'d runs"],
   },
   {
     name: "a run of startOptimization() that holds the host",
@@ -8072,6 +8072,13 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/span-reader.ts', find: 'const ownFrom = taken && this.bucketCount(id, 2) > this.layout.t2Cap ? Math.max(from, this.memoryFroms[taken.k]!) : from;', replace: 'const ownFrom = from;' }],
     tests: ['report-held-range.test.ts'],
     mustFail: ["counts once the minute of the memory's oldest rollup, which the minutes stored on disk hold too"],
+  },
+  {
+    name: 'a capture of startProfile() that does not hold the host its caller awaits it in',
+    what: "startProfile()'s capture does not hold the host: a script that awaits its done with nothing else to do ends with code 13, its top-level await unsettled, no summary printed",
+    edits: [{ file: 'src/profiling/profiler.ts', find: '    if (alert !== null) timer.unref();', replace: '    timer.unref();' }],
+    tests: ['profile-source-maps.test.ts'],
+    mustFail: ["names the source's file:line"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

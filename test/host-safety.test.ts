@@ -1042,7 +1042,7 @@ describe('the host is never harmed by the monitor', () => {
     expect(await endedHostLines(code, 60)).toEqual(['fired true', 'profile true true', 'stopped']);
   }, 90_000);
 
-  it("lets a host whose own work is done end while a capture of startProfile() runs (an agent's through MCP), ending it early with its summary", async () => {
+  it("lets a host whose own work is done end while a capture of startProfile() unref()'d runs (an agent's through MCP), ending it early with its summary", async () => {
     // Its timer was ref'd though no caller waited on it: an agent's capture of 90 s through
     // MCP (answered "capture 1 runs until …") held a service that closed its server on SIGTERM
     // for those 90 s, past its orchestrator's grace period and its SIGKILL (a trial).
@@ -1050,6 +1050,7 @@ describe('the host is never harmed by the monitor', () => {
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "const running = m.startProfile({ kind: 'cpu', seconds: 120 });",
+      'running.unref();',
       "running.done.then((c) => console.log('profile', c.id === running.id, c.seconds < 120, c.summary.kind));",
       "m.on('stop', () => console.log('stopped'));",
       // The host's own work: a moment of it, then nothing.

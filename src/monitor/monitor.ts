@@ -1202,10 +1202,11 @@ export class PerformanceMonitor extends EventEmitter {
    * profile() without the wait: starts the capture and answers its id and end at once; `done`
    * settles as profile() does, and `stop()` ends it early (its summary covers what it sampled),
    * for a caller that no longer wants it. Throws what profile() rejects with, except the
-   * inspector's failure. Nothing waits on it, so it does not hold the host: the stop at
-   * 'beforeExit' ends it early (src/monitor/host-exit.ts).
+   * inspector's failure. It holds the host until its end, as a timer does; `unref()` lets the
+   * host end before (a capture no caller waits on), the stop at 'beforeExit' then ending it
+   * early (src/monitor/host-exit.ts).
    */
-  startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
+  startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void; unref: () => void } {
     return this.profiler.begin(request);
   }
 

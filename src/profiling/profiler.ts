@@ -104,17 +104,20 @@ export class Profiler {
    * when the inspector cannot take it.
    */
   async capture(request: ProfileRequest | undefined, alert: Capture['alert'] = null): Promise<Capture> {
-    // Its caller waits on it, unless an alert started it: only then does it hold the host.
-    return this.begin(request, alert, alert === null).done;
+    return this.begin(request, alert).done;
   }
 
   /**
    * Starts a capture and answers at once with its id and end (for answers that cannot wait
    * its length); `done` settles as capture() does, `stop` ends it early (its summary covers
-   * what it sampled; after its end, nothing). Throws what capture() rejects with. `waited`:
-   * a caller waits on its end (capture()), and the host is held until then.
+   * what it sampled; after its end, nothing). Throws what capture() rejects with. It holds
+   * the host until its end, as a timer does, but for an alert's; `unref()` lets the host end
+   * before (one no caller waits on: an agent's through MCP), its monitor's stop at
+   * 'beforeExit' then ending it early. Unheld by default, a script's `await
+   * startProfile().done` with nothing else to do ended the process with code 13, its top-level
+   * await unsettled (an unstarted monitor is not stopped at 'beforeExit').
    */
-  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null, waited = false): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
+  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void; unref: () => void } {
     const { kind, seconds } = parseProfileRequest(request);
     if (this.current) {
       this.refused.busy++;
@@ -129,11 +132,11 @@ export class Profiler {
     // the capture's `seconds` count from there, and what the caller runs next is sampled.
     const running = this.run(id, kind, until, alert);
     const timer = setTimeout(stop, seconds * 1000);
-    // One no caller waits on (an alert's, or startProfile()'s: an agent's through MCP, whose
-    // answer said it runs) must not hold a host whose own work is done, for up to 120 s: a
-    // service that closed its server on SIGTERM stayed up until the capture's end, past its
-    // orchestrator's grace period. Its monitor is stopped at 'beforeExit', which ends it early.
-    if (!waited) timer.unref();
+    // One no caller waits on (an alert's here, an agent's through MCP by unref()) must not
+    // hold a host whose own work is done, for up to 120 s: a service that closed its server on
+    // SIGTERM stayed up until the capture's end, past its orchestrator's grace period. Its
+    // monitor is stopped at 'beforeExit', which ends it early.
+    if (alert !== null) timer.unref();
     const endsAt = Date.now() + seconds * 1000;
     current.endsAt = endsAt;
     current.done = running.finally(() => {
@@ -142,7 +145,7 @@ export class Profiler {
     });
     // A caller that did not wait (an answer that could not) must not leave an unhandled rejection in the host.
     current.done.catch(() => {});
-    return { id, endsAt, done: current.done, stop };
+    return { id, endsAt, done: current.done, stop, unref: () => void timer.unref() };
   }
 
   /** The running capture `id`'s settlement, if it is the one running. */

@@ -102,6 +102,10 @@ export default function register(server: McpServer, front: Front): void {
       }
       const seconds = args.seconds ?? DEFAULT_SECONDS;
       const started = monitor.startProfile({ kind: args.kind ?? 'cpu', seconds });
+      // The agent's capture is the monitor's work, not the service's: it does not hold a
+      // service that closed its server on SIGTERM until its end, up to 120 s (past an
+      // orchestrator's grace period, into SIGKILL); the stop at 'beforeExit' ends it early.
+      started.unref();
       if (seconds * 1000 > waitable) return running(started.id, started.endsAt);
       // A client that cancels no longer waits for it: the capture ends then, kept with what it
       // sampled, instead of holding the one capture there is for its length.
