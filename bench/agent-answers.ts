@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     const shown = (await call('get_monitoring_status', { include_baselines: true })) as { baselines: unknown[]; baselines_total: number };
     process.stderr.write(`  (the answer shows ${shown.baselines.length} of ${shown.baselines_total} baselines)\n`);
     await time('get_monitoring_status { include_metrics, include_alerts, include_baselines }', RUNS, () => call('get_monitoring_status', { include_metrics: true, include_alerts: true, include_baselines: true }));
+    await time('get_performance_metrics {} (its first page: 8 KB of series)', RUNS, () => call('get_performance_metrics', {}));
     await time('get_performance_metrics { tags: { endpont } } (a misspelt tag)', RUNS, () => call('get_performance_metrics', { tags: { endpont: tagsOf(42).endpoint } }));
     await time(`getBaselines() of every series`, 3, () => monitor.getBaselines());
     await time('generateReport() (JSON)', 3, () => monitor.generateReport());
