@@ -8081,6 +8081,20 @@ export const BREAKS = [
     mustFail: ["names the source's file:line"],
   },
   {
+    name: "a first quarter's rollups over the quarter's seconds alone",
+    what: "with nothing held before a report's range, its first quarter takes whole minute rollups that run past the quarter's end but divides them by the quarter's seconds alone: a steady 20/s reads 24 against 20, down a sixth",
+    edits: [{ file: 'src/analysis/stats.ts', find: '      if (at < firstQuarter.to && end > baseTo) baseTo = end;\n', replace: '' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['compares the range with the part held before it'],
+  },
+  {
+    name: "a last quarter's rollups past the range's end over the quarter's seconds alone",
+    what: "with nothing held before a report's range that ends before the bucket ring, its last quarter takes whole minute rollups running past the range's closed end over the quarter's seconds alone: a steady 20/s reads 40 or 80, up 100-300%",
+    edits: [{ file: 'src/analysis/stats.ts', find: '      if (at < lastQuarter.to && end > lastQuarter.to) currentTo = Math.min(currentTo, Math.max(at, lastQuarter.from));\n', replace: '' }, { file: 'src/analysis/stats.ts', find: 'at >= currentFrom && at + pieces.width[i]! <= currentTo ? c', replace: 'at >= currentFrom && at < currentTo ? c' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['compares the range with the part held before it'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -39,6 +39,16 @@ function steady() {
   return (seconds?: number) => s.report({ ...(seconds ? { from: now - seconds * 1000, to: now } : {}), watched });
 }
 
+/** The same 40 minutes of 20 jobs a second, reported over a range from `ago` to `until` seconds before the end. */
+function steadyAt() {
+  const s = synthetic({ bucketCapacity: 300, rollupCapacity: 30 });
+  const jobs = s.id('jobs', {}, 'counter', 'requests');
+  s.fill(2400, [[jobs, () => 20]]);
+  const now = T0 + 2_400_010;
+  const report = (ago: number, until: number) => s.report({ from: now - ago * 1000, to: now - until * 1000, watched: { from: T0, to: Infinity } });
+  return Object.assign(report, { now });
+}
+
 /**
  * The same 40 minutes of 20 jobs a second read as storage reads them: the span reader over the
  * memory, with every minute stored on disk (the first from the first sample on).
@@ -111,6 +121,23 @@ describe('a report over more than the store holds of a series', () => {
     expect(change.basis).toBe('before-range');
     expect(change.baselineMean).toBeCloseTo(20, 1);
     expect(change.relative).toBeCloseTo(0, 2);
+    // With nothing held before the range, its first quarter against its last: the first
+    // quarter's minute rollups counted whole over the quarter's seconds alone read 26.7/s
+    // against 20, steady traffic as down a quarter; so did a last quarter that began inside one.
+    for (const seconds of [1800, 86_400]) {
+      const quarters = report(seconds).series.find((x) => x.name === 'jobs')!.change!;
+      expect([seconds, quarters.basis]).toEqual([seconds, 'first-quarter']);
+      expect([seconds, quarters.baselineMean, quarters.currentMean]).toEqual([seconds, expect.closeTo(20, 1), expect.closeTo(20, 1)]);
+      expect([seconds, quarters.relative]).toEqual([seconds, expect.closeTo(0, 2)]);
+    }
+    // A range that ends before the bucket ring, in the minute rollups: its last quarter took
+    // whole minutes running past the range's closed end over the quarter's seconds, 40/s and 80/s.
+    const past = steadyAt();
+    for (const [ago, until] of [[1800, 330], [1830, 345]] as const) {
+      const quarters = past(ago, until).series.find((x) => x.name === 'jobs')!.change!;
+      expect([ago, quarters.basis, quarters.currentMean]).toEqual([ago, 'first-quarter', expect.closeTo(20, 1)]);
+      expect(quarters.currentWindow.to).toBeLessThanOrEqual(past.now - until * 1000);
+    }
     // 60 ms of pauses a second is 6% of the time: over a day, 540 s of it held, it read 0.04%.
     const gc = report(86_400).diagnoses.find((d) => d.id === 'gc-pressure');
     expect(gc?.severity).toBe('warning');
