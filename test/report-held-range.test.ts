@@ -10,21 +10,12 @@ import { buildReport } from '../dist/src/reports/build.js';
 import { SpanReader } from '../dist/src/reports/span-reader.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, synthetic } from './synthetic.js';
+import { storedRows } from './stored-rows.js';
 
 /** A process's stored minutes (storage/rollups.ts) of `perMinute` samples of 20 from `first` on. */
 function storedMinutes(first: number, minutes: number, perMinute: number) {
   const start = Array.from({ length: minutes }, (_, i) => (i === 0 ? first : Math.floor(first / 60_000) * 60_000 + i * 60_000));
-  return {
-    start: Float64Array.from(start),
-    count: Float64Array.from(start, () => perMinute),
-    sum: Float64Array.from(start, () => perMinute * 20),
-    min: Float64Array.from(start, () => 20),
-    max: Float64Array.from(start, () => 20),
-    last: Float64Array.from(start, () => 20),
-    sketchAt: Float64Array.from(start, () => -1),
-    sketches: new Int32Array(0),
-    hourly: new Uint8Array(start.length),
-  };
+  return storedRows(start, start.map(() => perMinute), 20);
 }
 
 /** 40 minutes of 20 jobs and 2 latency samples a second, and 3 major GC pauses of 20 ms. */

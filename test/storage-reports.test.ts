@@ -6,6 +6,7 @@ import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 import { SpanReader } from '../dist/src/reports/span-reader.js';
 import { readPieces } from '../dist/src/analysis/pieces.js';
 import { T0, synthetic } from './synthetic.js';
+import { storedRows } from './stored-rows.js';
 import { connectInMemory } from './mcp-helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -224,17 +225,7 @@ describe('rates over a range that spans a restart', () => {
 
 describe("a report's pieces over a restart", () => {
   /** A process's stored rows (storage/rollups.ts), one request each. */
-  const rows = (start: number[], count: number[]) => ({
-    start: Float64Array.from(start),
-    count: Float64Array.from(count),
-    sum: Float64Array.from(count),
-    min: Float64Array.from(start, () => 1),
-    max: Float64Array.from(start, () => 1),
-    last: Float64Array.from(start, () => 1),
-    sketchAt: Float64Array.from(start, () => -1),
-    sketches: new Int32Array(0),
-    hourly: new Uint8Array(start.length),
-  });
+  const rows = (start: number[], count: number[]) => storedRows(start, count, 1);
 
   it("take every stored row and every bucket after them, a stored row of the minute the memory's buckets begin in included", () => {
     const s = synthetic();
