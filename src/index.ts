@@ -40,7 +40,7 @@ export { InstrumentOptionsSchema } from './instrument/options.js';
 export type { InstrumentOptions, InstrumentSource, PiscinaLike } from './instrument/options.js';
 export type { InstrumentStatus } from './instrument/instrumentation.js';
 export type { MonitorOptions, ResolvedOptions } from './monitor/options.js';
-export type { MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.js';
+export type { MetricName, MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.js';
 export type { HistoryQuery, HistoryOrder, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
 export type { McpHttpServer, ServeMcpOptions, EndpointStatus } from './mcp/http-options.js';
 export type { SessionStats } from './mcp/sessions.js';

@@ -8095,6 +8095,27 @@ export const BREAKS = [
     mustFail: ['compares the range with the part held before it'],
   },
   {
+    name: "a metric name's series counted once",
+    what: "getMetricNames() lists a name once but leaves its series at the first one found: churn_ms with 1,100 series said 1",
+    edits: [{ file: 'src/monitor/query.ts', find: '      if (known) known.series++;\n', replace: '      if (known) known.series += 0;\n' }],
+    tests: ['metric-names.test.ts'],
+    mustFail: ['lists each name with data once, by name, with its kind, unit and series'],
+  },
+  {
+    name: "/api/names' page one name short of its next",
+    what: "GET /api/names cuts its page one name short: limit=2 answers one name and next skips one",
+    edits: [{ file: 'src/http/api.ts', find: 'const names = all.slice(offset, offset + limit);', replace: 'const names = all.slice(offset, offset + limit - 1);' }],
+    tests: ['metric-names.test.ts'],
+    mustFail: ['GET /api/names: the same, a page at a time'],
+  },
+  {
+    name: "the dashboard's metric picker from the first series alone",
+    what: "the dashboard's picker of metric names reads a page of names of 1: a name first recorded after a thousand series of a churned tag is not offered (as when it read the names of the first 1,000 series)",
+    edits: [{ file: 'dashboard/js/api.js', find: "(await getJson('api/names')).names", replace: "(await getJson('api/names', { limit: 1 })).names" }],
+    tests: ['dashboard-rates.test.ts'],
+    mustFail: ['offers every metric name in its picker'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -150,6 +150,19 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     expect(await chartPixels(page, 'response-time', SECOND_SERIES)).toBeGreaterThan(5);
   });
 
+  it("offers every metric name in its picker, also one first recorded after a thousand series of a churned tag", async () => {
+    const { monitor, page, url } = await serve();
+    for (let i = 0; i < 1_100; i++) monitor.record('churn_ms', 5, { request_id: `r${i}` });
+    await monitor.flush();
+    monitor.record('late_total', 1);
+    await monitor.flush();
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelectorAll('#metric-names option').length > 0, null, { timeout: GUARD_MS });
+    const offered = await page.$$eval('#metric-names option', (options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(offered).toContain('late_total');
+    expect(offered.filter((n) => n === 'churn_ms')).toHaveLength(1);
+  });
+
   it('charts the busiest series of the range, not the first 20 registered', async () => {
     const { monitor, page, url } = await serve();
     for (let i = 0; i < 25; i++) monitor.recordRequest({ endpoint: `/e${i}`, responseTimeMs: 5, statusCode: 200 });

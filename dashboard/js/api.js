@@ -66,8 +66,8 @@ export async function history({ metric, tags, from, to, maxPoints, rates }) {
 
 /** The monitor's status (the answer's `monitor`; `http` is the server's own). */
 export const status = async () => (await getJson('api/status')).monitor;
-/** Series with data, for the metric picker (the first 1,000: names repeat across tags). */
-export const metrics = async () => (await getJson('api/metrics', { limit: 1000 })).metrics;
+/** The names of the metrics with data, for the metric picker (the first 1,000 by name). */
+export const metricNames = async () => (await getJson('api/names')).names.map((n) => n.name);
 /** { alerts: active ones, history: the latest transitions, oldest first }. */
 export const alerts = (limit) => getJson('api/alerts', { history: true, limit });
 

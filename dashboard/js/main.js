@@ -145,7 +145,7 @@ async function loadReport() {
 
 async function loadMetricNames() {
   try {
-    const names = [...new Set((await api.metrics()).map((m) => m.name))].sort();
+    const names = await api.metricNames();
     $('metric-names').replaceChildren(...names.map((n) => Object.assign(document.createElement('option'), { value: n })));
   } catch (error) {
     showError(error);

@@ -85,6 +85,16 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       sendJson(res, 200, { total, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}), ...(total === 0 ? tagHint(monitor, names, tags) : {}) });
     }, (f) => (f === 'windowSeconds' ? 'window' : f)),
 
+    route('GET', '/api/names', ({ url, res }) => {
+      const p = queryParams(url, ['limit', 'offset']);
+      const limit = intParam(p, 'limit', 1, MAX_PAGE_SERIES, MAX_PAGE_SERIES);
+      const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+      const all = monitor.getMetricNames();
+      const names = all.slice(offset, offset + limit);
+      const more = offset + names.length < all.length;
+      sendJson(res, 200, { total: all.length, offset, limit, names, ...(more ? { next: nextPage(url, offset + names.length) } : {}) });
+    }),
+
     route('GET', '/api/history', async ({ url, res }) => {
       const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset', 'order', 'zero_fill']);
       const metric = p.get('metric');

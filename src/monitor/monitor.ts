@@ -67,7 +67,7 @@ import type { MonitorOptions, ResolvedOptions } from './options.js';
 import { noMemoryFor, resolveForMemory, startThreads, type MemoryFit } from './memory-fit.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
-import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { Query, type MetricName, type MetricQuery, type MetricSnapshot } from './query.js';
 import { unmatchedTagsNote, unseenMetricNote } from './names.js';
 import { RUNTIME_SERIES, RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
@@ -906,6 +906,11 @@ export class PerformanceMonitor extends EventEmitter {
    */
   countMetrics(query?: MetricQuery): number {
     return this.query.count(query, this.now());
+  }
+
+  /** Every metric name with a series with data, by name: its kind, unit and number of such series. */
+  getMetricNames(): MetricName[] {
+    return this.query.names();
   }
 
   /**

@@ -82,6 +82,15 @@ export interface MetricWindow {
   coveredSeconds?: number;
 }
 
+/** A metric name with data: what getMetricNames() lists. */
+export interface MetricName {
+  name: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  /** Its series with data (getMetrics({ names: [name] }) lists them). */
+  series: number;
+}
+
 export interface MetricSnapshot {
   id: number;
   name: string;
@@ -170,6 +179,21 @@ export class Query {
     const series: Readonly<Record<string, string>>[] = [];
     this.walk({ ...query, tags: undefined, sampled: undefined }, (_id, info) => void series.push(info.tags));
     return meantTags(match, series);
+  }
+
+  /**
+   * The names of the series with data, by name, each once: a page of getMetrics() names only
+   * the series it shows, and a picker of names built from the first 1,000 series (the
+   * dashboard's) missed every name first recorded after a thousand series of a churned tag.
+   */
+  names(): MetricName[] {
+    const byName = new Map<string, MetricName>();
+    this.walk({}, (_id, info) => {
+      const known = byName.get(info.name);
+      if (known) known.series++;
+      else byName.set(info.name, { name: info.name, kind: info.kind, unit: info.unit, series: 1 });
+    });
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** How many series with data match `query` (its offset and limit aside): what metrics() pages through. */
