@@ -8116,6 +8116,13 @@ export const BREAKS = [
     mustFail: ['offers every metric name in its picker'],
   },
   {
+    name: "a history's from answered -Infinity when none was asked",
+    what: "getMetricHistory() without a from answers from: -Infinity, typed a number: a service's new Date(history.from).toISOString() throws RangeError, where /api/history and the MCP tool say null",
+    edits: [{ file: 'src/monitor/history.ts', find: 'from: Number.isFinite(plan.from) ? plan.from : null, to: plan.shownTo', replace: 'from: plan.from, to: plan.shownTo' }],
+    tests: ['history-edge.test.ts'],
+    mustFail: ['is null at its start when no from was asked'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

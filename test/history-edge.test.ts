@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { monitorStarter } from './helpers.js';
 import { HistoryReader } from '../dist/src/monitor/history.js';
 import { ALWAYS_WATCHED } from '../dist/src/analysis/watched.js';
 import { T0, synthetic } from './synthetic.js';
@@ -51,5 +52,25 @@ describe("a 'raw' history from before what the raw ring holds", () => {
     const recent = history.read({ metric: 'raw_edge_ms', resolution: 'raw', from: T0 + 90_000 }, now).series[0]!;
     expect(recent).not.toHaveProperty('rawFrom');
     expect(recent.points.length).toBe(10);
+  });
+});
+
+describe("a history's range in its answer", () => {
+  const started = monitorStarter();
+  it('is null at its start when no from was asked (never -Infinity), the from asked otherwise, and ends at a time', async () => {
+    // A trial of the docs: the answer's `from` was typed a number and was -Infinity without a
+    // `from`, so that `new Date(history.from).toISOString()`, typed fine, threw RangeError;
+    // /api/history and the MCP tool answered null for it.
+    const m = await started({ storage: 'memory' });
+    m.record('range_ms', 5);
+    await m.flush();
+    const all = await m.getMetricHistory({ metric: 'range_ms' });
+    expect(all.from).toBeNull();
+    expect(Number.isFinite(all.to)).toBe(true);
+    expect(all.series[0]!.points.map((p) => p.value)).toEqual([5]);
+    const since = m.now() - 60_000;
+    const recent = await m.getMetricHistory({ metric: 'range_ms', from: new Date(since) });
+    expect(recent.from).toBe(since);
+    expect(new Date(recent.from!).toISOString()).toBe(new Date(since).toISOString());
   });
 });

@@ -99,7 +99,13 @@ export interface MetricHistory {
   metric: string;
   kind: MetricKind;
   unit: MetricUnit;
-  from: number;
+  /**
+   * The range's start as asked (ms since the epoch), or null when the query gave no `from`:
+   * the answer then reaches back as far as the history held. Never -Infinity, which a reader's
+   * `new Date(from).toISOString()` would throw on, as `to` is never Infinity.
+   */
+  from: number | null;
+  /** The range's end: the `to` asked, or the time of the read when none was. */
   to: number;
   series: SeriesHistory[];
   /** Series of the metric (with data) that matched, listed or not. */
@@ -205,7 +211,7 @@ export class HistoryReader {
         series.push(this.seriesHistory(id, tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom, plan.zeroFill && plan.kind === 'counter'));
       }
     }
-    return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
+    return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: Number.isFinite(plan.from) ? plan.from : null, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
   }
 
   /** Whether the memory holds samples of a planned series (one not registered has none). */
