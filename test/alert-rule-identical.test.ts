@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PerformanceMonitor, type AlertRuleInput } from '../dist/src/index.js';
+import { decode } from '@msgpack/msgpack';
+import { PerformanceMonitor, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/index.js';
+import { openDatabase } from '../dist/src/storage/driver.js';
+import { statementsOf } from '../dist/src/storage/control.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { call, connectInMemory, text, type AnyClient } from './mcp-helpers.js';
 
@@ -109,6 +112,57 @@ describe('identical alert rules', () => {
       } finally {
         await m.stop();
       }
+    }
+  });
+
+  it('deletes at start the copies of a rule an earlier perfwatch stored at each boot, keeping the oldest, and ends their firing alerts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-rule-copies-'));
+    dirs.push(dir);
+    const file = join(dir, 'perfwatch.db');
+    const options = { storage: 'sqlite' as const, dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } };
+    const a = new PerformanceMonitor(options);
+    await a.start();
+    const rule = await a.createAlertRule({ name: 'slow', metric: 'lat', operator: '>', threshold: 100 });
+    a.record('lat', 500);
+    const [alert] = await waitFor(() => a.getAlerts({ state: 'firing' }).length > 0 && a.getAlerts({ state: 'firing' }), 10_000, 'the firing');
+    await a.stop();
+    // What a release before 2026-12-05 left after two more boots: the same rule twice more, each firing on the breach.
+    const db = openDatabase(file);
+    const stored = decode(db.prepare('SELECT body FROM alert_rule').get()![0] as Uint8Array) as AlertRule;
+    const copies = ['copy-1', 'copy-2'];
+    copies.forEach((id, i) => {
+      const copy = { ...stored, id, createdAt: stored.createdAt + 1000 * (i + 1) };
+      const firing = { ...alert!, ruleId: id, fingerprint: `${id}-fingerprint` };
+      for (const s of [...statementsOf({ op: 'put-rule', rule: copy }), ...statementsOf({ op: 'put-alert', alert: firing })]) db.prepare(s.sql).run(s.params);
+    });
+    db.close();
+
+    const b = new PerformanceMonitor(options);
+    const events: AlertTransition[] = [];
+    b.on('alert', (t: AlertTransition) => events.push(t));
+    await b.start();
+    try {
+      expect(b.listAlertRules().map((r) => r.id)).toEqual([rule.id]);
+      // Each copy's firing alert resolves, saying why: a receiver that was paged for it hears its end.
+      const ended = await waitFor(() => events.length >= 2 && events, 10_000, "the copies' resolutions");
+      expect(ended.map((t) => [t.ruleId, t.from, t.to])).toEqual(copies.map((id) => [id, 'firing', 'resolved']));
+      for (const t of ended) expect(t.reason).toBe(`its rule was a copy of rule ${rule.id} (the same fields, stored again by an earlier perfwatch), deleted at start: the alert ends with it, and rule ${rule.id} goes on judging the series`);
+      expect(b.getAlerts({ state: 'all' }).map((x) => [x.ruleId, x.state])).toEqual([[rule.id, 'firing']]);
+      // A breach is one alert: not one a copy.
+      b.record('lat', 600);
+      await b.flush();
+      expect(b.getAlerts({ state: 'all' }).map((x) => x.ruleId)).toEqual([rule.id]);
+      // A copy's id names the rule kept.
+      expect(b.getAlertHistory({ rule: 'copy-1' }).some((t) => t.ruleId === rule.id)).toBe(true);
+    } finally {
+      await b.stop();
+    }
+    const after = openDatabase(file);
+    try {
+      expect(after.prepare('SELECT id FROM alert_rule').all()).toEqual([[rule.id]]);
+      expect(after.prepare('SELECT DISTINCT rule_id FROM alert_state').all()).toEqual([[rule.id]]);
+    } finally {
+      after.close();
     }
   });
 

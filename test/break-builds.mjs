@@ -8123,6 +8123,13 @@ export const BREAKS = [
     mustFail: ['is null at its start when no from was asked'],
   },
   {
+    name: "stored copies of a rule kept at start",
+    what: "a dataDir a release before 2026-12-05 wrote holds a copy of each rule a boot; start() restores every copy and each breach fires and pages once a copy, for good",
+    edits: [{ file: 'src/alerts/alerting.ts', find: '    const copies = this.dropCopies(rules);\n', replace: '    const copies = new Set<string>();\n' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['deletes at start the copies of a rule an earlier perfwatch stored at each boot'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -19,7 +19,7 @@ import type { OutboxRow } from './outbox.js';
 import { TransitionHistory } from './history.js';
 import { derivedAggregation } from '../value-text.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, ruleSubject, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
-import { deletedReason } from './deleted-reason.js';
+import { copyReason, deletedReason } from './deleted-reason.js';
 import { anomalyWindowTooLong } from './anomaly-window.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
@@ -131,7 +131,7 @@ export class Alerting {
    * The rules held by their ruleKey, kept with `rules` (hold, release): a creation looks its
    * rule up at once, where comparing it with every rule held made n creations cost n² (minutes
    * for a monitor of maxAlertRules 100,000). A database written before identical rules were
-   * answered may give back two of one key.
+   * answered may give back two of one key, which restore() deletes but the oldest (dropCopies).
    */
   private readonly byKey = new Map<string, AlertRule[]>();
   /**
@@ -238,7 +238,42 @@ export class Alerting {
     this.history.prepend(state.history);
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);
-    if (this.actor.state !== 'stopped' && (rules.length > 0 || restored.length > 0)) await this.actor.call((a) => a.load(rules, restored), true);
+    const copies = this.dropCopies(rules);
+    const loaded = copies.size === 0 ? rules : rules.filter((rule) => !copies.has(rule.id));
+    const alive = copies.size === 0 ? restored : restored.filter((alert) => !copies.has(alert.ruleId));
+    if (this.actor.state !== 'stopped' && (loaded.length > 0 || alive.length > 0)) await this.actor.call((a) => a.load(loaded, alive), true);
+  }
+
+  /**
+   * Deletes the copies among the rules just restored (the same fields as one stored before
+   * them: ruleKey), as deleteAlertRule() would, the oldest kept: a database written before
+   * identical rules were answered as one (2026-12-05) holds a copy a boot of a service that
+   * creates its rules at each boot, and each breach paged once a copy, for good, since the
+   * copies came back at every start. A copy's id names the rule kept from then on; its firing
+   * alerts resolve (notified, with the reason) and its pending ones end. The deletion is kept,
+   * not required: a start does not fail for it, and a disk that refuses it now takes it later.
+   * Returns the ids of the copies.
+   */
+  private dropCopies(restored: readonly AlertRule[]): Set<string> {
+    const copies = new Set<string>();
+    const first = new Map<string, AlertRule>();
+    for (const rule of restored) {
+      const key = ruleKey(rule);
+      const kept = first.get(key);
+      if (kept === undefined) {
+        first.set(key, rule);
+        continue;
+      }
+      copies.add(rule.id);
+      this.aliases.set(rule.id, kept.id);
+      this.release(rule);
+      if (this.deps.persist) void this.deps.persist.kept([{ op: 'delete-rule', id: rule.id }]);
+      const endings = this.endings(rule, copyReason(kept.id));
+      // A resolved alert of the copy has no transition to make: it goes with the rule now; the others when their endings apply.
+      for (const [fp, alert] of this.alerts) if (alert.ruleId === rule.id && alert.state !== 'firing' && alert.state !== 'pending') this.alerts.delete(fp);
+      if (endings.length > 0) this.onBatch({ transitions: endings, values: [] });
+    }
+    return copies;
   }
 
   /**
@@ -374,17 +409,22 @@ export class Alerting {
    * resolution.
    */
   private async resolveDeleted(rule: AlertRule): Promise<void> {
+    const transitions = this.endings(rule, deletedReason());
+    if (transitions.length === 0) return;
+    this.onBatch({ transitions, values: [] });
+    await this.batches;
+  }
+
+  /** The transitions that end the rule's alerts held, for `reason`: a firing one resolves, a pending one goes back to inactive. */
+  private endings(rule: AlertRule, reason: string): AlertTransition[] {
     const at = monitorNow(this.deps.views);
-    const reason = deletedReason();
     const transitions: AlertTransition[] = [];
     for (const a of this.alerts.values()) {
       if (a.ruleId !== rule.id || (a.state !== 'firing' && a.state !== 'pending')) continue;
       const to = a.state === 'firing' ? 'resolved' : 'inactive';
       transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: a.state, to, value: a.value, threshold: to === 'resolved' ? (rule.resolveThreshold ?? rule.threshold) : rule.threshold, reason });
     }
-    if (transitions.length === 0) return;
-    this.onBatch({ transitions, values: [] });
-    await this.batches;
+    return transitions;
   }
 
   async resolve(fingerprint: string): Promise<boolean> {

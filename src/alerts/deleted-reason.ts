@@ -6,3 +6,8 @@
 export function deletedReason(replaced = false): string {
   return replaced ? 'its rule was replaced: the alert ends with the rule it belonged to' : 'its rule was deleted: the alert ends with it';
 }
+
+/** Why an alert ended when its rule was found a copy of an older stored rule (`kept`: its id) and deleted at start (Alerting.restore). */
+export function copyReason(kept: string): string {
+  return `its rule was a copy of rule ${kept} (the same fields, stored again by an earlier perfwatch), deleted at start: the alert ends with it, and rule ${kept} goes on judging the series`;
+}
