@@ -8130,6 +8130,27 @@ export const BREAKS = [
     mustFail: ['deletes at start the copies of a rule an earlier perfwatch stored at each boot'],
   },
   {
+    name: 'the status answer lists its metrics in id order, the idle series first',
+    what: "get_monitoring_status with include_metrics lists every series in id order again: on a service whose tags churn, an agent's first look shows the 300 series recorded once two minutes ago, n=0 rows, and not the 5 live ones",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: 'const { page, total, idle } = sampledFirst(monitor, {}, DEFAULT_WINDOW_SECONDS, 0, args.limit ?? 200);', replace: 'const { page, total, idle } = { page: monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS, limit: args.limit ?? 200 }), total: monitor.countMetrics(), idle: 0 };' }],
+    tests: ['mcp-status-idle.test.ts'],
+    mustFail: ['lists the live series before those recorded once two minutes ago'],
+  },
+  {
+    name: "the status answer's text silent on its idle series",
+    what: "get_monitoring_status lists the live series first but its text does not say that 300 series had no sample in the window, nor the offset where they start",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: 'lines, undefined, undefined, idle);', replace: 'lines);' }],
+    tests: ['mcp-status-idle.test.ts'],
+    mustFail: ['says how many had none and where they are'],
+  },
+  {
+    name: '/api/metrics sampled taken and ignored',
+    what: 'GET /api/metrics takes sampled=true|false but answers every series in id order: a consumer asking for the live series of a churned service reads the series recorded once',
+    edits: [{ file: 'src/http/api.ts', find: "const sampled = p.has('sampled') ? boolParam(p, 'sampled', true) : undefined;", replace: "const sampled = p.has('sampled') ? (boolParam(p, 'sampled', true), undefined) : undefined;" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['answers /api/metrics in id order, and with sampled only the series with'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -54,9 +54,9 @@ export class ChildTransport implements Transport {
   stderr = '';
   private buffer = '';
 
-  /** `nodeArgs` go to node before the CLI (a module to preload, say). */
-  constructor(args: string[], nodeArgs: string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `nodeArgs` go to node before the CLI (a module to preload, say); `env` is the child's environment (a preloaded library's settings). */
+  constructor(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   }
 
   async start(): Promise<void> {

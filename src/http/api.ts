@@ -71,16 +71,20 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     }),
 
     route('GET', '/api/metrics', ({ url, res }) => {
-      const p = queryParams(url, ['names', 'tags', 'window', 'limit', 'offset']);
+      const p = queryParams(url, ['names', 'tags', 'window', 'sampled', 'limit', 'offset']);
       const names = namesParam(p, 'names');
       const window = intParam(p, 'window', 1, MAX_WINDOW_SECONDS, 60);
       const limit = intParam(p, 'limit', 1, MAX_PAGE_SERIES, 200);
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const tags = tagsParam(p);
+      // The order stays id order, which a consumer pages through; on a service whose tags churn
+      // its first pages are series recorded once, and `sampled=true` reads the live ones alone.
+      const sampled = p.has('sampled') ? boolParam(p, 'sampled', true) : undefined;
       // Only the page is summarised: at 20,000 series all of them held this thread for a second.
       const query = { ...(names ? { names } : {}), ...(tags ? { tags } : {}) };
-      const metrics = monitor.getMetrics({ ...query, windowSeconds: window, offset, limit });
-      const total = monitor.countMetrics(query);
+      const judged = sampled === undefined ? query : { ...query, sampled, windowSeconds: window };
+      const metrics = monitor.getMetrics({ ...judged, windowSeconds: window, offset, limit });
+      const total = monitor.countMetrics(judged);
       const more = offset + metrics.length < total;
       sendJson(res, 200, { total, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}), ...(total === 0 ? tagHint(monitor, names, tags) : {}) });
     }, (f) => (f === 'windowSeconds' ? 'window' : f)),

@@ -14,6 +14,7 @@ import { dropAdvice, dropsText } from '../monitor/drops.js';
 import { alertsAnswer } from './alerts-answer.js';
 import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
+import { sampledFirst } from './metrics-page.js';
 import { baselinesOut, baselinesText, baselinesWanted } from './report-answer.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
 import { faultsLines, faultsOut, type FaultsOut } from './status-faults.js';
@@ -313,13 +314,14 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;
   if (args.include_metrics) {
-    // Only what the answer can show is summarised (get_performance_metrics' FIRST_PAGE).
-    const total = monitor.countMetrics();
-    const page = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS, limit: args.limit ?? 200 });
+    // Only what the answer can show is summarised (get_performance_metrics' FIRST_PAGE); the
+    // series with a sample in the window first: on a service whose tags churn, the first in id
+    // order were series recorded once, and an agent's first look showed them, not the service.
+    const { page, total, idle } = sampledFirst(monitor, {}, DEFAULT_WINDOW_SECONDS, 0, args.limit ?? 200);
     const { metrics, lines } = args.limit !== undefined ? front.summaries.of(page) : front.summaries.of(page, share() - 200);
     const part = { metrics: metrics as MetricSummaryOut[], metrics_total: total, metrics_truncated: metrics.length < total };
     Object.assign(structured, part);
-    const added = metricsText(metrics, total, part.metrics_truncated, DEFAULT_WINDOW_SECONDS, lines);
+    const added = metricsText(metrics, total, part.metrics_truncated, DEFAULT_WINDOW_SECONDS, lines, undefined, undefined, idle);
     text += `\n${added}`;
     left -= jsonBytes(part) + textBytes(added);
   }
