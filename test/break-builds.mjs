@@ -8151,6 +8151,13 @@ export const BREAKS = [
     mustFail: ['answers /api/metrics in id order, and with sampled only the series with'],
   },
   {
+    name: "stored rules restored unchecked",
+    what: "start() restores a stored anomaly rule whose window the ring can no longer judge without a word: it never fires, and nothing says so",
+    edits: [{ file: 'src/alerts/alerting.ts', find: '    this.reportUnjudgeable(loaded);\n', replace: '' }],
+    tests: ['alert-rules-stored-check.test.ts'],
+    mustFail: ["reports a rule it cannot judge under this start's options"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -104,6 +104,8 @@ export interface AlertingState {
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
+/** The rules a fault of unjudgeable stored rules names (each with its reason); it counts the rest. */
+const MAX_UNJUDGEABLE_NAMED = 3;
 
 /** Bytes of the shared record of how far `last` rules judged each series (an f64 per series id). */
 export function alertProgressBytes(seriesCapacity: number): number {
@@ -241,6 +243,7 @@ export class Alerting {
     const copies = this.dropCopies(rules);
     const loaded = copies.size === 0 ? rules : rules.filter((rule) => !copies.has(rule.id));
     const alive = copies.size === 0 ? restored : restored.filter((alert) => !copies.has(alert.ruleId));
+    this.reportUnjudgeable(loaded);
     if (this.actor.state !== 'stopped' && (loaded.length > 0 || alive.length > 0)) await this.actor.call((a) => a.load(loaded, alive), true);
   }
 
@@ -309,6 +312,36 @@ export class Alerting {
     return this.notifier.urls();
   }
 
+  /** Throws for a rule this monitor's store cannot judge (an anomaly window past what the bucket ring leaves a baseline). */
+  private checkJudgeable(rule: { aggregation?: string; window: number }): void {
+    if (rule.aggregation !== 'anomaly') return;
+    const why = anomalyWindowTooLong(rule.window, new StoreLayout(new Int32Array(this.deps.store.meta)).t1Cap, this.deps.intervalMs);
+    if (why !== undefined) throw new InvalidArgumentError('window', why, { value: rule.window });
+  }
+
+  /**
+   * Reports, as one fault, the rules restored from the database that would be refused if
+   * created now: one stored before a limit was added (an anomaly window that leaves the ring no
+   * baseline, refused since 2026-12-07), or under options that judged it then and no longer do
+   * (a smaller bucketCapacity or collectionIntervalMs). They are kept as stored, the user's to
+   * delete, but such a rule never fires: restored without a word, it watched nothing for good.
+   */
+  private reportUnjudgeable(rules: readonly AlertRule[]): void {
+    const refused: string[] = [];
+    for (const rule of rules) {
+      const { id: _id, createdAt: _createdAt, ...input } = rule;
+      try {
+        this.checkJudgeable(parseAlertRule(input));
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) refused.push(`"${rule.name}" (${rule.id}): ${error.message}`);
+      }
+    }
+    if (refused.length === 0) return;
+    const shown = refused.slice(0, MAX_UNJUDGEABLE_NAMED);
+    const more = refused.length > shown.length ? `; and ${refused.length - shown.length} more (listAlertRules())` : '';
+    this.deps.fault('alert-rules-stored', new Error(`${refused.length === 1 ? 'an alert rule' : `${refused.length} alert rules`} restored from the database would be refused if created now, and never fire${refused.length === 1 ? 's' : ''} as stored: ${shown.join('; ')}${more}. Each is kept: delete it (deleteAlertRule) and create it again within the limit, or start with the options it was created under`));
+  }
+
   /**
    * The rule, created, or the rule held that is identical to it (ruleKey) with `created`
    * false: an agent that retries a call it saw time out, or a service that creates its rules
@@ -317,10 +350,7 @@ export class Alerting {
    */
   async createRule(input: unknown): Promise<{ rule: AlertRule; created: boolean }> {
     const parsed = parseAlertRule(input);
-    if (parsed.aggregation === 'anomaly') {
-      const why = anomalyWindowTooLong(parsed.window, new StoreLayout(new Int32Array(this.deps.store.meta)).t1Cap, this.deps.intervalMs);
-      if (why !== undefined) throw new InvalidArgumentError('window', why, { value: parsed.window });
-    }
+    this.checkJudgeable(parsed);
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
     const key = ruleKey(rule);
     const same = this.byKey.get(key)?.[0];
