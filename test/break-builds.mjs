@@ -8130,6 +8130,13 @@ export const BREAKS = [
     mustFail: ['deletes at start the copies of a rule an earlier perfwatch stored at each boot'],
   },
   {
+    name: "the overhead budget read as of one core under a container's CPU limit",
+    what: "under a cgroup CPU limit of a quarter core the default budget is 1% of one core, 4% of the service's quota: the monitor takes that much of a throttled service's CPU before it backs off",
+    edits: [{ file: 'src/overhead/governor.ts', find: '    return this.cpu.given || cores >= 1 ? this.budget.cpuPercent : this.budget.cpuPercent * cores;\n', replace: '    return this.budget.cpuPercent;\n' }],
+    tests: ['cpu-limit.test.ts'],
+    mustFail: ['not given, is that percent of a limit below one core'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
