@@ -8137,6 +8137,13 @@ export const BREAKS = [
     mustFail: ['not given, is that percent of a limit below one core'],
   },
   {
+    name: "a profile's unwritable directory said without the option that moves it",
+    what: "a read-only container's /tmp refuses a profile's file: fileError says EROFS at mkdir and nothing of profiling.dir, TMPDIR or what to make writable",
+    edits: [{ file: 'src/profiling/files.ts', find: '${(error as Error).message}${unwritableAdvice(dir, error)}`', replace: '${(error as Error).message}`' }],
+    tests: ['storage-disk.test.ts', 'profile-temp-dirs.test.ts'],
+    mustFail: ['names profiling.dir and TMPDIR when a read-only temporary directory', 'writes no profile through a link another user made'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
