@@ -9,6 +9,7 @@ export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
 export type { BindingLimit, MemoryFit } from './monitor/memory-fit.js';
 export type { MemoryLimit } from './engine/memory-limit.js';
+export type { CpuLimit } from './engine/cpu-limit.js';
 export type { EmitterEvent, MonitorEvents } from './monitor/events.js';
 export type { CatalogView, StorageStatusView } from './monitor/storage-link.js';
 export type { StoredData } from './monitor/control-state.js';

@@ -8158,6 +8158,20 @@ export const BREAKS = [
     mustFail: ["reports a rule it cannot judge under this start's options"],
   },
   {
+    name: "the overhead budget read as of one core under a container's CPU limit",
+    what: "under a cgroup CPU limit of a quarter core the default budget is 1% of one core, 4% of the service's quota: the monitor takes that much of a throttled service's CPU before it backs off",
+    edits: [{ file: 'src/overhead/governor.ts', find: '    return this.cpu.given || cores >= 1 ? this.budget.cpuPercent : this.budget.cpuPercent * cores;\n', replace: '    return this.budget.cpuPercent;\n' }],
+    tests: ['cpu-limit.test.ts'],
+    mustFail: ['not given, is that percent of a limit below one core'],
+  },
+  {
+    name: "a profile's unwritable directory said without the option that moves it",
+    what: "a read-only container's /tmp refuses a profile's file: fileError says EROFS at mkdir and nothing of profiling.dir, TMPDIR or what to make writable",
+    edits: [{ file: 'src/profiling/files.ts', find: '${(error as Error).message}${unwritableAdvice(dir, error)}`', replace: '${(error as Error).message}`' }],
+    tests: ['storage-disk.test.ts', 'profile-temp-dirs.test.ts'],
+    mustFail: ['names profiling.dir and TMPDIR when a read-only temporary directory', 'writes no profile through a link another user made'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

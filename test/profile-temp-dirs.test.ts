@@ -78,7 +78,7 @@ describe('profile directories under the temporary directory', () => {
     try {
       const linked = await m.profile({ kind: 'cpu', seconds: 1 });
       expect(linked.file).toBeNull();
-      expect(linked.fileError).toMatch(new RegExp(`^cannot write ${own}/perfwatch-[^ ]+\\.cpuprofile: ${own} is a symbolic link, not a directory of this process: another user may have made it; no profile is written there$`));
+      expect(linked.fileError).toMatch(new RegExp(`^cannot write ${own}/perfwatch-[^ ]+\\.cpuprofile: ${own} is a symbolic link, not a directory of this process: another user may have made it; no profile is written there: the capture's summary is kept without its file; set profiling\\.dir \\(or TMPDIR, where it goes with no dataDir of its own\\) to a directory this process may write$`));
       expect(readdirSync(chosen)).toEqual([]);
       // Its own directory, once made, no one else may read or write.
       rmSync(own);

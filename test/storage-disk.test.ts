@@ -84,6 +84,29 @@ if (!root && process.env.CI === 'true') {
       }
     });
 
+    it("names profiling.dir and TMPDIR when a read-only temporary directory (a read-only container's /tmp) keeps a profile's file from being written", async () => {
+      const ro = mkdtempSync(join(tmpdir(), 'pw-tmpfs-ro-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = ro;
+      const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+      try {
+        await m.start();
+        const c = await m.profile({ seconds: 1 });
+        expect(c.summary.kind).toBe('cpu');
+        expect(c.file).toBeNull();
+        const own = join(ro, `perfwatch-profiles-${process.pid}`);
+        expect(c.fileError).toMatch(new RegExp(`^cannot write ${own}/perfwatch-[^ ]+\\.cpuprofile: EROFS: .*: the capture's summary is kept without its file; give this process write access to ${ro}, or set profiling\\.dir \\(or TMPDIR, where it goes with no dataDir of its own\\) to a directory this process may write$`));
+        expect(m.status().profiling.files.lastError).toBe(c.fileError);
+      } finally {
+        await m.stop();
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+        execFileSync('umount', [ro]);
+        rmSync(ro, { recursive: true });
+      }
+    });
+
     it('fails start() on a database it cannot write (a read-only file) saying so, not that the file is no database to move away', async () => {
       // A perfwatch database with history, then mounted read-only over itself: the directory stays writable (the lock).
       const dir = mkdtempSync(join(tmpdir(), 'pw-ro-db-'));
@@ -285,6 +308,7 @@ if (!root && process.env.CI === 'true') {
         expect(c.summary.kind).toBe('cpu');
         expect(c.file).toBeNull();
         expect(c.fileError).toMatch(/^cannot write .*\/profiles\/perfwatch-.*\.cpuprofile: ENOSPC/);
+        expect(c.fileError).toMatch(/: the capture's summary is kept without its file; free space on its file system, or set profiling\.dir to a directory this process may write$/);
         expect(ours()).toEqual([]);
         expect(m.status().profiling.files).toMatchObject({ count: 0, bytes: 0, lastError: c.fileError });
 

@@ -22,13 +22,14 @@ export interface MemoryLimit {
 }
 
 export interface CgroupFiles {
-  /** Where the cgroup file systems are mounted (cgroup v2 there, v1 in its memory/ folder). */
+  /** Where the cgroup file systems are mounted (cgroup v2 there, v1 in a folder per controller: memory/, cpu/). */
   root: string;
   /** The process's cgroup membership, as /proc/self/cgroup lists it. */
   membership: string;
 }
 
-function readOr(path: string): string | undefined {
+/** A file's text, or undefined when it cannot be read (a cgroup file the kernel does not have). */
+export function readOr(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -46,26 +47,36 @@ function upTo(root: string, path: string): string[] {
 }
 
 /**
- * The lowest memory limit of the process's cgroup and its ancestors: cgroup v2's memory.max
- * ("max": none) and v1's memory.limit_in_bytes (unlimited reads as about 2^63), walked up
- * to the mount's root because a container that sees its own cgroup as the root (a cgroup
- * namespace, or v1's bind mount) lists a path that does not exist under it.
+ * The folders of the process's cgroups that `controller` may limit, each with its ancestors up
+ * to the mount's root, deepest first: the v2 cgroup's under `root`, a v1 hierarchy's holding
+ * the controller under `root/<controller>`. Walked up to the root because a container that
+ * sees its own cgroup as the root (a cgroup namespace, or v1's bind mount) lists a path that
+ * does not exist under it.
  */
-export function memoryLimit(files: CgroupFiles = { root: '/sys/fs/cgroup', membership: readOr('/proc/self/cgroup') ?? '' }): MemoryLimit {
-  let best: MemoryLimit = { bytes: totalmem(), source: MACHINE };
+export function cgroupFolders(files: CgroupFiles, controller: string): { dir: string; v2: boolean }[] {
+  const out: { dir: string; v2: boolean }[] = [];
   for (const line of files.membership.split('\n')) {
     const [id, controllers, path] = line.split(/:(.*?):/);
     if (path === undefined) continue;
     const v2 = id === '0' && controllers === '';
-    if (!v2 && !controllers!.split(',').includes('memory')) continue;
-    const dirs = v2 ? upTo(files.root, path) : upTo(posix.join(files.root, 'memory'), path);
-    for (const dir of dirs) {
-      const file = posix.join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes');
-      const text = readOr(file)?.trim();
-      if (text === undefined || !/^\d+$/.test(text)) continue;
-      const bytes = Number(text);
-      if (bytes > 0 && bytes < best.bytes) best = { bytes, source: `cgroup ${v2 ? 'v2' : 'v1'} ${file}` };
-    }
+    if (!v2 && !controllers!.split(',').includes(controller)) continue;
+    for (const dir of upTo(v2 ? files.root : posix.join(files.root, controller), path)) out.push({ dir, v2 });
+  }
+  return out;
+}
+
+/**
+ * The lowest memory limit of the process's cgroup and its ancestors: cgroup v2's memory.max
+ * ("max": none) and v1's memory.limit_in_bytes (unlimited reads as about 2^63).
+ */
+export function memoryLimit(files: CgroupFiles = { root: '/sys/fs/cgroup', membership: readOr('/proc/self/cgroup') ?? '' }): MemoryLimit {
+  let best: MemoryLimit = { bytes: totalmem(), source: MACHINE };
+  for (const { dir, v2 } of cgroupFolders(files, 'memory')) {
+    const file = posix.join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes');
+    const text = readOr(file)?.trim();
+    if (text === undefined || !/^\d+$/.test(text)) continue;
+    const bytes = Number(text);
+    if (bytes > 0 && bytes < best.bytes) best = { bytes, source: `cgroup ${v2 ? 'v2' : 'v1'} ${file}` };
   }
   return best;
 }

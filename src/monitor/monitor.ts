@@ -49,6 +49,7 @@ import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
+import { cpuLimit } from '../engine/cpu-limit.js';
 import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
@@ -291,6 +292,7 @@ export class PerformanceMonitor extends EventEmitter {
         record: (name, value) => this.recordOwn(name, value),
       },
       o.overhead,
+      { limit: cpuLimit(), given: options?.overhead?.cpuPercent !== undefined },
     );
     this.optimizer = new Optimizer({
       now: () => this.now(),

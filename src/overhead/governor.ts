@@ -24,6 +24,7 @@ import { z } from 'zod';
 import type { CollectorUsage } from '../actors/protocols.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { childrenCpuMs, threadCpuSource, type CpuSource } from '../engine/thread-cpu.js';
+import type { CpuLimit } from '../engine/cpu-limit.js';
 
 const MiB = 1024 * 1024;
 const MAX_LEVEL = 3;
@@ -91,9 +92,18 @@ export interface OverheadDeps {
   record(name: string, value: number): void;
 }
 
+/** The process's cgroup CPU limit (engine/cpu-limit.ts), and whether `overhead.cpuPercent` was given. */
+export interface CpuBudgetBasis {
+  limit: CpuLimit | null;
+  given: boolean;
+}
+
 export interface OverheadStatus {
   enabled: boolean;
+  /** `cpuPercent` as the governor holds the monitor to: the one not given scaled to a limit below one core. */
   budget: { cpuPercent: number; memoryBytes: number };
+  /** The cgroup's CPU limit, null when none is set: the budget not given is that share of it. */
+  cpuLimit: CpuLimit | null;
   /** Over the last check window; null before the first. */
   cpuPercent: number | null;
   memoryBytes: number | null;
@@ -122,6 +132,7 @@ export interface OverheadStatus {
 export class OverheadGovernor {
   private readonly deps: OverheadDeps;
   private budget: OverheadOptions;
+  private readonly cpu: CpuBudgetBasis;
   private timer: NodeJS.Timeout | undefined;
   private level = 0;
   private under = 0;
@@ -130,13 +141,14 @@ export class OverheadGovernor {
   private frontsMs = 0;
   private base = { cadenceMs: 0 };
   private last: { at: number; thread: number; collectorMs: number; samplingMs: number; childrenMs: number; spawnCalls: number; reportsMs: number } | undefined;
-  private state: Omit<OverheadStatus, 'enabled' | 'budget' | 'level' | 'backedOff' | 'actions' | 'systemCadenceMs' | 'slowCadenceMs'>;
+  private state: Omit<OverheadStatus, 'enabled' | 'budget' | 'cpuLimit' | 'level' | 'backedOff' | 'actions' | 'systemCadenceMs' | 'slowCadenceMs'>;
   private checking = false;
   private startedAt = 0;
 
-  constructor(deps: OverheadDeps, budget: OverheadOptions) {
+  constructor(deps: OverheadDeps, budget: OverheadOptions, cpu: CpuBudgetBasis = { limit: null, given: false }) {
     this.deps = deps;
     this.budget = budget;
+    this.cpu = { ...cpu };
     this.base.cadenceMs = deps.intervalMs;
     this.state = { cpuPercent: null, memoryBytes: null, breakdown: null, cpuSource: threadCpuSource(), overBudget: { cpu: false, memory: false }, ingestionBound: false, collectorCadenceMs: null, lastCheck: null, levelChangedAt: null };
   }
@@ -157,8 +169,20 @@ export class OverheadGovernor {
     if (!parsed.success) throw toInvalidArgument(parsed.error, budget, 'overhead', 'option', OverheadBudgetSchema);
     const valid: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>> = {};
     if (parsed.data.cpuPercent !== undefined) valid.cpuPercent = parsed.data.cpuPercent;
+    if (parsed.data.cpuPercent !== undefined) this.cpu.given = true;
     if (parsed.data.memoryBytes !== undefined) valid.memoryBytes = parsed.data.memoryBytes;
     this.budget = { ...this.budget, ...valid };
+  }
+
+  /**
+   * The CPU budget in percent of one core. One not given is that percent of the cgroup's limit
+   * where it is below one core: 1% of one core is 4% of a quarter core's quota, taken from the
+   * service, which the kernel throttles once the quota is spent. A limit of more than a core
+   * keeps it: the budget is the monitor's cost to the service, which more cores do not lower.
+   */
+  private get cpuBudget(): number {
+    const cores = this.cpu.limit?.cores ?? 1;
+    return this.cpu.given || cores >= 1 ? this.budget.cpuPercent : this.budget.cpuPercent * cores;
   }
 
   get systemCadenceMs(): number {
@@ -213,7 +237,8 @@ export class OverheadGovernor {
     else if (this.level === MAX_LEVEL && this.state.overBudget.cpu) actions.push(LAST_STEP);
     return {
       enabled: this.budget.enabled,
-      budget: { cpuPercent: this.budget.cpuPercent, memoryBytes: this.budget.memoryBytes },
+      budget: { cpuPercent: this.cpuBudget, memoryBytes: this.budget.memoryBytes },
+      cpuLimit: this.cpu.limit,
       ...this.state,
       level: this.level,
       backedOff: this.level > 0 || this.state.overBudget.memory,
@@ -262,7 +287,7 @@ export class OverheadGovernor {
       const cpuPercent = (100 * total) / Math.max(1, windowMs);
       this.state.cpuPercent = known ? cpuPercent : null;
       this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, profilingMs, frontsMs, reportsMs, childProcessesMs: childMs };
-      const cpuOver = known && cpuPercent > this.budget.cpuPercent;
+      const cpuOver = known && cpuPercent > this.cpuBudget;
       this.state.overBudget.cpu = cpuOver;
       // What sampling costs at the base cadence in a window like this one, children included.
       const reducible = (usage.samplePassMs * windowMs) / this.base.cadenceMs + childMs * 4 ** this.level;
@@ -274,7 +299,7 @@ export class OverheadGovernor {
       } else if (cpuOver && worthIt) {
         this.under = 0;
         if (this.level < MAX_LEVEL) this.level++;
-      } else if (!known || !worthIt || cpuPercent < this.budget.cpuPercent / 2) {
+      } else if (!known || !worthIt || cpuPercent < this.cpuBudget / 2) {
         // Under half the budget, or over it by ingestion that a back-off does not reduce.
         if (++this.under >= 2 && this.level > 0) {
           this.level--;

@@ -54,6 +54,19 @@ export function profileFileName(kind: ProfileKind, at: number, id: number): stri
   return `perfwatch-${stamp}-${process.pid}-${id}${EXT[kind]}`;
 }
 
+/**
+ * What to do about a directory a profile cannot be written to. A read-only container (its root
+ * and /tmp read-only, an emptyDir the one place it may write) met the bare error, EROFS at
+ * mkdir of the temporary directory, with nothing naming the option that moves the files.
+ */
+function unwritableAdvice(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  // This process's temporary directory is made anew where it is missing: its parent is what must be writable.
+  const temp = isOwnTempDir(dir);
+  const fix = code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? `give this process write access to ${temp ? dirname(dir) : dir}, or ` : code === 'ENOSPC' || code === 'EDQUOT' ? 'free space on its file system, or ' : '';
+  return `: the capture's summary is kept without its file; ${fix}set profiling.dir${temp ? ' (or TMPDIR, where it goes with no dataDir of its own)' : ''} to a directory this process may write`;
+}
+
 export class ProfileFiles {
   private readonly where: () => string;
   private readonly bounds: FileBounds;
@@ -116,7 +129,7 @@ export class ProfileFiles {
       // A disk that filled during the write leaves the file cut short (or empty): no profile
       // DevTools can open, yet named as ours, counted against maxFiles and taking the room.
       await unlink(file).catch(() => {});
-      return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
+      return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}${unwritableAdvice(dir, error)}`);
     }
     this.lastError = null;
     const pruned = await this.prune(dir, file).catch(() => []);
