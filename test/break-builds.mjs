@@ -8172,6 +8172,27 @@ export const BREAKS = [
     mustFail: ['names profiling.dir and TMPDIR when a read-only temporary directory', 'writes no profile through a link another user made'],
   },
   {
+    name: "a CPU budget given in the options scaled to a container's limit",
+    what: "the monitor tells its governor no budget was given: a service's overhead.cpuPercent 1 under a quarter-core limit is held to 0.25",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'given: options?.overhead?.cpuPercent !== undefined', replace: 'given: false' }],
+    tests: ['cpu-limit-cgroup.test.ts'],
+    mustFail: ['keeps a budget given'],
+  },
+  {
+    name: "the status answer silent on the CPU limit its budget is a share of",
+    what: "get_monitoring_status' overhead gives a budget of 0.25 under a quarter-core limit without the limit it is a share of",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '    ...(o.cpuLimit ? { cpu_limit_cores: o.cpuLimit.cores } : {}),\n', replace: '' }],
+    tests: ['cpu-limit-cgroup.test.ts'],
+    mustFail: ['says the limit to an agent'],
+  },
+  {
+    name: "the over-budget line silent on the CPU limit",
+    what: "get_monitoring_status' over-budget line names overhead.cpuPercent without the container's CPU limit it is held under",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '`overhead.cpuPercent ${+o.budget.cpuPercent.toPrecision(3)}${limit}`', replace: '`overhead.cpuPercent ${+o.budget.cpuPercent.toPrecision(3)}`' }],
+    tests: ['cpu-limit-cgroup.test.ts'],
+    mustFail: ['says the limit to an agent'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

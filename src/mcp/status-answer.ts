@@ -75,6 +75,8 @@ type OverheadOut = {
   budget: { cpu_percent: number; memory_bytes: number };
   over_budget: { cpu: boolean; memory: boolean };
   level: number;
+  /** The cores' worth of CPU time the process's cgroup allows (a container's limit), when one is set. */
+  cpu_limit_cores?: number;
 };
 
 type Out = Omit<z.output<typeof StatusOutput>, 'faults' | 'overhead'> & { faults: FaultsOut; overhead: OverheadOut };
@@ -115,6 +117,8 @@ function overheadOut(o: MonitorStatus['overhead']): OverheadOut {
     budget: { cpu_percent: o.budget.cpuPercent, memory_bytes: o.budget.memoryBytes },
     over_budget: { cpu: o.overBudget.cpu, memory: o.overBudget.memory },
     level: o.level,
+    // The budget not given is a share of a limit below one core: without the limit, 0.25 read as a typo of 1.
+    ...(o.cpuLimit ? { cpu_limit_cores: o.cpuLimit.cores } : {}),
   };
 }
 
@@ -251,7 +255,8 @@ function overheadLines(o: MonitorStatus['overhead']): string[] {
   const parts = b === null ? '' : ` (collector ${pct(b.collectorMs, b.windowMs)}, of which system sampling ${pct(b.samplingMs, b.windowMs)}; main thread ${pct(b.mainThreadMs, b.windowMs)}; reports ${pct(b.reportsMs, b.windowMs)})`;
   const cpu = o.cpuPercent === null ? 'CPU unknown' : `${num(o.cpuPercent)}% of a core${parts}`;
   const memory = o.memoryBytes === null ? '' : `, memory ${num(o.memoryBytes / 1048576)} MiB`;
-  const over = [o.overBudget.cpu ? `overhead.cpuPercent ${o.budget.cpuPercent}` : '', o.overBudget.memory ? `overhead.memoryBytes ${num(o.budget.memoryBytes / 1048576)} MiB` : ''].filter(Boolean).join(' and ');
+  const limit = o.cpuLimit && o.cpuLimit.cores < 1 ? `, of a core, under this process's CPU limit of ${num(o.cpuLimit.cores)} of a core (${o.cpuLimit.source})` : '';
+  const over = [o.overBudget.cpu ? `overhead.cpuPercent ${+o.budget.cpuPercent.toPrecision(3)}${limit}` : '', o.overBudget.memory ? `overhead.memoryBytes ${num(o.budget.memoryBytes / 1048576)} MiB` : ''].filter(Boolean).join(' and ');
   return [`overhead over its budget (${over}): ${cpu}${memory}; back-off level ${o.level}${o.actions.length > 0 ? `: ${o.actions.join('; ')}` : ''}`];
 }
 
