@@ -4363,7 +4363,7 @@ export const BREAKS = [
   {
     name: "a process's first stored row a whole minute wide",
     what: "a stored row that starts at a process's first sample spanned a whole minute from there in a report's pieces, past the end of its minute: a counter's piece read 10 requests a second as 2.2",
-    edits: [{ find: 'const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);', replace: 'const end = Math.min(record.start + width, this.memoryFroms[k] ?? Infinity);' }],
+    edits: [{ file: 'src/reports/span-reader.ts', find: 'return Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);', replace: 'return Math.min(record.start + width, this.memoryFroms[k] ?? Infinity);' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ["take every stored row and every bucket after them"],
   },
@@ -8034,7 +8034,7 @@ export const BREAKS = [
   {
     name: "a report's series rate over the whole range past what the store holds",
     what: "a report over a range longer than the bucket ring or the rollups divides what the store holds of a series by the whole range: a steady 20/s reads 18.2 over 330 s at a 300 s ring and 5.0 over a day at 10 minutes of rollups, with no coveredSeconds",
-    edits: [{ file: 'src/analysis/stats.ts', find: 'const read = held > from ? { from: Math.max(span.from, held), to: span.to } : span;', replace: 'const read = span;' }],
+    edits: [{ file: 'src/analysis/stats.ts', find: 'const read = held > from || end < to ? { from: Math.max(span.from, held), to: end < to ? end : span.to } : span;', replace: 'const read = span;' }],
     tests: ['report-held-range.test.ts'],
     mustFail: ['reads a steady rate over a range past the bucket ring or the rollups, and says the seconds held', 'reads a steady rate over a range past the bucket ring with the minutes stored on disk'],
   },
@@ -8089,10 +8089,38 @@ export const BREAKS = [
   },
   {
     name: "a last quarter's rollups past the range's end over the quarter's seconds alone",
-    what: "with nothing held before a report's range that ends before the bucket ring, its last quarter takes whole minute rollups running past the range's closed end over the quarter's seconds alone: a steady 20/s reads 40 or 80, up 100-300%",
+    what: "with nothing held before a report's range, its last quarter takes whole pieces running past the range's closed end (the bucket a range ends inside, minute rollups before a report's range ended at the last whole one) over the quarter's seconds alone: a steady 20/s reads 20.1, and read 40 or 80",
     edits: [{ file: 'src/analysis/stats.ts', find: '      if (at < lastQuarter.to && end > lastQuarter.to) currentTo = Math.min(currentTo, Math.max(at, lastQuarter.from));\n', replace: '' }, { file: 'src/analysis/stats.ts', find: 'at >= currentFrom && at + pieces.width[i]! <= currentTo ? c', replace: 'at >= currentFrom && at < currentTo ? c' }],
     tests: ['report-held-range.test.ts'],
     mustFail: ['compares the range with the part held before it'],
+  },
+  {
+    name: "a report's range ending in a minute only the rollups hold read to its end",
+    what: "a report over a range that ends in the past, inside a minute the bucket ring no longer holds, leaves that minute's rollup out (it runs past the range's end) but counts its seconds: a steady 20/s reads 17.1 from 600 s to 330 s ago",
+    edits: [{ file: 'src/engine/store/held-from.ts', find: '  if (reader.bucketCount(id, 1) > L.t1Cap) return minute;\n', replace: '' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['reads a steady rate over a range ending in minutes only the rollups hold'],
+  },
+  {
+    name: "a report's range ending inside a stored minute counts it whole",
+    what: "after a restart, a report over a range that ends inside a minute stored on disk counts that minute's row whole over the seconds up to the range's end: a steady 20/s reads 21",
+    edits: [{ file: 'src/engine/store/held-from.ts', find: 'if (reader.isStored(r) && reader.recordEnd(2, r) > to) return minute;', replace: 'if (reader.isStored(r) && reader.recordEnd(2, r) > to) return to;' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['reads a steady rate over a range ending inside a minute stored on disk'],
+  },
+  {
+    name: "a stored row's samples taken to run to its minute's end after its process stopped",
+    what: "a report over a range that ends after a process stopped, inside the minute it stopped in, takes that minute's stored row for one whose samples run past the range's end and leaves it out: the range ends at the minute's start, 30 s of samples fewer",
+    edits: [{ file: 'src/reports/span-reader.ts', find: '    return run < end ? run : end;', replace: '    return end;' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['reads a steady rate over a range ending inside a minute stored on disk'],
+  },
+  {
+    name: "a report's series window running on past the part held to the range's end",
+    what: "a series' figures end where what is held of a past range ends, but its window and coveredSeconds run on to the range's end: the rate over that part is divided by seconds of which the last minute holds no sample read, 17.1 for 20",
+    edits: [{ file: 'src/analysis/stats.ts', find: 'to: end < to ? end : span.to }', replace: 'to: span.to }' }],
+    tests: ['report-held-range.test.ts'],
+    mustFail: ['reads a steady rate over a range ending in minutes only the rollups hold', 'reads a steady rate over a range ending inside a minute stored on disk'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
