@@ -92,6 +92,20 @@ describe('a report over more than the store holds of a series', () => {
     expect(throughStorage()(600).series[0]).toMatchObject({ name: 'jobs', count: 540, coveredSeconds: 540, rate: expect.closeTo(20, 1) });
   });
 
+  it('reads a steady rate over a range that starts inside a minute stored on disk, after a restart', () => {
+    // The row of the range's first, partial minute starts before it and is read by no one: over
+    // the seconds from the range's start, a steady 20/s read 18.0 from 1000 s, 17.6 from 2000 s.
+    const report = afterRestart();
+    for (const [from, to] of [[1000, 1230.5], [2000, 2399.5], [2300, 2500.5]] as const) {
+      const jobs = report(from, to).series.find((x) => x.name === 'jobs')!;
+      expect([from, to, jobs.rate]).toEqual([from, to, expect.closeTo(20, 1)]);
+      expect([from, to, jobs.window.from]).toEqual([from, to, T0 + Math.ceil(from / 60) * 60_000]);
+    }
+    // A new monitor with no sample of the series yet reads its stored minutes so too.
+    const none = afterRestart(2400.01, false)(1000, 1230.5).series.find((x) => x.name === 'jobs')!;
+    expect([none.rate, none.window.from]).toEqual([expect.closeTo(20, 1), T0 + 1_020_000]);
+  });
+
   it("counts once the minute of the memory's oldest rollup, which the minutes stored on disk hold too", () => {
     // Past the memory's 10 minutes of rollups the minutes stored are read; the oldest rollup of
     // the full ring is also a stored row's minute, and counted from both, 30 minutes read 1800
@@ -140,13 +154,13 @@ describe('a report over more than the store holds of a series', () => {
 
 /**
  * A process's 20 jobs a second stored on disk, a row a minute, up to `stop` seconds after T0,
- * and 100 s of the next one's in memory from 2460 s, read by the span reader over [from, to)
- * in seconds from T0.
+ * and 100 s of the next one's in memory from 2460 s (or none, not `sampled`), read by the span
+ * reader over [from, to) in seconds from T0.
  */
-function afterRestart(stop = 2400.01) {
+function afterRestart(stop = 2400.01, sampled = true) {
   const s = synthetic({ bucketCapacity: 300, rollupCapacity: 10 });
   const jobs = s.id('jobs', {}, 'counter', 'requests');
-  s.fill(100, [[jobs, () => 20]], 2460);
+  s.fill(100, sampled ? [[jobs, () => 20]] : [], 2460);
   const watched = { from: T0 + 2_460_000, to: Infinity, earlier: [{ from: T0, to: T0 + stop * 1000 }] };
   const start = Array.from({ length: Math.ceil(stop / 60) }, (_, i) => (i === 0 ? T0 + 10 : T0 + i * 60_000));
   const rows = storedRows(start, start.map((t) => Math.min(60, Math.floor(stop - (t - T0) / 1000))), 20);
