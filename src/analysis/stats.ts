@@ -16,7 +16,7 @@ import { KEY_SHIFT, SIGN_KEY, rankOf, valueOf, type SketchAccumulator } from '..
 import type { MetricKind } from '../engine/metrics.js';
 import type { SeriesInfo } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
-import { heldFrom } from '../engine/store/held-from.js';
+import { heldFrom, heldTo } from '../engine/store/held-from.js';
 import { ALWAYS_WATCHED, coveredSeconds, watchedPart, type Watched } from './watched.js';
 import { Pieces, readPieces } from './pieces.js';
 import type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } from './types.js';
@@ -181,15 +181,20 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   // rollups and the stored minutes) is summarised from where what is held begins, and its
   // rate is per second of that part: over the whole range, a steady 20/s read 18.2 over
   // 330 s and 5.0 over a day at 10 minutes of rollups.
+  // A range that ends in the past, in minutes the bucket ring no longer holds, likewise ends
+  // where what is held of it does (heldTo): its last, partial minute is held whole or not at
+  // all, and over the seconds up to `to` a steady 20/s read 17.1 over 600 s to 330 s ago.
   const held = heldFrom(reader, id, from);
+  const end = heldTo(reader, id, held, to);
   const span = ctx.span ?? { from, to };
-  const read = held > from ? { from: Math.max(span.from, held), to: span.to } : span;
-  const agg = reader.aggregate(id, held, to, acc);
+  const read = held > from || end < to ? { from: Math.max(span.from, held), to: end < to ? end : span.to } : span;
+  if (!(read.from < read.to)) return null;
+  const agg = reader.aggregate(id, held, end, acc);
   if (agg.count === 0) return null;
   const kind = info.kind;
   const seconds = coveredSeconds(read.from, read.to, watched) ?? Number.NaN;
   const mean = agg.sum / agg.count;
-  const pieces = readPieces(reader, id, from, to, ctx.pieces);
+  const pieces = readPieces(reader, id, from, end, ctx.pieces);
 
   // Exact when the raw ring holds every sample of the range.
   let quantiles: number[] | undefined;
@@ -198,7 +203,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   let stddevMethod: SpreadMethod = 'sketch';
   const L = reader.layout;
   if (agg.count <= L.rawCap) {
-    const raw = reader.raw(id, from, to);
+    const raw = reader.raw(id, from, end);
     if (raw.v.length === agg.count) {
       const all = Float64Array.from(raw.v).sort();
       sorted = all;
@@ -279,7 +284,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     trendNote: trend.note,
     change: null,
   };
-  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg, watched, span, read.from);
+  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg, watched, { from: span.from, to: read.to }, read.from);
   return { stats, pieces, ...(sorted ? { sorted } : {}) };
 }
 

@@ -62,6 +62,12 @@ export function watchedPart(from: number, to: number, watched: Watched): Watched
   return { from: a, to: b, seconds: coveredSeconds(a, b, watched)! };
 }
 
+/** The end of the span watched that holds `t` (the run, or an earlier process's life), or NaN when none does. */
+export function watchedEnd(watched: Watched, t: number): number {
+  for (const span of spansOf(watched)) if (t >= span.from && t < span.to) return span.to;
+  return Number.NaN;
+}
+
 /**
  * This process's Watched with the earlier processes' lives (`spans`, any order, overlapping
  * or not): the parts before its own start, merged, so that no time counts twice.

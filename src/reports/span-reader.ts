@@ -19,7 +19,7 @@ import type { Registry } from '../engine/registry.js';
 import type { SketchAccumulator } from '../engine/sketch.js';
 import { StoreReader, type BucketRecord, type Tier, type WindowAggregate } from '../engine/store/reader.js';
 import type { StoredRollups } from '../storage/rollups.js';
-import { coveredSeconds, type Watched } from '../analysis/watched.js';
+import { coveredSeconds, watchedEnd, type Watched } from '../analysis/watched.js';
 
 const STORED = 2 ** 52;
 const HAS_SKETCH = 1;
@@ -139,11 +139,28 @@ export class SpanReader extends StoreReader {
    */
   override recordWidth(tier: Tier, record: BucketRecord): number {
     if (record.sketchPos < STORED) return super.recordWidth(tier, record);
-    const width = record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
-    const k = Math.floor((record.sketchPos - STORED) / RUNS);
-    const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);
+    const end = this.rowEnd(record);
     const watched = this.watched ? coveredSeconds(record.start, end, this.watched) : null;
     return watched !== null ? watched * 1000 : end - record.start;
+  }
+
+  /**
+   * A stored row's samples lie before the end of its span (recordWidth) and of the run that
+   * wrote it: a report over a range ending inside the minute a process stopped in keeps the
+   * row, which has no sample after the range's end (engine/store/held-from.ts, heldTo).
+   */
+  override recordEnd(tier: Tier, record: BucketRecord): number {
+    if (record.sketchPos < STORED) return super.recordEnd(tier, record);
+    const end = this.rowEnd(record);
+    const run = this.watched ? watchedEnd(this.watched, record.start) : Number.NaN;
+    return run < end ? run : end;
+  }
+
+  /** The end of a stored row's minute (or hour), or where the memory's data of its series begins. */
+  private rowEnd(record: BucketRecord): number {
+    const width = record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
+    const k = Math.floor((record.sketchPos - STORED) / RUNS);
+    return Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);
   }
 
   override isStored(record: BucketRecord): boolean {

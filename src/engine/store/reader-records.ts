@@ -49,6 +49,14 @@ export class RecordReads extends RawReads {
     return tier === 1 ? this.layout.intervalMs : this.layout.rollupMs;
   }
 
+  /**
+   * The time before which a record's samples lie: the end of its interval or minute; a stored
+   * row's the end of the run that wrote it when sooner (a report's SpanReader).
+   */
+  recordEnd(tier: Tier, record: BucketRecord): number {
+    return record.start + this.recordWidth(tier, record);
+  }
+
   /** Start of the oldest record read from disk, not from this memory (a report's SpanReader), or NaN. */
   oldestStored(_id: number): number {
     return Number.NaN;
