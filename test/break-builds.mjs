@@ -371,7 +371,7 @@ export const BREAKS = [
   {
     name: "instrument: the monitor's notifications recorded",
     what: "the node:http subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
-    edits: [{ find: 'if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;', replace: '' }],
+    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request)) return;', replace: '' }],
     tests: ['instrument.test.ts'],
     mustFail: ["leaves out the monitor's own alert notifications"],
   },
@@ -8128,6 +8128,13 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/alerting.ts', find: '    const copies = this.dropCopies(rules);\n', replace: '    const copies = new Set<string>();\n' }],
     tests: ['alert-rule-identical.test.ts'],
     mustFail: ['deletes at start the copies of a rule an earlier perfwatch stored at each boot'],
+  },
+  {
+    name: 'instrument: another monitor\'s notifications recorded',
+    what: "a notification post is not branded as perfwatch's own: a second monitor in the process (a library's beside the application's) records the first's webhooks as the service's calls, a failing receiver as a failing dependency",
+    edits: [{ file: 'src/alerts/post.ts', find: '  markOwnRequest(request);', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["leaves out every monitor's alert notifications"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -961,6 +961,27 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(total(m, 'api_response_time', { host })).toBe(1);
     expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
   });
+
+  it("leaves out every monitor's alert notifications: a second monitor in the process records none of the first's, and both record the service's call to that very URL", async () => {
+    const base = await serve();
+    const host = new URL(base).host;
+    const hook = `${base}/hooks/alerts?team=pay`;
+    // A library's monitor that pages its team, beside the application's, both instrumented.
+    const library = await started({ alerts: { webhooks: [hook] } });
+    const app = await started();
+    library.instrument({ httpServer: false });
+    app.instrument({ httpServer: false });
+    await library.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, severity: 'critical' });
+    library.record('queue_size', 5);
+    // The webhook answered: its response went by the node:http client's channels before this.
+    await waitFor(() => library.status().alerts.notifications.sent >= 1, 15_000, 'the webhook delivery');
+    await new Promise<void>((resolve, reject) => http.request(hook, { method: 'POST' }, (r) => r.resume().on('end', resolve)).on('error', reject).end('{}'));
+    for (const m of [app, library]) {
+      await counted(m, 'api_response_time', 1);
+      expect(total(m, 'api_response_time', { host })).toBe(1);
+      expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
+    }
+  });
 });
 
 describe('instrument(): piscina pools', () => {

@@ -304,11 +304,6 @@ export class Alerting {
     this.notifier.stop();
   }
 
-  /** The URLs notifications are posted to (origin, path and query). */
-  notificationTargets(): string[] {
-    return this.notifier.urls();
-  }
-
   /**
    * The rule, created, or the rule held that is identical to it (ruleKey) with `created`
    * false: an agent that retries a call it saw time out, or a service that creates its rules

@@ -787,7 +787,7 @@ export class PerformanceMonitor extends EventEmitter {
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
     // The alert notifications it posts (fetch, on this thread) are the monitor's calls, not the service's.
-    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets(), previous);
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, previous);
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
