@@ -8137,6 +8137,13 @@ export const BREAKS = [
     mustFail: ["leaves out every monitor's alert notifications"],
   },
   {
+    name: "attachProducer takes another release's handle",
+    what: "a handle made by another copy of perfwatch, of another release (a library's nested in node_modules), is attached: its producer writes samples at this release's offsets into memory laid out by that one's, into another cell or series",
+    edits: [{ file: 'src/engine/producer.ts', find: "  if (other !== undefined) throw new InvalidArgumentError('handle', other);\n", replace: '' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['refuses a handle made by another release of perfwatch'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -78,6 +78,7 @@ import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { checkListenPath } from '../hub/socket-path.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
+import { VERSION } from '../version.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
 export type { StoredData } from './control-state.js';
@@ -822,6 +823,7 @@ export class PerformanceMonitor extends EventEmitter {
     }
     return {
       type: 'perfwatch.producer',
+      version: VERSION,
       key: this.id,
       control: this.control,
       registry: this.registryBuffers,
