@@ -8144,6 +8144,13 @@ export const BREAKS = [
     mustFail: ['refuses a handle made by another release of perfwatch'],
   },
   {
+    name: "instrument: a second monitor takes the first's flight",
+    what: "a request's start takes the connection's first flight as its source's own, whichever monitor it belongs to: of two monitors instrumenting one server (a library's beside the application's), the second records none of the requests on a kept-alive connection the first met",
+    edits: [{ file: 'src/instrument/http-server.ts', find: "const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);\n      if (f === undefined) {\n        // A connection's first request", replace: "const f = first;\n      if (f === undefined) {\n        // A connection's first request" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['counts each request once in every monitor that instruments the server'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

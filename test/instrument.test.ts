@@ -411,6 +411,27 @@ describe('instrument(): incoming node:http', () => {
     }
   });
 
+  it("counts each request once in every monitor that instruments the server, on kept-alive connections, and one monitor's uninstrument() leaves the other counting", async () => {
+    // A library's monitor beside the application's, both instrumented, on one connection.
+    const [app, library] = [await started(), await started()];
+    app.instrument({ httpClient: false, fetch: false });
+    library.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const { get, close } = keepAlive(base);
+    for (let i = 0; i < 20; i++) await get(`/orders/${i}`);
+    for (const m of [app, library]) {
+      await counted(m, 'throughput', 20);
+      expect(total(m, 'throughput', { endpoint: '/orders/:id' })).toBe(20);
+    }
+    library.uninstrument();
+    for (let i = 0; i < 10; i++) await get(`/orders/${i}`);
+    close();
+    await counted(app, 'throughput', 30);
+    await library.flush();
+    expect(total(app, 'throughput', { endpoint: '/orders/:id' })).toBe(30);
+    expect(total(library, 'throughput', { endpoint: '/orders/:id' })).toBe(20);
+  });
+
   it('listens to a kept-alive connection once, however many times instrument() is called again, and the current one counts its aborts', async () => {
     const m = await started();
     const base = await serve(Infinity);
