@@ -371,7 +371,7 @@ export const BREAKS = [
   {
     name: "instrument: the monitor's notifications recorded",
     what: "the node:http subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
-    edits: [{ find: 'if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;', replace: '' }],
+    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request)) return;', replace: '' }],
     tests: ['instrument.test.ts'],
     mustFail: ["leaves out the monitor's own alert notifications"],
   },
@@ -8233,6 +8233,27 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/store/held-from.ts', find: 'if (!(oldest <= from) && (', replace: 'if (oldest > from && (' }],
     tests: ['report-held-range.test.ts'],
     mustFail: ['reads a steady rate over a range that starts inside a minute stored on disk'],
+  },
+  {
+    name: 'instrument: another monitor\'s notifications recorded',
+    what: "a notification post is not branded as perfwatch's own: a second monitor in the process (a library's beside the application's) records the first's webhooks as the service's calls, a failing receiver as a failing dependency",
+    edits: [{ file: 'src/alerts/post.ts', find: '  markOwnRequest(request);', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["leaves out every monitor's alert notifications"],
+  },
+  {
+    name: "attachProducer takes another release's handle",
+    what: "a handle made by another copy of perfwatch, of another release (a library's nested in node_modules), is attached: its producer writes samples at this release's offsets into memory laid out by that one's, into another cell or series",
+    edits: [{ file: 'src/engine/producer.ts', find: "  if (other !== undefined) throw new InvalidArgumentError('handle', other);\n", replace: '' }],
+    tests: ['threads.test.ts'],
+    mustFail: ['refuses a handle made by another release of perfwatch'],
+  },
+  {
+    name: "instrument: a second monitor takes the first's flight",
+    what: "a request's start takes the connection's first flight as its source's own, whichever monitor it belongs to: of two monitors instrumenting one server (a library's beside the application's), the second records none of the requests on a kept-alive connection the first met",
+    edits: [{ file: 'src/instrument/http-server.ts', find: "const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);\n      if (f === undefined) {\n        // A connection's first request", replace: "const f = first;\n      if (f === undefined) {\n        // A connection's first request" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['counts each request once in every monitor that instruments the server'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

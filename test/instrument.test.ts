@@ -411,6 +411,27 @@ describe('instrument(): incoming node:http', () => {
     }
   });
 
+  it("counts each request once in every monitor that instruments the server, on kept-alive connections, and one monitor's uninstrument() leaves the other counting", async () => {
+    // A library's monitor beside the application's, both instrumented, on one connection.
+    const [app, library] = [await started(), await started()];
+    app.instrument({ httpClient: false, fetch: false });
+    library.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const { get, close } = keepAlive(base);
+    for (let i = 0; i < 20; i++) await get(`/orders/${i}`);
+    for (const m of [app, library]) {
+      await counted(m, 'throughput', 20);
+      expect(total(m, 'throughput', { endpoint: '/orders/:id' })).toBe(20);
+    }
+    library.uninstrument();
+    for (let i = 0; i < 10; i++) await get(`/orders/${i}`);
+    close();
+    await counted(app, 'throughput', 30);
+    await library.flush();
+    expect(total(app, 'throughput', { endpoint: '/orders/:id' })).toBe(30);
+    expect(total(library, 'throughput', { endpoint: '/orders/:id' })).toBe(20);
+  });
+
   it('listens to a kept-alive connection once, however many times instrument() is called again, and the current one counts its aborts', async () => {
     const m = await started();
     const base = await serve(Infinity);
@@ -960,6 +981,27 @@ describe('instrument(): outgoing http and fetch', () => {
     await counted(m, 'api_response_time', 1);
     expect(total(m, 'api_response_time', { host })).toBe(1);
     expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
+  });
+
+  it("leaves out every monitor's alert notifications: a second monitor in the process records none of the first's, and both record the service's call to that very URL", async () => {
+    const base = await serve();
+    const host = new URL(base).host;
+    const hook = `${base}/hooks/alerts?team=pay`;
+    // A library's monitor that pages its team, beside the application's, both instrumented.
+    const library = await started({ alerts: { webhooks: [hook] } });
+    const app = await started();
+    library.instrument({ httpServer: false });
+    app.instrument({ httpServer: false });
+    await library.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, severity: 'critical' });
+    library.record('queue_size', 5);
+    // The webhook answered: its response went by the node:http client's channels before this.
+    await waitFor(() => library.status().alerts.notifications.sent >= 1, 15_000, 'the webhook delivery');
+    await new Promise<void>((resolve, reject) => http.request(hook, { method: 'POST' }, (r) => r.resume().on('end', resolve)).on('error', reject).end('{}'));
+    for (const m of [app, library]) {
+      await counted(m, 'api_response_time', 1);
+      expect(total(m, 'api_response_time', { host })).toBe(1);
+      expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
+    }
   });
 });
 

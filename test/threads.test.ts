@@ -3,9 +3,20 @@ import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, MonitorStoppedError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
 import { MAX_HANDLES } from '../dist/src/monitor/producer-handles.js';
+import { VERSION } from '../dist/src/version.js';
 import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** What attachProducer() threw for `bad`, or 'attached'. */
+function refusedAttach(bad: unknown): unknown {
+  try {
+    attachProducer(bad as never);
+  } catch (error) {
+    return error;
+  }
+  return 'attached';
+}
 
 type Reply = { done?: boolean; error?: { name: string; code: string; message: string } };
 function runRecorder(workerData: Record<string, unknown>): Promise<Reply> {
@@ -314,14 +325,6 @@ describe('recording from other threads', () => {
   it("refuses a handle whose shared memory is gone (a JSON copy) with the handle's InvalidArgumentError, not a RangeError", async () => {
     const m = await started();
     const handle = m.producer();
-    const refused = (bad: unknown): unknown => {
-      try {
-        attachProducer(bad as never);
-      } catch (error) {
-        return error;
-      }
-      return 'attached';
-    };
     const copies = [
       JSON.parse(JSON.stringify(handle)),
       { ...handle, rings: [new SharedArrayBuffer(64)] },
@@ -330,13 +333,41 @@ describe('recording from other threads', () => {
       { ...handle, registry: { ...handle.registry, series: {} } },
     ];
     for (const bad of copies) {
-      const error = refused(bad);
+      const error = refusedAttach(bad);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'handle' });
       expect((error as Error).message).toMatch(/passed whole by structured clone .*a JSON copy/);
     }
     // The handle itself attaches.
     attachProducer(handle).metric('queue_size').record(1);
+  });
+
+  it("refuses a handle made by another release of perfwatch (a second copy in node_modules), naming both releases, before it reads the handle's buffers", async () => {
+    const m = await started();
+    const handle = m.producer();
+    expect(handle.version).toBe(VERSION);
+    const { version: _, ...unversioned } = handle;
+    const cases: [unknown, RegExp][] = [
+      [{ ...handle, version: '0.0.9' }, /^handle was made by perfwatch 0\.0\.9, and this attachProducer\(\) is perfwatch (\S+)'s \(another copy of the package in node_modules/],
+      [unversioned, /^handle was made by an earlier release of perfwatch \(its handle names no version\), and this attachProducer\(\) is perfwatch /],
+      // Another release's buffers need not pass this release's checks: the release is said first.
+      [{ ...handle, version: '0.0.9', rings: [new SharedArrayBuffer(64)] }, /was made by perfwatch 0\.0\.9/],
+    ];
+    for (const [bad, message] of cases) {
+      const error = refusedAttach(bad);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'handle' });
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toContain(`is perfwatch ${VERSION}'s`);
+    }
+    // A handle of this release attaches, and records.
+    const producer = attachProducer(handle);
+    producer.metric('queue_size').record(1);
+    producer.flush();
+    await waitFor(async () => {
+      await m.flush();
+      return m.getMetrics({ names: ['queue_size'] })[0]?.totalCount === 1;
+    }, 15_000, "the handle's sample");
   });
 
   it('refuses at attach every handle of a closed monitor, with MonitorStoppedError', async () => {

@@ -307,11 +307,6 @@ export class Alerting {
     this.notifier.stop();
   }
 
-  /** The URLs notifications are posted to (origin, path and query). */
-  notificationTargets(): string[] {
-    return this.notifier.urls();
-  }
-
   /** Throws for a rule this monitor's store cannot judge (an anomaly window past what the bucket ring leaves a baseline). */
   private checkJudgeable(rule: { aggregation?: string; window: number }): void {
     if (rule.aggregation !== 'anomaly') return;

@@ -197,14 +197,6 @@ export class Notifier {
     return this.webhooks.length > 0 || this.alertmanager !== undefined;
   }
 
-  /** The URLs it posts to, as origin, path and query: the monitor's own calls, which instrument() leaves out. */
-  urls(): string[] {
-    return this.targets().map((t) => {
-      const u = new URL(t.url);
-      return u.origin + u.pathname + u.search;
-    });
-  }
-
   /** Per target: its URL as shownUrl() has it and its own counts; the totals are `stats`. */
   targetStats(): (NotifierStats & { url: string })[] {
     return this.targets().map((t) => ({ url: t.shown, ...t.stats }));

@@ -22,6 +22,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { markOwnRequest } from '../own-requests.js';
 
 /** What the notifier reads of an answer: its status and its headers (Location, Retry-After). */
 export interface PostAnswer {
@@ -85,6 +86,8 @@ export async function postUnheld(url: string, given: Record<string, string>, bod
   headers['user-agent'] ??= 'node';
   headers['content-length'] = String(Buffer.byteLength(body));
   const request = (target.protocol === 'https:' ? https : http).request(target, { method: 'POST', headers, agent });
+  // Before end(), where node:http publishes its start: no monitor's instrument() records it.
+  markOwnRequest(request);
   const abort = (): void => void request.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
   signal.addEventListener('abort', abort, { once: true });
   request.on('socket', (socket) => hold.attach(socket));

@@ -19,6 +19,7 @@ import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
 import { ReservedNames, type SampledName } from './reserved.js';
+import { VERSION } from '../version.js';
 
 /**
  * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
@@ -647,6 +648,8 @@ export class Producer {
  */
 export interface ProducerHandle {
   readonly type: 'perfwatch.producer';
+  /** The perfwatch release that laid out its shared memory: only that release's attachProducer() reads it (sameRelease). */
+  readonly version: string;
   /** The monitor's: a thread keeps one producer, on one ring, whichever of the monitor's handles it attaches. */
   readonly key: string;
   readonly control: SharedArrayBuffer;
@@ -684,6 +687,22 @@ function sharedMemoryWhole(handle: ProducerHandle): boolean {
 }
 
 /**
+ * Why a handle is not this release's, or undefined when it is. A process may hold two copies
+ * of perfwatch (a library's nested in node_modules beside the application's), and a handle of
+ * one's monitor reach the other's attachProducer() (a library's worker importing its own copy):
+ * the rings, registry and control block are laid out by the code of the release that made
+ * them, and another release's producer would write its samples at its own offsets, into
+ * another cell or series, or fail with a raw RangeError. Two copies of one release share
+ * their code, so they attach each other's handles.
+ */
+function otherRelease(handle: ProducerHandle): string | undefined {
+  const version = (handle as { version?: unknown }).version;
+  if (version === VERSION) return undefined;
+  const made = typeof version === 'string' ? `perfwatch ${version.slice(0, 64)}` : 'an earlier release of perfwatch (its handle names no version)';
+  return `was made by ${made}, and this attachProducer() is perfwatch ${VERSION}'s (another copy of the package in node_modules: npm ls perfwatch lists them): the shared memory is laid out by the release that made it, so attach the handle with that copy's attachProducer() (import it from the perfwatch the monitor's code imports), or dedupe the copies to one release`;
+}
+
+/**
  * A worker thread that ends with process.exit() ends its turn there: the flush its ring
  * scheduled for the end of the turn never runs, and the samples since the last publish point
  * (up to PUBLISH_EVERY - 1 of them) were lost without a count. 'exit' runs in the worker first.
@@ -701,6 +720,9 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (handle === null || typeof handle !== 'object' || handle.type !== 'perfwatch.producer' || !Array.isArray(handle.rings)) {
     throw new InvalidArgumentError('handle', 'must be the value returned by monitor.producer()');
   }
+  // Before the buffers are looked at: another release's may pass or fail that check by chance.
+  const other = otherRelease(handle);
+  if (other !== undefined) throw new InvalidArgumentError('handle', other);
   if (!sharedMemoryWhole(handle)) {
     throw new InvalidArgumentError('handle', "must be the value returned by monitor.producer(), passed whole by structured clone (workerData, postMessage, a piscina task): its SharedArrayBuffers are missing or not a producer handle's (a JSON copy turns them into {})");
   }

@@ -10,6 +10,7 @@
 import dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
+import { isOwnRequest } from '../own-requests.js';
 import { CappedTags, CLASS_COUNT, ERROR_CLASS, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpClientInstrumentOptions } from './options.js';
 import type { Recorder, Source } from './recorder.js';
@@ -62,8 +63,6 @@ export interface ClientChannels {
   method(request: unknown): string | undefined;
   host(request: unknown): string;
   status(message: unknown): number;
-  /** The request's origin, path and query, to tell the monitor's own calls (node:http only: the notifier's, alerts/post.ts). */
-  target?(request: unknown): string;
   /**
    * The start may be published after the answer, or never (node:http: once the body is
    * written): a call without a start is recorded untimed. undici publishes it as the request
@@ -88,11 +87,6 @@ export const NODE_HTTP: ClientChannels = {
   host: (r) => nodeDestination(r),
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
   startMayLag: true,
-  // As URL's origin: the Host header has the port when it is not the protocol's default.
-  target: (r) => {
-    const request = r as { protocol?: string; path?: string; getHeader(n: string): unknown };
-    return `${String(request.protocol)}//${String(request.getHeader('host'))}${String(request.path)}`;
-  },
 };
 
 export const UNDICI: ClientChannels = {
@@ -167,8 +161,6 @@ export class HttpClientSource implements Source {
   private readonly channels: ClientChannels;
   private readonly errorFrom: number;
   readonly hosts: CappedTags<HostEntry>;
-  /** The monitor's own calls (its alert notifications), left out: they are not the service's. */
-  private readonly own: ReadonlySet<string> | undefined;
   /**
    * Where this source stamps a request's start: one symbol per source, since a request is
    * seen by every source subscribed (two monitors in one process), and each records it once.
@@ -193,10 +185,9 @@ export class HttpClientSource implements Source {
    * that are still in flight are recorded here (they were lost: neither recorded nor
    * counted), and its table of hosts and counts.
    */
-  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = [], previous?: HttpClientSource) {
+  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, previous?: HttpClientSource) {
     this.recorder = recorder;
     this.channels = channels;
-    this.own = own.length > 0 && channels.target !== undefined ? new Set(own) : undefined;
     this.errorFrom = options.errorStatusFrom;
     this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }), previous?.hosts);
     this.started = previous?.started ?? Symbol('perfwatch.clientStarted');
@@ -226,8 +217,8 @@ export class HttpClientSource implements Source {
 
   private readonly onStart = (message: unknown): void => {
     const request = (message as { request: Stamped }).request;
-    // Not stamped, so never recorded: a notification of the monitor's own.
-    if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;
+    // Not stamped, so never recorded: a notification of perfwatch's own, any monitor's.
+    if (isOwnRequest(request)) return;
     request[this.started] = performance.now();
     request[SEEN] = 1;
     if (this.parked.size > 0) this.follow(request);
@@ -318,8 +309,8 @@ export class HttpClientSource implements Source {
   private finish(request: Stamped, cls: number, failed: boolean): void {
     const started = request[this.started];
     if (started === 0) return;
-    // The monitor's own calls are never stamped either.
-    if (started === undefined && this.own !== undefined && this.own.has(this.channels.target!(request))) return;
+    // perfwatch's own calls are never stamped either.
+    if (started === undefined && isOwnRequest(request)) return;
     // Started before this source was attached: not this source's to record.
     if (started === undefined && (request[SEEN] !== undefined || !this.channels.startMayLag)) return;
     request[this.started] = 0;

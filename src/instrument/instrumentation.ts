@@ -41,16 +41,15 @@ export class Instrumentation {
   private attached = false;
 
   /**
-   * `ownFetches`: the URLs (origin, path and query) the monitor itself posts to (its
-   * notifications, through node:http: alerts/post.ts), left out. `previous`: the instrumentation this one replaces (a later
-   * instrument()), detached by the caller next: each HTTP source on in both takes over its
-   * predecessor's requests in flight, tables and counts (HttpServerSource, HttpClientSource).
+   * `previous`: the instrumentation this one replaces (a later instrument()), detached by the
+   * caller next: each HTTP source on in both takes over its predecessor's requests in flight,
+   * tables and counts (HttpServerSource, HttpClientSource).
    */
-  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number, ownFetches: readonly string[] = [], previous?: Instrumentation) {
+  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number, previous?: Instrumentation) {
     const { httpServer, httpClient, fetch, piscina } = options;
     this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer, previous?.server) : undefined;
-    this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient, ownFetches, previous?.client) : undefined;
-    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch, [], previous?.fetch) : undefined;
+    this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient, previous?.client) : undefined;
+    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch, previous?.fetch) : undefined;
     this.piscina = Object.keys(piscina).length > 0 ? new PiscinaSource(recorder, piscina, intervalMs) : undefined;
     this.sources = [this.server, this.client, this.fetch, this.piscina].filter((s): s is NonNullable<typeof s> => s !== undefined);
   }

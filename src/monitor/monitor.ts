@@ -79,6 +79,7 @@ import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { checkListenPath } from '../hub/socket-path.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
+import { VERSION } from '../version.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
 export type { StoredData } from './control-state.js';
@@ -789,7 +790,7 @@ export class PerformanceMonitor extends EventEmitter {
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
     // The alert notifications it posts (fetch, on this thread) are the monitor's calls, not the service's.
-    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets(), previous);
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, previous);
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
@@ -824,6 +825,7 @@ export class PerformanceMonitor extends EventEmitter {
     }
     return {
       type: 'perfwatch.producer',
+      version: VERSION,
       key: this.id,
       control: this.control,
       registry: this.registryBuffers,
