@@ -109,7 +109,7 @@ export function noRoomFor(names: readonly string[], space: AddressSpace = readAd
   const held = reserved > 0 ? ` (and ${reserved} made a moment ago, not yet online)` : '';
   const them = names.length === 1 ? `another thread (${names[0]})` : `${names.length} more threads (${names.join(', ')})`;
   const least = Math.ceil((space.used! + need) / 1024);
-  return `no room for ${them} in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${gib(space.limit!)}, ${gib(space.used!)} is in use, and ${names.length === 1 ? 'a thread' : 'they'}${held} need about ${gib(need)}: ${THREAD_ADDRESS_SPACE / MiB} MiB a thread, which V8 cannot reserve without ending the process, and ${HEADROOM / MiB} MiB left over for the heaps to grow in; raise the limit to at least ${least} (ulimit -v takes KiB)${fewer ? `, or ${fewer}` : ''}`;
+  return `no room for ${them} in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${gib(space.limit!)}, ${gib(space.used!)} is in use, and ${names.length === 1 ? 'a thread' : 'they'}${held} ${names.length === 1 && reserved === 0 ? 'needs' : 'need'} about ${gib(need)}: ${THREAD_ADDRESS_SPACE / MiB} MiB a thread, which V8 cannot reserve without ending the process, and ${HEADROOM / MiB} MiB left over for the heaps to grow in; raise the limit to at least ${least} (ulimit -v takes KiB)${fewer ? `, or ${fewer}` : ''}`;
 }
 
 /** Throws (code ENOMEM) when the address-space limit leaves no room for another thread. */
