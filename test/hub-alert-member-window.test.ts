@@ -10,16 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertTransition } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes } from './hub-helpers.js';
+import { hubNodes, intoNextInterval } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
 const INTERVAL = 1000;
 const PER_BUCKET = 500;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Waits until `at` ms into the next interval: a burst then is drained into that one bucket. */
-const intoNextInterval = (at: number) => sleep(INTERVAL - (Date.now() % INTERVAL) + at);
 
 describe("a hub's window rules on a member's series", () => {
   it("judge each window over the member's whole buckets, its newest one in, with exact values", async () => {

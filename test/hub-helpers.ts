@@ -12,6 +12,10 @@ import { waitFor } from './helpers.js';
 
 const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
 
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `at` ms into the next interval of `intervalMs`: a burst then is drained into that one bucket. */
+export const intoNextInterval = (at: number, intervalMs = 1000) => sleep(intervalMs - (Date.now() % intervalMs) + at);
+
 /** A process of test/fixtures/hub-node.mjs, asked one JSON line at a time. */
 export class HubNode {
   readonly child: ChildProcessWithoutNullStreams;

@@ -33,7 +33,7 @@ import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedOf, type Watched } from '../analysis/watched.js';
 import { heldFrom } from '../engine/store/held-from.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
@@ -355,12 +355,16 @@ export class AlertEvaluator {
     let endId = -1;
     let member = false;
     let end = closedEnd;
+    let watched = this.watched;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
       if (b.id !== endId) {
         endId = b.id;
         member = this.registry.isMember(b.id);
         end = member ? memberWindowEnd(this.reader, b.id, closedEnd - intervalMs) : closedEnd;
+        // A member series holds nothing of the time before its member started (watchedOf):
+        // over the hub's time, a member joining a hub up 20 s fired `rate(x[60s]) < 50` as it joined.
+        watched = member ? watchedOf(this.registry, b.id, this.watched) : this.watched;
       }
       // A member series' window is judged once for each end; the hub's own series' at each of its closes.
       if (member) {
@@ -380,7 +384,7 @@ export class AlertEvaluator {
         cachedEnd = end;
         sketched = false;
         partial = false;
-        watchedMs = from >= this.watched.from ? windowMs : (coveredSeconds(from, end, this.watched) ?? 0) * 1000;
+        watchedMs = from >= watched.from ? windowMs : (coveredSeconds(from, end, watched) ?? 0) * 1000;
         held = from;
         if (!this.reader.windowStats(b.id, from, end, stats)) {
           // Longer than the bucket ring: rollups and buckets together (with the sketch), from
@@ -409,7 +413,7 @@ export class AlertEvaluator {
       // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
       // again at the next breach. It is judged as usual once its window lies after the start.
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
-      const value = this.windowValue(b, q, held, end);
+      const value = this.windowValue(b, q, held, end, watched);
       const may = watchedMs < windowMs ? partlyWatched(b.rule, value, stats[2]!, stats[3]!, watchedMs, this.reader.layout.intervalMs) : JUDGE;
       // A part that proves the window clear (`count < 500` on 600 counted) clears a restored alert too.
       this.step(b, value, now, (blind && may !== NO_FIRE) || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
@@ -553,9 +557,10 @@ export class AlertEvaluator {
 
   /**
    * The value of `b`'s rule over its window [from, closedEnd) (whole buckets: spanMs), read
-   * into stats and acc; `from` is where what the store holds of the series begins, when later.
+   * into stats and acc; `from` is where what the store holds of the series begins, when later;
+   * `watched`: when the series was watched (watchedOf).
    */
-  private windowValue(b: Binding, q: number | undefined, from: number, closedEnd: number): number {
+  private windowValue(b: Binding, q: number | undefined, from: number, closedEnd: number, watched: Watched): number {
     const rule = b.rule;
     const [count, sum, min, max, last] = this.stats;
     switch (rule.aggregation) {
@@ -576,7 +581,7 @@ export class AlertEvaluator {
         // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
         // Over the part the store holds (heldFrom): over the whole window, a window longer than
         // the bucket ring read up to a tenth low, and one longer than the rollups far lower.
-        const seconds = coveredSeconds(from, closedEnd, this.watched);
+        const seconds = coveredSeconds(from, closedEnd, watched);
         if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
       }

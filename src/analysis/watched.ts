@@ -7,6 +7,7 @@
  * window the monitor did not watch it is null. A range reaching back across a restart counts
  * the stored samples and the time their process watched, not the time between two processes.
  */
+import type { Registry } from '../engine/registry.js';
 
 /** The current run (or the last): from its start; to Infinity while running, else to when it stopped. */
 export interface Watched {
@@ -20,6 +21,24 @@ export interface Watched {
 export interface WatchedSpan {
   from: number;
   to: number;
+}
+
+/**
+ * The time series `id` was watched: `watched`, from where its hub member started watching
+ * (Registry.memberFrom) for a hub's member series. Over the hub's time, which began before
+ * the member existed, a member that joined a hub up 20 s read a third of its rate over a
+ * minute, and a hub rule `rate(x[60s]) < 50` on it fired as it joined.
+ */
+export function watchedOf(registry: Registry, id: number, watched: Watched): Watched {
+  return watchedSince(watched, registry.memberFrom(id));
+}
+
+/** `watched` from `start` on. */
+export function watchedSince(watched: Watched, start: number): Watched {
+  if (!(start > watched.from) && !(watched.earlier && watched.earlier.length > 0 && start > watched.earlier[0]!.from)) return watched;
+  const earlier = (watched.earlier ?? []).filter((s) => s.to > start).map((s) => (s.from < start ? { from: start, to: s.to } : s));
+  const from = Math.min(Math.max(watched.from, start), watched.to);
+  return earlier.length > 0 ? { from, to: watched.to, earlier } : { from, to: watched.to };
 }
 
 /** Always watched: data built or filled without a monitor (tests, benchmarks). */

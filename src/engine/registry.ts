@@ -58,6 +58,9 @@ const RETIRED_BIT = 1 << 29;
  */
 const MEMBER_BIT = 1 << 28;
 const NAME_INDEX = MEMBER_BIT - 1;
+/** A member series' start (markMember) as the two i32 it is kept in. */
+const F64 = new Float64Array(1);
+const I32 = new Int32Array(F64.buffer);
 /**
  * String arena bytes per series key and per name the registry starts with; its arenas grow
  * (shared-table.ts) as longer ones come, up to what the limits allow (keyBytesMost), within
@@ -201,7 +204,8 @@ function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: 
       capacity: total,
       arenaBytes: total * SERIES_KEY_BYTES,
       maxArenaBytes: Math.max(total * SERIES_KEY_BYTES, Math.min(ARENA_MOST_BYTES, total * keyBytesMost(limits))),
-      extraInts: 1,
+      // The name index and its bits; a member series' start (markMember), an f64 in two.
+      extraInts: 3,
       reserved: OWN_SERIES,
       reservedArenaBytes: OWN_SERIES * SERIES_KEY_BYTES,
     },
@@ -530,9 +534,29 @@ export class Registry {
     return (this.series.extraAt(id, 0) & RETIRED_BIT) !== 0;
   }
 
-  /** Marks series `id` as a hub's member series (see MEMBER_BIT); for good, as its name. */
-  markMember(id: number): void {
-    if (!this.isMember(id)) this.series.flagExtra(id, 0, MEMBER_BIT, true);
+  /**
+   * Marks series `id` as a hub's member series (see MEMBER_BIT), with `from`, when its member
+   * started watching (-Infinity: unknown); for good, as its name: a member back under its
+   * name goes on with its series from the first start.
+   */
+  markMember(id: number, from = -Infinity): void {
+    if (this.isMember(id)) return;
+    F64[0] = from;
+    this.series.setExtra(id, 1, I32[0]!);
+    this.series.setExtra(id, 2, I32[1]!);
+    this.series.flagExtra(id, 0, MEMBER_BIT, true);
+  }
+
+  /**
+   * When a hub's member series' member started watching (markMember): the time before it the
+   * hub watched and the series holds nothing of (analysis/watched.ts, watchedOf). -Infinity
+   * for any other series, or one whose member did not say (an older member).
+   */
+  memberFrom(id: number): number {
+    if (!this.isMember(id)) return -Infinity;
+    I32[0] = this.series.extraAt(id, 1);
+    I32[1] = this.series.extraAt(id, 2);
+    return F64[0]!;
   }
 
   isMember(id: number): boolean {

@@ -397,6 +397,11 @@ export class SharedTable {
     else Atomics.and(this.entries, at, ~bits);
   }
 
+  /** Sets an entry's caller int `i` to `value`, published to the threads that read it after an Atomics read of the entry. */
+  setExtra(index: number, i: number, value: number): void {
+    Atomics.store(this.entries, index * this.stride + ENTRY_FIXED + i, value);
+  }
+
   /** Adds one entry; the caller holds the lock and checked the room. */
   private appendLocked(bytes: Uint8Array, hash: number, extra: readonly number[], reserved: boolean): number {
     const index = this.hdr[COUNT]!;

@@ -124,6 +124,11 @@ interface Member {
   refusedDef: boolean;
   /** Its own series on the hub, of every epoch: retired when it is forgotten (sweep). */
   series: Set<number>;
+  /**
+   * When it started watching, the earliest its hellos said (-Infinity: one did not say, an
+   * older member): its series' time begins there (Registry.markMember), not at the hub's start.
+   */
+  from: number;
 }
 
 export interface HubDeps {
@@ -475,9 +480,11 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set() };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set(), from: m.watchedFrom ?? -Infinity };
       this.members.set(instance, member);
     }
+    // A restart goes on with the series of the process before, from that one's start.
+    member.from = Math.min(member.from, m.watchedFrom ?? -Infinity);
     if (member.epoch !== m.epoch) {
       // The member's process restarted: its seqs start again; its series go on adding up.
       member.epoch = m.epoch;
@@ -702,7 +709,7 @@ export class Hub {
       // A member back under its name brings back each series it sends again.
       member.series.add(own);
       this.d.registry.retire(own, false);
-      this.d.registry.markMember(own);
+      this.d.registry.markMember(own, member.from);
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

@@ -76,6 +76,8 @@ export interface MemberDeps {
    * the machine's system metrics, the same for every process on it) stay here.
    */
   perProcess: ReadonlySet<string>;
+  /** When this process's monitor started watching (its first run's start, ms): the hub counts its series' time from there. */
+  watchedFrom(): number;
 }
 
 /** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
@@ -429,7 +431,7 @@ export class HubMember {
     }
     // Its frame limit too: batches are cut to it, so a hub that reads less refuses the member here
     // once, where it reset the link at each batch too long for it and nothing ever arrived.
-    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, maxFrameBytes: this.d.options.maxFrameBytes, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
+    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, maxFrameBytes: this.d.options.maxFrameBytes, watchedFrom: this.d.watchedFrom(), ...(this.worker !== undefined ? { worker: this.worker } : {}) });
   }
 
   private onMessage(bytes: Uint8Array): void {

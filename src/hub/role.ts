@@ -36,6 +36,8 @@ export interface HubRoleDeps {
   record(name: string, value: number, tags?: Record<string, string>): void;
   /** A member's own series that travel with the application's (MemberDeps.perProcess). */
   perProcess: ReadonlySet<string>;
+  /** A member: when its monitor started watching (MemberDeps.watchedFrom). */
+  watchedFrom(): number;
   /** The hub's store goes to disk (storage 'sqlite'): the hub drives the flushes and acknowledges after them. */
   disk?: SeqDisk;
   /** The `instance` label this process's exporters push its series under (HubDeps.exportInstance); none without an exporter. */
@@ -97,7 +99,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes, o.retryMaxMs);
-  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o, perProcess: d.perProcess });
+  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o, perProcess: d.perProcess, watchedFrom: d.watchedFrom });
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {
     const s = member.status();

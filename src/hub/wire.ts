@@ -2,12 +2,15 @@
  * What members and a hub say to each other, and how it is framed.
  *
  * Messages are MessagePack maps with a type `t`:
- *   member → hub  hello  { instance, epoch, intervalMs, worker?, maxFrameBytes? }   once per
+ *   member → hub  hello  { instance, epoch, intervalMs, worker?, maxFrameBytes?, watchedFrom? }   once per
  *                        connection, first; `worker`: a node:cluster worker's id, from a
  *                        member left to its default name, which a cluster hub names by its
  *                        slot instead; `maxFrameBytes`: the longest frame the member may send
  *                        (its hub.maxFrameBytes), which the hub refuses past its own (an older
- *                        member says none, an older hub ignores it)
+ *                        member says none, an older hub ignores it); `watchedFrom`: when the
+ *                        member's monitor started watching (ms, its clock, as its buckets'
+ *                        starts), from which the hub counts its series' time (an older member
+ *                        says none: the hub's own time counts)
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   { seq?, closedTo?, stopping? }     nothing new, still here: its
@@ -50,6 +53,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { MAX_MAGNITUDE } from '../engine/producer.js';
 import { MAX_SERIES_LIMIT, OWN_SERIES } from '../engine/registry.js';
+import { MAX_TIME_MS } from '../analysis/time-arg.js';
 import { instanceNameProblem } from './instance-name.js';
 
 /** A series' definition: the member's id for it, then what the hub names it by. */
@@ -66,7 +70,7 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number; worker?: number; maxFrameBytes?: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number; worker?: number; maxFrameBytes?: number; watchedFrom?: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
 
 export type HubMessage =
   | { t: 'welcome'; acked: number; round: number; hub: string; instance?: string }
@@ -168,7 +172,7 @@ export class FrameReader {
 
 /**
  * The longest first frame a hub reads on a link: a hello is at most some 700 bytes (an instance
- * of 128 characters, an epoch of 64, three numbers). What a peer that has not said hello may
+ * of 128 characters, an epoch of 64, four numbers). What a peer that has not said hello may
  * have the hub hold: until 2026-12-06 64 KiB, 192 MB for 3,000 such peers.
  */
 export const HELLO_MAX_BYTES = 4 * 1024;
@@ -253,7 +257,8 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       if (!isCount(m.intervalMs)) throw new WireError('hello.intervalMs must be a positive integer');
       if (m.worker !== undefined && (!isCount(m.worker) || m.worker === 0)) throw new WireError('hello.worker must be a positive integer when present');
       if (m.maxFrameBytes !== undefined && (!isCount(m.maxFrameBytes) || m.maxFrameBytes === 0)) throw new WireError('hello.maxFrameBytes must be a positive integer when present');
-      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs, ...(m.worker !== undefined ? { worker: m.worker } : {}), ...(m.maxFrameBytes !== undefined ? { maxFrameBytes: m.maxFrameBytes } : {}) };
+      if (m.watchedFrom !== undefined && !(typeof m.watchedFrom === 'number' && Math.abs(m.watchedFrom) <= MAX_TIME_MS)) throw new WireError(`hello.watchedFrom of member ${JSON.stringify(m.instance)} must be a time (ms) within ±8.64e15 of the epoch (the range of a Date) when present, not ${String(m.watchedFrom)}`);
+      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs, ...(m.worker !== undefined ? { worker: m.worker } : {}), ...(m.maxFrameBytes !== undefined ? { maxFrameBytes: m.maxFrameBytes } : {}), ...(m.watchedFrom !== undefined ? { watchedFrom: m.watchedFrom } : {}) };
     case 'batch': {
       if (!isCount(m.seq) || m.seq === 0) throw new WireError('batch.seq must be a positive integer');
       if (!isCount(m.round)) throw new WireError('batch.round must be a non-negative integer');

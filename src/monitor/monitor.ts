@@ -347,6 +347,8 @@ export class PerformanceMonitor extends EventEmitter {
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
           perProcess: new Set(RUNTIME_SERIES),
+          // Its first run's start; before the first run accepts records (a hello at start()), now.
+          watchedFrom: () => this.runs[0]?.from ?? (this.runFrom === Infinity ? this.now() : this.runFrom),
           ...(this.exporter.instance !== undefined ? { exportInstance: this.exporter.instance } : {}),
           ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })

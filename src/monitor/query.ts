@@ -14,7 +14,7 @@ import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { SeriesSnapshot, StoreReader } from '../engine/store/reader.js';
 import { heldFrom } from '../engine/store/held-from.js';
 import { WindowSketches } from '../analysis/window-sketches.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedOf, type Watched } from '../analysis/watched.js';
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -77,7 +77,8 @@ export interface MetricWindow {
    * minutes, or after a restart: the stored samples of before are getMetricHistory()'s), or
    * its store no longer holds the window's oldest part of the series (past rollupCapacity
    * minutes, or the first, partial minute past the bucket ring): the seconds of the window it
-   * watched and holds, which `count`, `sum` and `rate` stand for.
+   * watched and holds, which `count`, `sum` and `rate` stand for. On a hub, a member's own
+   * series (tag `instance`) is watched from when its member started watching.
    */
   coveredSeconds?: number;
 }
@@ -239,7 +240,8 @@ export class Query {
     const covered = coveredSeconds(spanStart, now, watched);
     // The window starts on a bucket boundary, so a monitor that watched all of it covers
     // more than `seconds` less one interval.
-    const short = covered === null || covered <= seconds - interval / 1000 ? { coveredSeconds: Math.round((covered ?? 0) * 10) / 10 } : {};
+    const shortOf = (c: number | null): { coveredSeconds?: number } => (c === null || c <= seconds - interval / 1000 ? { coveredSeconds: Math.round((c ?? 0) * 10) / 10 } : {});
+    const short = shortOf(covered);
     const out: MetricSnapshot[] = [];
     let index = 0;
     this.walk(query, (id, info) => {
@@ -251,7 +253,9 @@ export class Query {
       const cut = held > spanStart;
       const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, from);
       if (read === undefined) return;
-      const seriesCovered = cut ? coveredSeconds(held, now, watched) : covered;
+      // A hub's member series over the time since its member started watching (watchedOf).
+      const member = this.registry.isMember(id);
+      const seriesCovered = cut || member ? coveredSeconds(cut ? held : spanStart, now, member ? watchedOf(this.registry, id, watched) : watched) : covered;
       const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
@@ -284,7 +288,7 @@ export class Query {
           p95: orNull(p95!),
           p99: orNull(p99!),
           ...(agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),
-          ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : short),
+          ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : member ? shortOf(seriesCovered) : short),
         },
       });
     }, spanStart);

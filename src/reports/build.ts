@@ -17,7 +17,7 @@ import type { CaptureNote } from '../profiling/schema.js';
 import { computeScore } from './score.js';
 import { chartPoints } from './chart.js';
 import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, rankQuantile, seriesStats, Pieces } from '../analysis/stats.js';
-import { ALWAYS_WATCHED, coveredSeconds, watchedUntil, type Watched } from '../analysis/watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedOf, watchedUntil, type Watched } from '../analysis/watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {
@@ -248,7 +248,9 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     /** The raw values of the merged series while all of them have every sample raw (null once one does not). */
     let exact: ArrayLike<number>[] | null = [];
     for (const info of list) {
-      const result = seriesStats({ reader, acc, from, to, span, pieces: scratch, ...(watched ? { watched } : {}) }, info);
+      // A hub's member series from when its member started watching (watchedOf).
+      const seriesWatched = watchedOf(registry, info.id, watched ?? ALWAYS_WATCHED);
+      const result = seriesStats({ reader, acc, from, to, span, pieces: scratch, watched: seriesWatched }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
@@ -275,7 +277,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       // it did) and took the places of the service's own anomalies.
       if (!info.name.startsWith(OWN_PREFIX)) anomalies.push(...seriesAnomalies(reader, info, from, pieces));
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
-      chartCandidates.push({ info, chart: chartPoints(info.kind, pieces, L.intervalMs, closedEnd, watched), count: stats.count });
+      chartCandidates.push({ info, chart: chartPoints(info.kind, pieces, L.intervalMs, closedEnd, seriesWatched), count: stats.count });
     }
     if (merged === 0) continue;
     const first = list[0]!;
