@@ -1528,7 +1528,7 @@ export const BREAKS = [
   {
     name: 'idle capture says the CPU went elsewhere of a blocked loop',
     what: "an idle CPU capture attached to a blocked event loop says the CPU went to other threads or processes, which contradicts the diagnosis: the capture missed the blocking",
-    edits: [{ find: "return diagnosis === 'event-loop-blocked'", replace: "return diagnosis === 'no-such-diagnosis'" }],
+    edits: [{ file: 'src/reports/captures.ts', find: "  if (diagnosis === 'event-loop-blocked') return", replace: "  if (diagnosis === 'no-such-diagnosis') return" }],
     tests: ['report-captures.test.ts'],
     mustFail: ['says of an idle capture attached to a blocked event loop'],
   },
@@ -8304,6 +8304,37 @@ export const BREAKS = [
     edits: [{ file: "src/hub/wire.ts", find: "if (m.watchedFrom !== undefined && !(typeof m.watchedFrom === 'number' && Math.abs(m.watchedFrom) <= MAX_TIME_MS))", replace: "if (m.watchedFrom !== undefined && typeof m.watchedFrom !== 'number')" }],
     tests: ['hub-join.test.ts'],
     mustFail: ["a hello whose watchedFrom is no time is malformed"],
+  },
+  {
+    name: "a notification's timeout run out before the answer the held loop had not read",
+    what: "the service holds its loop from a request handler past a post's timeoutMs while the receiver answers 200: the timeout fires before the loop polls the answer's socket, the post is cut as unanswered and sent again, the receiver's second copy of the firing",
+    edits: [{ file: 'src/loop-timeout.ts', find: '    end = setImmediate(fire);\n    end.unref();\n', replace: '    fire();\n' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ["keeps a post the receiver answered while the host's own code held the loop past timeoutMs"],
+  },
+  {
+    name: "a notification's timeout counting the host's hold as the receiver's",
+    what: "the service holds its loop right after a post began, past its timeoutMs: the hold counts as time the receiver had, the post is cut before the loop could even write it, a failure of the receiver's and a retry",
+    edits: [{ file: 'src/loop-timeout.ts', find: '    counted += Math.min(performance.now() - from, planned);\n', replace: '    counted += performance.now() - from;\n' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ["gives a post the host's loop held from its start the rest of its timeoutMs"],
+  },
+  {
+    name: "a lag rule's capture that missed the block advised to make that same rule",
+    what: "a block that came once fires a rule on event_loop_lag once it has ended, and the rule's capture finds the loop free: the report tells its reader to capture again with a rule on event_loop_lag, the rule whose capture just missed, and would miss again",
+    edits: [
+      { file: 'src/reports/captures.ts', find: '  if (kind === \'cpu\' && afterLag(notes)) return afterLagAdvice(notes);\n', replace: '' },
+      { file: 'src/reports/captures.ts', find: '[afterLag(mine) ? afterLagAdvice(mine) : CAPTURE_WHILE_BLOCKED]', replace: '[CAPTURE_WHILE_BLOCKED]' },
+    ],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['does not send the reader of a blocked loop to make the rule on event_loop_lag', 'tells a block that came once, captured by its rule on event_loop_lag'],
+  },
+  {
+    name: "a capture's note without its rule's metric",
+    what: "a capture started by a rule keeps the rule's name alone: a report cannot tell a capture of a rule on event_loop_lag, which starts once the block has ended, from any other, and advises the rule that missed",
+    edits: [{ file: 'src/profiling/text.ts', find: '...(c.alert?.metric !== undefined ? { ruleMetric: c.alert.metric } : {}), ', replace: '' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['tells a block that came once, captured by its rule on event_loop_lag'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -43,7 +43,18 @@ describe('captures in a report', () => {
     expect(busy!.actions[0]).toBe('Open /p/5.cpuprofile in Chrome DevTools (Performance panel) for the whole profile.');
   });
 
-  it('names no function to start with when every capture of its own diagnosis found the main thread idle', () => {
+  it("does not send the reader of a blocked loop to make the rule on event_loop_lag whose capture came after the block: it says why it missed and what catches one", () => {
+    const blocked = (): Diagnosis => ({ id: 'event-loop-blocked', title: 'Event loop blocked', severity: 'critical', category: 'cpu', summary: 'The loop was delayed (p99 4990 ms).', evidence: [], actions: [] });
+    const byLag = (id: number): CaptureNote => ({ ...note(id, 0.99, 'postUnheld at dist/a.js:60', 0.0007), rule: 'event_loop_lag > 1000', ruleMetric: 'event_loop_lag' });
+    const [d] = withCaptures([blocked()], [byLag(1)]);
+    expect(d!.actions[0]).toMatch(/^Profile 1 began when a rule on event_loop_lag fired, which is once the block it measured had ended: .* captureSeconds .* capture while reproducing it/);
+    expect(d!.actions.join(' ')).not.toContain('Capture again while the loop is blocked');
+    // A capture of another rule's, or one on demand, beside it: the rule on event_loop_lag is still the advice.
+    const [mixed] = withCaptures([blocked()], [byLag(1), { ...note(2, 0.95, 'x at a.js:1', 0.01), rule: 'slow p99', ruleMetric: 'response_time' }]);
+    expect(mixed!.actions[0]).toMatch(/^Capture again while the loop is blocked: a rule on event_loop_lag/);
+  });
+
+  it("names no function to start with when every capture of its own diagnosis found the main thread idle", () => {
     const [d] = withCaptures([], [note(3, 0.95, 'snapshot at src/b.js:9', 0.002)]);
     expect(d!.id).toBe('cpu-profile');
     expect(d!.actions).toEqual(['Open /p/3.cpuprofile in Chrome DevTools (Performance panel) for the whole profile.', expect.stringMatching(/^Capture again while the service is slow/)]);
@@ -75,6 +86,28 @@ describe('captures in a report', () => {
       if (share > 0) expect(shown).not.toBe('0%');
     }
     expect(c.headline).toContain(s.idle >= IDLE_CAPTURE_SHARE ? `idle in ${percent(s.idle)} of samples` : `${percent(s.topSelf[0]!.selfShare)} of samples in`);
+  }, 30_000);
+
+  it("tells a block that came once, captured by its rule on event_loop_lag after it ended, from one a rule's capture could catch", async () => {
+    const m = await started({ runtime: { enabled: true, eventLoopResolutionMs: 50 } });
+    await m.createAlertRule({ metric: 'event_loop_lag', operator: '>', threshold: 200, capture: 'cpu', captureSeconds: 1 });
+    const holdTheLoop = (ms: number): void => {
+      const from = performance.now();
+      while (performance.now() - from < ms);
+    };
+    holdTheLoop(800);
+    const c = (await waitFor(() => m.getProfiles()[0], 15_000, 'the capture'))!;
+    const firing = m.getAlertHistory({}).find((t) => t.to === 'firing');
+    expect(firing?.profile).toMatchObject({ id: c.id, rule: 'event_loop_lag > 200', ruleMetric: 'event_loop_lag' });
+    // The capture began once the loop was free again: it found the main thread waiting.
+    expect(c.summary.kind === 'cpu' && c.summary.idle).toBeGreaterThanOrEqual(IDLE_CAPTURE_SHARE);
+    // One block is too few readings for a diagnosis of the loop (diagnoses.ts, sustainedLag):
+    // the capture is a diagnosis of its own, which sent the reader to make the rule it came from.
+    const report = await m.generateReport({ format: 'json' });
+    const d = report.diagnoses.find((x) => x.id === 'cpu-profile');
+    expect(d, JSON.stringify(report.diagnoses.map((x) => x.id))).toBeDefined();
+    expect(d!.summary).toContain(`In profile ${c.id} the main thread was idle in ${percent(c.summary.kind === 'cpu' ? c.summary.idle : 0)} of its samples: it began when its rule on event_loop_lag fired, once the block that rule measured had ended.`);
+    expect(d!.actions).toEqual([expect.stringMatching(/^Open /), expect.stringMatching(new RegExp(`^Profile ${c.id} began when a rule on event_loop_lag fired, which is once the block it measured had ended`))]);
   }, 30_000);
 
   it("carries the idle share of a real capture of a waiting main thread into the next report's diagnosis", async () => {

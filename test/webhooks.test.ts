@@ -1,6 +1,9 @@
+import { once } from 'node:events';
+import { stat } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
 import { RETRY_AFTER_MAX_MS } from '../dist/src/retry-after.js';
@@ -71,6 +74,81 @@ describe('webhook delivery', () => {
       clearInterval(collect);
     }
     expect(n.stats).toMatchObject({ sent: 0, failed: 1, lastError: `${url}: no answer within 300 ms (timeoutMs)` });
+  });
+
+  it("keeps a post the receiver answered while the host's own code held the loop past timeoutMs: sent once, not cut and sent again", async () => {
+    // The receiver runs on a thread of its own and answers only while this thread is held,
+    // from an I/O callback (a request handler's JSON.parse of a large body), until after the
+    // post's deadline. Then the loop's next turn runs its timers before it polls the socket
+    // that holds the answer: a plain timer cut the post as unanswered and the retry gave the
+    // receiver a second copy of the firing.
+    const flags = new Int32Array(new SharedArrayBuffer(12)); // [posts heard, held now, answered]
+    const receiver = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+      const flags = new Int32Array(workerData);
+      const server = require('node:http').createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          Atomics.add(flags, 0, 1);
+          const answer = setInterval(() => {
+            if (Atomics.load(flags, 1) === 0) return;
+            clearInterval(answer);
+            res.end('{}', () => Atomics.store(flags, 2, 1));
+          }, 5);
+        });
+      });
+      server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
+      { eval: true, workerData: flags.buffer },
+    );
+    try {
+      const [port] = (await once(receiver, 'message')) as [number];
+      const n = notifier(`http://127.0.0.1:${port}/hook`, { timeoutMs: 200, maxAttempts: 2 });
+      fire(n, 'held');
+      await waitFor(() => Atomics.load(flags, 0) === 1, 10_000, 'the post to reach the receiver');
+      await new Promise<void>((resolve) =>
+        stat('.', () => {
+          const from = performance.now();
+          Atomics.store(flags, 1, 1);
+          // Held until the receiver has answered and the post's deadline is past (bounded: a
+          // receiver that never answers fails the test below rather than hanging it).
+          while ((Atomics.load(flags, 2) === 0 || performance.now() - from < 400) && performance.now() - from < 10_000);
+          resolve();
+        }),
+      );
+      await waitFor(() => n.stats.queued === 0, 10_000, 'the post to end');
+      expect(Atomics.load(flags, 2)).toBe(1);
+      expect(n.stats).toMatchObject({ sent: 1, failed: 0, retries: 0, lastError: null });
+      expect(Atomics.load(flags, 0)).toBe(1);
+    } finally {
+      await receiver.terminate();
+    }
+  });
+
+  it("gives a post the host's loop held from its start the rest of its timeoutMs once the loop is free, rather than cutting it unsent", async () => {
+    // Held right after the post began, the loop could not even write it (its connection
+    // completes in the next poll): counted as time waited for an answer, the whole timeoutMs
+    // went by unseen and the post was cut as the receiver's failure. Only the step the hold
+    // ran into counts, the post goes out and its answer is taken.
+    const heard: number[] = [];
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        heard.push(Date.now());
+        res.end('{}');
+      });
+    });
+    const n = notifier(url, { timeoutMs: 2_000, maxAttempts: 2 });
+    fire(n, 'held-at-start');
+    await new Promise<void>((resolve) =>
+      stat('.', () => {
+        const from = performance.now();
+        while (performance.now() - from < 2_500);
+        resolve();
+      }),
+    );
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the post to end');
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0, retries: 0, lastError: null });
+    expect(heard).toHaveLength(1);
   });
 
   it("refuses a webhook header fetch would refuse (every notification would fail), naming the header, never its value", () => {

@@ -42,6 +42,7 @@ import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { LoopHold, postUnheld } from './post.js';
 import { alertmanagerBody, deliveriesOf, isResend, join, newPost, restoredDelivery, resendPosts, webhookBody, webhookGroup, type Delivery, type Post } from './batch.js';
+import { loopTimeout } from '../loop-timeout.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
@@ -732,10 +733,11 @@ export class Notifier {
     // AbortSignal.any() holds its sources weakly, so a timeout signal nothing else held was
     // collected at the alert actor's next GC and never fired: a receiver that accepted the
     // connection and never answered held the target's queue for good, nothing said. The
-    // exporter's endpoint met the same (export/endpoint.ts).
+    // exporter's endpoint met the same (export/endpoint.ts). Counted in the loop's free time
+    // (loop-timeout.ts): a plain timer cut a post whose answer had come while the service held
+    // the loop past the deadline, and sent it again, the receiver's second copy.
     const cut = new AbortController();
-    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${this.options.timeoutMs} ms (timeoutMs)`)), this.options.timeoutMs);
-    timer.unref();
+    const timeout = loopTimeout(this.options.timeoutMs, () => cut.abort(new Error(`no answer within ${this.options.timeoutMs} ms (timeoutMs)`)));
     const stopped = (): void => cut.abort(aborted.reason);
     if (aborted.aborted) stopped();
     else aborted.addEventListener('abort', stopped, { once: true });
@@ -766,7 +768,7 @@ export class Notifier {
       this.failed(target, `${target.shown}: ${(error as Error).message}`);
       return 0;
     } finally {
-      clearTimeout(timer);
+      timeout.clear();
       aborted.removeEventListener('abort', stopped);
     }
   }

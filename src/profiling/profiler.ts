@@ -241,7 +241,7 @@ export class Profiler {
       for (const [id, last] of this.lastByRule) if (now - last.at >= every) this.lastByRule.delete(id);
       // begin() numbers the capture before its first await: the next id is this one's.
       this.lastByRule.set(rule.id, { at: now, id: this.seq + 1 });
-      this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint }).then(
+      this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint, metric: rule.metric }).then(
         (c) => {
           this.deps.attach(t, noteOf(c), c);
           if (c.file === null) return;

@@ -127,7 +127,7 @@ export interface Capture {
   /** Why the file is missing, when it is: not written, or `pruned: deleted at … to keep profiling.maxFiles (20), when capture 21's file was written`. */
   fileError: string | null;
   /** The alert whose rule asked for it. */
-  alert: { ruleId: string; ruleName: string; fingerprint: string } | null;
+  alert: { ruleId: string; ruleName: string; fingerprint: string; metric: string } | null;
   /** Main-thread time the capture cost here beyond the profiler's sampling (start, stop, summary, file). */
   mainThreadMs: number;
 }
@@ -146,6 +146,8 @@ export interface CaptureNote {
   lead: { site: string; share: number } | null;
   /** Which alert asked for it (rule name), if one did. */
   rule: string | null;
+  /** That rule's metric (absent from notes kept before it was added): one on event_loop_lag fires once the block it measured has ended. */
+  ruleMetric?: string;
   /** Why `file` is null though the capture ran: its file was not written, or was pruned since (absent from notes kept before it was added). */
   fileError?: string;
   /** cpu: the share of samples in which the main thread was idle (absent from notes kept before it was added). */

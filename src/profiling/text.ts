@@ -23,7 +23,7 @@ export function noteOf(c: Capture): CaptureNote {
   // The headline's site (native code charged to the service's caller, cpu-summary.ts); a summary kept before it had none.
   const first = s.lead ?? (s.kind === 'cpu' ? s.topSelf[0] : s.sites[0]);
   const lead = first ? { site: siteText(first), share: 'selfShare' in first ? first.selfShare : first.share } : null;
-  return { id: c.id, kind: c.kind, at: c.startedAt, seconds: c.seconds, headline: c.headline, file: c.file, top: topLines(c, NOTE_TOP), lead, rule: c.alert?.ruleName ?? null, ...(c.fileError !== null ? { fileError: c.fileError } : {}), ...(s.kind === 'cpu' ? { idle: s.idle } : {}) };
+  return { id: c.id, kind: c.kind, at: c.startedAt, seconds: c.seconds, headline: c.headline, file: c.file, top: topLines(c, NOTE_TOP), lead, rule: c.alert?.ruleName ?? null, ...(c.alert?.metric !== undefined ? { ruleMetric: c.alert.metric } : {}), ...(c.fileError !== null ? { fileError: c.fileError } : {}), ...(s.kind === 'cpu' ? { idle: s.idle } : {}) };
 }
 
 export function skippedNote(kind: CaptureNote['kind'], at: number, seconds: number, why: string, rule: string): CaptureNote {

@@ -34,13 +34,34 @@ const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= I
 function idleWords(n: CaptureNote, diagnosis: string | undefined): string {
   // Named: beside another capture's sentence, one of "the main thread" read as the report's conclusion.
   const share = `In profile ${n.id} the main thread was idle in ${percent(n.idle!)} of its samples`;
-  return diagnosis === 'event-loop-blocked'
-    ? `${share}: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.`
-    : `${share}: during the capture the CPU went to other threads or processes, not to its JavaScript.`;
+  if (diagnosis === 'event-loop-blocked') return `${share}: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.`;
+  // Not that the CPU went elsewhere: the loop was free again, which is when such a rule fires.
+  if (n.ruleMetric === 'event_loop_lag') return `${share}: it began when its rule on event_loop_lag fired, once the block that rule measured had ended.`;
+  return `${share}: during the capture the CPU went to other threads or processes, not to its JavaScript.`;
 }
 
 /** What to do when every CPU capture of a blocked event loop found the main thread waiting. */
 const CAPTURE_WHILE_BLOCKED = "Capture again while the loop is blocked: a rule on event_loop_lag (p99 over 100 ms, say) with capture: 'cpu' takes one when it fires.";
+
+/**
+ * The same when those captures were themselves started by a rule on event_loop_lag. Such a
+ * rule fires once the block it measured has ended (a delay is known only when the loop is
+ * free again), so its capture catches a block that comes back within its seconds, never one
+ * that came once: the advice above sent the reader to make the rule whose capture had just
+ * missed, and it would miss again.
+ */
+function afterLagAdvice(notes: readonly CaptureNote[]): string {
+  const ids = notes.map((n) => n.id).join(', ');
+  return `${notes.length === 1 ? 'Profile' : 'Profiles'} ${ids} began when a rule on event_loop_lag fired, which is once the block it measured had ended: such a capture catches a block that comes back within its captureSeconds, not one that came once. For a block that recurs now and then, raise that rule's captureSeconds (up to 120); for one seen once, capture while reproducing it (capture_performance_profile, or monitor.profile({ kind: 'cpu', seconds: 60 })).`;
+}
+
+const afterLag = (notes: readonly CaptureNote[]): boolean => notes.every((n) => n.ruleMetric === 'event_loop_lag');
+
+/** What to do when no capture of a diagnosis of their own found the main thread busy. */
+function waitingAdvice(kind: CaptureNote['kind'], notes: readonly CaptureNote[]): string {
+  if (kind === 'cpu' && afterLag(notes)) return afterLagAdvice(notes);
+  return "Capture again while the service is slow (a rule with capture: 'cpu' takes one when its alert fires): this main thread was mostly waiting.";
+}
 
 function sentence(n: CaptureNote, diagnosis?: string): string {
   // The rule's name is the service's text, which may hold anything: isolated and kept on one
@@ -78,7 +99,7 @@ export function withCaptures(diagnoses: Diagnosis[], notes: readonly CaptureNote
       for (const d of claimed) {
         d.summary = `${d.summary} ${mine.map((n) => sentence(n, d.id)).join(' ')}`;
         d.evidence.push(...mine.flatMap(evidenceOf));
-        d.actions.unshift(...(d.id === 'event-loop-blocked' && mine.every(idle) ? [CAPTURE_WHILE_BLOCKED] : []), ...mine.map(openAction));
+        d.actions.unshift(...(d.id === 'event-loop-blocked' && mine.every(idle) ? [afterLag(mine) ? afterLagAdvice(mine) : CAPTURE_WHILE_BLOCKED] : []), ...mine.map(openAction));
       }
       continue;
     }
@@ -94,7 +115,7 @@ export function withCaptures(diagnoses: Diagnosis[], notes: readonly CaptureNote
       actions: [
         ...mine.map(openAction),
         !lead
-          ? "Capture again while the service is slow (a rule with capture: 'cpu' takes one when its alert fires): this main thread was mostly waiting."
+          ? waitingAdvice(kind, mine)
           : kind === 'cpu'
             ? `Start with ${lead.lead?.site ?? 'the top function'}: cache what it recomputes, or move it off the main thread (worker threads, a piscina pool).`
             : `Start with ${lead.lead?.site ?? 'the top allocation site'}: bound what it keeps (size and age), and release it when its request ends.`,
