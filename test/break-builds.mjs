@@ -8306,6 +8306,13 @@ export const BREAKS = [
     mustFail: ["a hello whose watchedFrom is no time is malformed"],
   },
   {
+    name: "a tools/call with bad params answered with the issue list",
+    what: "McpServer's own -32602 for a tools/call whose params its schema refuses goes out as it is: `Invalid tools/call request:` and the validator's issues as multi-line JSON",
+    edits: [{ file: "src/mcp/invalid-params.ts", find: "if (error instanceof ProtocolError && error.code === ProtocolErrorCode.InvalidParams && error.message.startsWith(prefix)) return error.message.slice(prefix.length - 1);", replace: "" }],
+    tests: ['mcp-invalid-params.test.ts'],
+    mustFail: ["are answered -32602 naming the field, on stdio", "are answered -32602 naming the field"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
