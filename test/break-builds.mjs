@@ -8337,6 +8337,27 @@ export const BREAKS = [
     mustFail: ['tells a block that came once, captured by its rule on event_loop_lag'],
   },
   {
+    name: "a tools/call with bad params answered with the issue list",
+    what: "McpServer's own -32602 for a tools/call whose params its schema refuses goes out as it is: `Invalid tools/call request:` and the validator's issues as multi-line JSON",
+    edits: [{ file: "src/mcp/invalid-params.ts", find: "if (error instanceof ProtocolError && error.code === ProtocolErrorCode.InvalidParams && error.message.startsWith(prefix)) return error.message.slice(prefix.length - 1);", replace: "" }],
+    tests: ['mcp-invalid-params.test.ts'],
+    mustFail: ["are answered -32602 naming the field, on stdio", "are answered -32602 naming the field"],
+  },
+  {
+    name: "a stdio batch refused whole",
+    what: "a JSON array of messages on stdio is refused as one message that is no object, with id null: its requests go unanswered",
+    edits: [{ file: "src/mcp/stdio.ts", find: "if (!Array.isArray(raw)) {", replace: "if (!Array.isArray(raw) || raw.length > 0) {" }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ["takes a batch message by message, answering each request with its id"],
+  },
+  {
+    name: "a stdio line that is no JSON-RPC message refused without its field",
+    what: "stdio's -32600 for a line that is JSON but no JSON-RPC message says no more than that, not which field is wrong",
+    edits: [{ file: "src/mcp/stdio.ts", find: "notification or response${fault === undefined ? '' : `: ${fault}`}`", replace: "notification or response`" }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ["names the field of a line that is no JSON-RPC message", "answers a garbage line with a parse error and a non-JSON-RPC line with invalid request"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

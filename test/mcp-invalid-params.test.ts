@@ -1,7 +1,8 @@
 /**
  * Protocol requests whose params the SDK's schemas refuse: answered -32602 Invalid params in
  * one sentence naming the field, on stdio and over HTTP alike. They were -32603 Internal
- * error with the validator's issues as multi-line JSON in the message.
+ * error with the validator's issues as multi-line JSON in the message (tools/call: -32602 with
+ * that JSON after `Invalid tools/call request: `).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type McpHttpServer } from '../dist/src/index.js';
@@ -16,6 +17,10 @@ const CASES: [Record<string, unknown>, string][] = [
   [{ method: 'resources/read' }, 'Invalid params for resources/read: params is required: it must be an object'],
   [{ method: 'resources/read', params: {} }, 'Invalid params for resources/read: params.uri is required: it must be a string'],
   [{ method: 'resources/subscribe', params: { uri: 5 } }, 'Invalid params for resources/subscribe: params.uri must be a string, got 5'],
+  // tools/call is checked by a handler of McpServer's own, whose refusal was `Invalid tools/call request: [\n  {\n    "expected": …`.
+  [{ method: 'tools/call' }, 'Invalid params for tools/call: params is required: it must be an object'],
+  [{ method: 'tools/call', params: { arguments: {} } }, 'Invalid params for tools/call: params.name is required: it must be a string'],
+  [{ method: 'tools/call', params: { name: 5 } }, 'Invalid params for tools/call: params.name must be a string, got 5'],
 ];
 
 describe('invalid params of a protocol request', () => {

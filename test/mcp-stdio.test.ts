@@ -312,10 +312,52 @@ describe('bad input over stdio', () => {
     await expect.poll(() => transport.lines.length).toBeGreaterThanOrEqual(before + 2);
     expect(transport.lines.slice(before, before + 2)).toEqual([
       { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the line is not valid JSON' } },
-      { jsonrpc: '2.0', id: 12, error: { code: -32600, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' } },
+      { jsonrpc: '2.0', id: 12, error: { code: -32600, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response: "jsonrpc" is missing: it must be "2.0"' } },
     ]);
     expect(transport.stderr).toMatch(/not JSON; answered with a parse error/);
     await ok(client, 'get_monitoring_status', {}, StatusOutput);
+  });
+
+  it('names the field of a line that is no JSON-RPC message', async () => {
+    const lines: [string, string][] = [
+      ['{"jsonrpc":"1.0","id":"f1","method":"ping"}', '"jsonrpc" must be "2.0", got "1.0"'],
+      ['{"jsonrpc":"2.0","id":"f2","method":"ping","params":[]}', '"params" must be an object, got []'],
+      ['{"jsonrpc":"2.0","id":"f3","method":7}', '"method" must be a string, got 7'],
+    ];
+    for (const [line] of lines) transport.raw(`${line}\n`);
+    const answer = (id: string) => transport.lines.find((l) => (l as { id?: unknown }).id === id);
+    await expect.poll(() => lines.every((_, i) => answer(`f${i + 1}`) !== undefined)).toBe(true);
+    for (const [i, [, fault]] of lines.entries()) {
+      expect(answer(`f${i + 1}`)).toEqual({ jsonrpc: '2.0', id: `f${i + 1}`, error: { code: -32600, message: `Invalid Request: not a JSON-RPC 2.0 request, notification or response: ${fault}` } });
+    }
+  });
+
+  it('takes a batch message by message, answering each request with its id, and an element that is no message by its index and field', async () => {
+    // A 2025-03-26 client may send one; refused whole with id null, every request of it went unanswered.
+    const before = transport.lines.length;
+    transport.raw(
+      `${JSON.stringify([
+        { jsonrpc: '2.0', id: 'b1', method: 'ping' },
+        { jsonrpc: '2.0', id: 'b2', method: 'tools/call', params: { name: 'record_performance_metric', arguments: { metric_type: 'batched', value: 3 } } },
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'none', reason: 'a notification in a batch' } },
+        { jsonrpc: '2.0', id: 'b3', method: 'ping', params: 5 },
+        [],
+      ])}\n`,
+    );
+    transport.raw('[]\n');
+    const answer = (id: string) => transport.lines.find((l) => (l as { id?: unknown }).id === id) as Record<string, unknown> | undefined;
+    await expect.poll(() => ['b1', 'b2', 'b3'].every((id) => answer(id) !== undefined)).toBe(true);
+    expect(answer('b1')).toEqual({ jsonrpc: '2.0', id: 'b1', result: {} });
+    expect(answer('b2')).toMatchObject({ id: 'b2', result: { content: [{ type: 'text', text: 'recorded 1 sample of batched' }] } });
+    expect(answer('b3')).toEqual({ jsonrpc: '2.0', id: 'b3', error: { code: -32600, message: 'Invalid Request: element 3 of the batch: not a JSON-RPC 2.0 request, notification or response: "params" must be an object, got 5' } });
+    await expect.poll(() => transport.lines.slice(before).filter((l) => (l as { id?: unknown }).id === null).length).toBe(2);
+    expect(transport.lines.slice(before).filter((l) => (l as { id?: unknown }).id === null)).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: element 4 of the batch: not a JSON-RPC 2.0 request, notification or response: it is an array, not an object' } },
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: the batch is empty: a batch holds one message at least' } },
+    ]);
+    expect(transport.stderr).toMatch(/2 of the 5 messages of a batch on stdin were refused/);
+    const batched = await ok(client, 'get_performance_metrics', { metric_types: ['batched'] }, schemas.MetricsOutput);
+    expect(batched.metrics).toMatchObject([{ total_count: 1 }]);
   });
 
   it('lost nothing recorded before the bad input, and recorded none of the refused batches', async () => {

@@ -8,8 +8,10 @@
  * failure throws a plain Error carrying `JSON.stringify(issues)`, which its dispatch answers
  * as an internal error. Every handler the server holds is wrapped here, those its constructor
  * set and those set later, by their map (Protocol's `_requestHandlers`): an error of that
- * shape becomes InvalidParams, anything else goes through unchanged. SDK internals, held by
- * test/mcp-invalid-params.test.ts.
+ * shape becomes InvalidParams, anything else goes through unchanged. tools/call is checked
+ * apart, by the handler McpServer wraps around its own, whose refusal is a ProtocolError
+ * -32602 `Invalid tools/call request: [...]` with the same issue list, and is said the same
+ * way. SDK internals, held by test/mcp-invalid-params.test.ts.
  */
 import { ProtocolError, ProtocolErrorCode, type McpServer } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
@@ -19,12 +21,22 @@ import { formatPath, valueAt } from './validate.js';
 
 type Handler = (request: unknown, ctx: unknown) => unknown;
 
-/** The first schema issue an SDK validation error carries, or undefined when `error` is not one. */
-function validationIssue(error: unknown): z.core.$ZodIssue | undefined {
-  // The SDK's is a plain Error; a handler's own errors are ProtocolErrors or perfwatch's.
-  if (!(error instanceof Error) || Object.getPrototypeOf(error) !== Error.prototype || !error.message.startsWith('[')) return undefined;
+/** The issue list an SDK validation error of `method` carries as JSON, or undefined when `error` is not one. */
+function issueList(method: string, error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  // The spec methods' check throws a plain Error; a handler's own errors are ProtocolErrors or perfwatch's.
+  if (Object.getPrototypeOf(error) === Error.prototype) return error.message.startsWith('[') ? error.message : undefined;
+  const prefix = `Invalid ${method} request: [`;
+  if (error instanceof ProtocolError && error.code === ProtocolErrorCode.InvalidParams && error.message.startsWith(prefix)) return error.message.slice(prefix.length - 1);
+  return undefined;
+}
+
+/** The first schema issue an SDK validation error of `method` carries, or undefined when `error` is not one. */
+function validationIssue(method: string, error: unknown): z.core.$ZodIssue | undefined {
+  const list = issueList(method, error);
+  if (list === undefined) return undefined;
   try {
-    const issues: unknown = JSON.parse(error.message);
+    const issues: unknown = JSON.parse(list);
     const first: unknown = Array.isArray(issues) ? issues[0] : undefined;
     if (first === null || typeof first !== 'object') return undefined;
     const { code, path, message } = first as Record<string, unknown>;
@@ -55,7 +67,7 @@ export function answeringInvalidParams(server: McpServer): void {
       try {
         return await handler(request, ctx);
       } catch (error) {
-        const issue = validationIssue(error);
+        const issue = validationIssue(method, error);
         throw issue === undefined ? error : invalidParamsError(method, request, issue);
       }
     };

@@ -47,13 +47,18 @@ function fault(m: unknown): string {
   return 'see JSON-RPC 2.0';
 }
 
+/** Undefined for one JSON-RPC message, else its first fault by field: `"id" must be a string or an integer, got 1.5`. */
+export function messageFault(m: unknown): string | undefined {
+  return isMessage(m) ? undefined : fault(m);
+}
+
 /**
  * Undefined for a body the SDK takes as JSON-RPC (a message, or a batch of them; an empty batch
  * is the SDK's to refuse), else what is wrong: `"jsonrpc" must be "2.0", got "1.0"`, or for a
  * batch `element 3: "method" must be a string, got 5`.
  */
 export function jsonRpcFault(body: unknown): string | undefined {
-  if (!Array.isArray(body)) return isMessage(body) ? undefined : fault(body);
+  if (!Array.isArray(body)) return messageFault(body);
   const i = body.findIndex((m) => !isMessage(m));
   return i < 0 ? undefined : `element ${i}: ${fault(body[i])}`;
 }

@@ -14,13 +14,18 @@
  * - with the fast lane on, a line long enough to be a batch goes to its line reader first
  *   (fast-lane/index.ts), which reads a record_performance_metric batch into columns;
  * - a request with the id of one still in progress is refused, as over HTTP (request-ids.ts):
- *   both ran, and both answers carried the id.
+ *   both ran, and both answers carried the id;
+ * - a batch (a JSON array of messages, which protocol 2025-03-26 has clients send) is taken
+ *   message by message, as the SDK's HTTP transport takes one, each answer on a line of its
+ *   own: the SDK's refused the line, and one error with id null left every request of it
+ *   unanswered, its client waiting for good.
  * Sends wait for 'drain' when stdout's buffer is full, as the SDK's do.
  */
 import type { Readable, Writable } from 'node:stream';
 import { isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { fastLane, type FastLane, type LineReader } from './fast-lane/index.js';
 import { serializeLine } from './prebuilt.js';
+import { messageFault } from './json-rpc-shape.js';
 import { IdsInProgress } from './request-ids.js';
 import { normalizeToolCall } from './validate.js';
 
@@ -189,14 +194,34 @@ export class LineTransport implements Transport {
       this.reply(-32700, 'Parse error: the line is not valid JSON');
       return;
     }
+    if (!Array.isArray(raw)) {
+      if (!this.handleMessage(raw, '')) this.log('perfwatch mcp: a line on stdin is not a JSON-RPC 2.0 message; answered with an invalid-request error');
+      return;
+    }
+    if (raw.length === 0) {
+      this.log('perfwatch mcp: a line on stdin is an empty batch; answered with an invalid-request error');
+      this.reply(-32600, 'Invalid Request: the batch is empty: a batch holds one message at least');
+      return;
+    }
+    let refused = 0;
+    for (const [i, element] of raw.entries()) {
+      if (!this.handleMessage(element, `element ${i} of the batch: `)) refused++;
+      if (this.closed) return;
+    }
+    // Once a line: a batch of 100,000 bad elements is one line of stderr, not 100,000.
+    if (refused > 0) this.log(`perfwatch mcp: ${refused} of the ${raw.length} messages of a batch on stdin were refused; each answered with an invalid-request error`);
+  }
+
+  /** Hands one message to the server, or answers it -32600 naming what is wrong (`where` says which element of a batch); false when refused. */
+  private handleMessage(raw: unknown, where: string): boolean {
     let message: JSONRPCMessage;
     try {
       message = parseJSONRPCMessage(raw);
     } catch {
       const id = raw !== null && typeof raw === 'object' && 'id' in raw && (typeof raw.id === 'string' || typeof raw.id === 'number') ? raw.id : null;
-      this.log('perfwatch mcp: a line on stdin is not a JSON-RPC 2.0 message; answered with an invalid-request error');
-      this.reply(-32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', id);
-      return;
+      const fault = messageFault(raw);
+      this.reply(-32600, `Invalid Request: ${where}not a JSON-RPC 2.0 request, notification or response${fault === undefined ? '' : `: ${fault}`}`, id);
+      return false;
     }
     if (isJSONRPCRequest(message)) {
       const refused = this.ids.take([message.id]);
@@ -204,7 +229,7 @@ export class LineTransport implements Transport {
         this.log('perfwatch mcp: a request reused the id of one still in progress; answered with an invalid-request error');
         // With id null: an error with the id would read as the answer of the request that has it.
         this.reply(-32600, refused.message);
-        return;
+        return true;
       }
     } else {
       const cancelled = cancelledId(message);
@@ -216,6 +241,7 @@ export class LineTransport implements Transport {
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
     }
+    return true;
   }
 
   private reply(code: number, message: string, id: string | number | null = null): void {
