@@ -8358,6 +8358,13 @@ export const BREAKS = [
     mustFail: ["names the field of a line that is no JSON-RPC message", "answers a garbage line with a parse error and a non-JSON-RPC line with invalid request"],
   },
   {
+    name: "the release read from package.json thrown at load",
+    what: "src/version.ts throws where no package.json is beside the build: a service that bundled perfwatch crashed at its import, before start() could say what to do",
+    edits: [{ file: 'src/version.ts', find: "  } catch {\n    return 'unknown';\n  }", replace: "  } catch (error) {\n    throw error;\n  }" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['fails start() of an ES module bundle at once'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
