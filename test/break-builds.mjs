@@ -8172,6 +8172,13 @@ export const BREAKS = [
     mustFail: ['names profiling.dir and TMPDIR when a read-only temporary directory', 'writes no profile through a link another user made'],
   },
   {
+    name: "the system sampler under the permission model falling back to systeminformation",
+    what: "a host run with --allow-fs-read of its own folder cannot read /proc: systeminformation spawns df and reads /proc in callbacks of its own, the ERR_ACCESS_DENIED thrown there ends the collector's thread, and start() fails or the collector restarts for good",
+    edits: [{ file: 'src/engine/system.ts', find: "this.readable('/proc/stat') ? 'linux-proc' : permission ? 'node-os' : 'portable';", replace: "this.readable('/proc/stat') ? 'linux-proc' : permission === null ? 'node-os' : 'portable';" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["with --allow-fs-read of the application's folder alone, /proc not readable"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

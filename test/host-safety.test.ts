@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CardinalityError, PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
@@ -423,6 +423,40 @@ describe('the host is never harmed by the monitor', () => {
     expect(r).toEqual({ first: said, state: 'stopped', second: said, after: 'stopped', faults: 0 });
     expect(out.stderr).not.toContain('PERFWATCH_FAULT');
   }, 60_000);
+
+  it.runIf(process.platform === 'linux')("runs under the permission model with --allow-fs-read of the application's folder alone, /proc not readable: cpu_usage and memory_usage read through Node's os module, the collector never restarted, and status().system.note saying what is not read and the flag that reads it", async () => {
+    // The sampler fell back to systeminformation, which spawned `df` and read /proc in
+    // callbacks of its own: the ERR_ACCESS_DENIED thrown there ended the collector's thread,
+    // so start() failed ("collector: its thread ended 3 times in a row before it was ready
+    // (Access to this API has been restricted)") or the collector restarted for good.
+    const root = new URL('..', import.meta.url).pathname;
+    // node_modules may be a link, or a link to a link (a worktree's, a copy's): each is read.
+    const modules: string[] = [];
+    for (let at = new URL('../node_modules', import.meta.url).pathname; modules.length < 8 && lstatSync(at).isSymbolicLink(); at = resolve(dirname(at), readlinkSync(at))) modules.push(at);
+    modules.push(realpathSync(new URL('../node_modules', import.meta.url)));
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false } });",
+      "const said = await m.start().then(() => 'started', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      "const count = (name) => m.getMetrics({ names: [name], windowSeconds: 600 })[0]?.totalCount ?? 0;",
+      'const until = async (ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); return ok(); };',
+      "const read = said === 'started' && (await until(() => count('cpu_usage') >= 2 && count('memory_usage') >= 2));",
+      'const s = m.status();',
+      "const memory = m.getMetrics({ names: ['memory_usage'], windowSeconds: 600 })[0]?.value;",
+      'await m.close();',
+      'console.log(JSON.stringify({ said, read, memory, platform: s.system?.platform, note: s.system?.note, sources: s.system?.sources.map((c) => c.source), restarts: s.collector.restarts, faults: s.faults.total }));',
+    );
+    const out = await runNode([permission, '--allow-worker', `--allow-fs-read=${root}`, ...modules.map((m) => `--allow-fs-read=${m}`), '--input-type=module', '-e', code], 60_000);
+    expect(out.killed, 'the host was still running after 60 s').toBe(false);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ said: 'started', read: true, platform: 'node-os', sources: ['os.cpus', 'os.freemem', 'fs.statfs'], restarts: 0, faults: 0 });
+    expect(r.memory).toBeGreaterThan(0);
+    expect(r.memory).toBeLessThan(100);
+    expect(r.note).toBe(
+      "/proc/stat cannot be read under Node's permission model: cpu_usage and memory_usage are read through Node's os module, and cpu_iowait and network_io are not read, nor disk_usage (this process may not read /, the mount watched by default); run node with --allow-fs-read=/proc (and the mounts to watch) to read them all",
+    );
+    expect(out.stderr).not.toContain('PERFWATCH_FAULT');
+  }, 90_000);
 
   it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {
     // The watchdog's new Worker() threw in its own thread, which died with every actor it had
