@@ -8179,6 +8179,13 @@ export const BREAKS = [
     mustFail: ["with --allow-fs-read of the application's folder alone, /proc not readable"],
   },
   {
+    name: "the inspector refused by the permission model said in Node's bare words",
+    what: "under Node's permission model every profile() fails with 'the inspector refused a session: Access to this API has been restricted', naming neither the model nor what lifts it",
+    edits: [{ file: 'src/profiling/inspector.ts', find: "  if ((error as { code?: unknown }).code !== 'ERR_ACCESS_DENIED') return `the inspector refused a session: ${error.message}`;\n", replace: "  if (error.name !== '') return `the inspector refused a session: ${error.message}`;\n" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['fails profile() under the permission model, which refuses the inspector'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -458,6 +458,27 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.stderr).not.toContain('PERFWATCH_FAULT');
   }, 90_000);
 
+  it('fails profile() under the permission model, which refuses the inspector, with a ProfileError that names the model and what lifts it; the next capture fails the same, the monitor running', async () => {
+    // It said Node's bare "the inspector refused a session: Access to this API has been
+    // restricted", naming neither the permission model nor a way out.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "const capture = () => m.profile({ seconds: 1 }).then(() => 'captured', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      'const first = await capture();',
+      'const second = await capture();',
+      'const state = m.state;',
+      'await m.close();',
+      'console.log(JSON.stringify({ first, second, state }));',
+    );
+    const out = await runNode([permission, '--allow-worker', '--allow-fs-read=*', '--allow-fs-write=*', '--input-type=module', '-e', code], 60_000);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    const lift = process.allowedNodeEnvironmentFlags.has('--allow-inspector') ? 'run node with --allow-inspector' : `this Node (${process.version}) has no flag that allows it there: run node without the permission model to capture profiles`;
+    const said = `ProfileError PW_ERR_PROFILE: the inspector refused a session (ERR_ACCESS_DENIED: Access to this API has been restricted): this process runs under Node's permission model, which refuses the inspector that profiles are captured with; ${lift}`;
+    expect(r).toEqual({ first: said, second: said, state: 'running' });
+  }, 90_000);
+
   it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {
     // The watchdog's new Worker() threw in its own thread, which died with every actor it had
     // started; it had said a word, so the main thread made another, and start() waited (and
