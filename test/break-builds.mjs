@@ -8186,6 +8186,13 @@ export const BREAKS = [
     mustFail: ['fails profile() under the permission model, which refuses the inspector'],
   },
   {
+    name: "the SQLite driver refused by the permission model advised with --no-addons alone",
+    what: "under Node's permission model without --allow-addons, start() fails advising 'no --no-addons', a flag the host never gave, and never names the flag that lifts the refusal",
+    edits: [{ file: 'src/storage/schema.ts', find: "const addons = permissionModel() ? ", replace: "const addons = permissionModel() === null ? " }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['names --allow-addons when the SQLite driver could not load under the permission model'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

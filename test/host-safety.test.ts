@@ -605,6 +605,27 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it("names --allow-addons when the SQLite driver could not load under the permission model, which refuses native addons without it", async () => {
+    // Node says "loading addons is disabled" there too, and the advice was "no --no-addons",
+    // a flag the host never gave: the one that lifts it went unsaid.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-addons-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor(${JSON.stringify({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } })});`,
+        "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+        'console.log(JSON.stringify({ error, state: m.state }));',
+      );
+      const out = await runNode([permission, '--allow-worker', '--allow-fs-read=*', '--allow-fs-write=*', '--input-type=module', '-e', code], 30_000);
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+        error: `PW_ERR_STORAGE: ${join(dir, 'perfwatch.db')}: cannot be opened: the SQLite driver (libsql) could not be loaded (Cannot load native addon because loading addons is disabled.); the database was left untouched: run node with --allow-addons (Node's permission model refuses native addons without it) and without --no-addons, install libsql with the binary for this platform, or choose storage: 'memory'`,
+        state: 'stopped',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("leaves the warnings of the host's options to the host: a host run with --frozen-intrinsics has its ExperimentalWarning once in its stderr, not once more for each thread of ours", async () => {
     // A Worker says the warnings of the options it inherits again: each of our threads (the
     // watchdog, the actors, the report pool, the /metrics renderer) printed the host's

@@ -19,13 +19,7 @@
 import { accessSync, closeSync, constants, openSync, readSync, statfsSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-
-/** Node's permission model, when the process runs under it (`--permission`, `--experimental-permission`). */
-type Permission = { has(scope: string, reference?: string): boolean };
-
-function permissionModel(): Permission | undefined {
-  return (process as { permission?: Permission }).permission;
-}
+import { permissionModel } from '../permission-model.js';
 
 /** Every name the system sampler writes: the monitor's own while it runs (engine/reserved.ts). */
 export const SYSTEM_SERIES = ['cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage', 'network_io'] as const;
