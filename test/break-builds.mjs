@@ -8365,6 +8365,27 @@ export const BREAKS = [
     mustFail: ['fails start() of an ES module bundle at once'],
   },
   {
+    name: "the system sampler under the permission model falling back to systeminformation",
+    what: "a host run with --allow-fs-read of its own folder cannot read /proc: systeminformation spawns df and reads /proc in callbacks of its own, the ERR_ACCESS_DENIED thrown there ends the collector's thread, and start() fails or the collector restarts for good",
+    edits: [{ file: 'src/engine/system.ts', find: "this.readable('/proc/stat') ? 'linux-proc' : permission ? 'node-os' : 'portable';", replace: "this.readable('/proc/stat') ? 'linux-proc' : permission === null ? 'node-os' : 'portable';" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["with --allow-fs-read of the application's folder alone, /proc not readable"],
+  },
+  {
+    name: "the inspector refused by the permission model said in Node's bare words",
+    what: "under Node's permission model every profile() fails with 'the inspector refused a session: Access to this API has been restricted', naming neither the model nor what lifts it",
+    edits: [{ file: 'src/profiling/inspector.ts', find: "  if ((error as { code?: unknown }).code !== 'ERR_ACCESS_DENIED') return `the inspector refused a session: ${error.message}`;\n", replace: "  if (error.name !== '') return `the inspector refused a session: ${error.message}`;\n" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['fails profile() under the permission model, which refuses the inspector'],
+  },
+  {
+    name: "the SQLite driver refused by the permission model advised with --no-addons alone",
+    what: "under Node's permission model without --allow-addons, start() fails advising 'no --no-addons', a flag the host never gave, and never names the flag that lifts the refusal",
+    edits: [{ file: 'src/storage/schema.ts', find: "const addons = permissionModel() ? ", replace: "const addons = permissionModel() === null ? " }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['names --allow-addons when the SQLite driver could not load under the permission model'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

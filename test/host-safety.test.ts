@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CardinalityError, PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
@@ -424,6 +424,61 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.stderr).not.toContain('PERFWATCH_FAULT');
   }, 60_000);
 
+  it.runIf(process.platform === 'linux')("runs under the permission model with --allow-fs-read of the application's folder alone, /proc not readable: cpu_usage and memory_usage read through Node's os module, the collector never restarted, and status().system.note saying what is not read and the flag that reads it", async () => {
+    // The sampler fell back to systeminformation, which spawned `df` and read /proc in
+    // callbacks of its own: the ERR_ACCESS_DENIED thrown there ended the collector's thread,
+    // so start() failed ("collector: its thread ended 3 times in a row before it was ready
+    // (Access to this API has been restricted)") or the collector restarted for good.
+    const root = new URL('..', import.meta.url).pathname;
+    // node_modules may be a link, or a link to a link (a worktree's, a copy's): each is read.
+    const modules: string[] = [];
+    for (let at = new URL('../node_modules', import.meta.url).pathname; modules.length < 8 && lstatSync(at).isSymbolicLink(); at = resolve(dirname(at), readlinkSync(at))) modules.push(at);
+    modules.push(realpathSync(new URL('../node_modules', import.meta.url)));
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false } });",
+      "const said = await m.start().then(() => 'started', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      "const count = (name) => m.getMetrics({ names: [name], windowSeconds: 600 })[0]?.totalCount ?? 0;",
+      'const until = async (ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); return ok(); };',
+      "const read = said === 'started' && (await until(() => count('cpu_usage') >= 2 && count('memory_usage') >= 2));",
+      'const s = m.status();',
+      "const memory = m.getMetrics({ names: ['memory_usage'], windowSeconds: 600 })[0]?.value;",
+      'await m.close();',
+      'console.log(JSON.stringify({ said, read, memory, platform: s.system?.platform, note: s.system?.note, sources: s.system?.sources.map((c) => c.source), restarts: s.collector.restarts, faults: s.faults.total }));',
+    );
+    const out = await runNode([permission, '--allow-worker', `--allow-fs-read=${root}`, ...modules.map((m) => `--allow-fs-read=${m}`), '--input-type=module', '-e', code], 60_000);
+    expect(out.killed, 'the host was still running after 60 s').toBe(false);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ said: 'started', read: true, platform: 'node-os', sources: ['os.cpus', 'os.freemem', 'fs.statfs'], restarts: 0, faults: 0 });
+    expect(r.memory).toBeGreaterThan(0);
+    expect(r.memory).toBeLessThan(100);
+    expect(r.note).toBe(
+      "/proc/stat cannot be read under Node's permission model: cpu_usage and memory_usage are read through Node's os module, and cpu_iowait and network_io are not read, nor disk_usage (this process may not read /, the mount watched by default); run node with --allow-fs-read=/proc (and the mounts to watch) to read them all",
+    );
+    expect(out.stderr).not.toContain('PERFWATCH_FAULT');
+  }, 90_000);
+
+  it('fails profile() under the permission model, which refuses the inspector, with a ProfileError that names the model and what lifts it; the next capture fails the same, the monitor running', async () => {
+    // It said Node's bare "the inspector refused a session: Access to this API has been
+    // restricted", naming neither the permission model nor a way out.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "const capture = () => m.profile({ seconds: 1 }).then(() => 'captured', (e) => `${e.name} ${e.code}: ${e.message}`);",
+      'const first = await capture();',
+      'const second = await capture();',
+      'const state = m.state;',
+      'await m.close();',
+      'console.log(JSON.stringify({ first, second, state }));',
+    );
+    const out = await runNode([permission, '--allow-worker', '--allow-fs-read=*', '--allow-fs-write=*', '--input-type=module', '-e', code], 60_000);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    const lift = process.allowedNodeEnvironmentFlags.has('--allow-inspector') ? 'run node with --allow-inspector' : `this Node (${process.version}) has no flag that allows it there: run node without the permission model to capture profiles`;
+    const said = `ProfileError PW_ERR_PROFILE: the inspector refused a session (ERR_ACCESS_DENIED: Access to this API has been restricted): this process runs under Node's permission model, which refuses the inspector that profiles are captured with; ${lift}`;
+    expect(r).toEqual({ first: said, second: said, state: 'running' });
+  }, 90_000);
+
   it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {
     // The watchdog's new Worker() threw in its own thread, which died with every actor it had
     // started; it had said a word, so the main thread made another, and start() waited (and
@@ -545,6 +600,27 @@ describe('the host is never harmed by the monitor', () => {
         state: 'stopped',
       });
       await expectStoredTotals(options, 'queue_size', { count: 10, sum: 45 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("names --allow-addons when the SQLite driver could not load under the permission model, which refuses native addons without it", async () => {
+    // Node says "loading addons is disabled" there too, and the advice was "no --no-addons",
+    // a flag the host never gave: the one that lifts it went unsaid.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-addons-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor(${JSON.stringify({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } })});`,
+        "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+        'console.log(JSON.stringify({ error, state: m.state }));',
+      );
+      const out = await runNode([permission, '--allow-worker', '--allow-fs-read=*', '--allow-fs-write=*', '--input-type=module', '-e', code], 30_000);
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+        error: `PW_ERR_STORAGE: ${join(dir, 'perfwatch.db')}: cannot be opened: the SQLite driver (libsql) could not be loaded (Cannot load native addon because loading addons is disabled.); the database was left untouched: run node with --allow-addons (Node's permission model refuses native addons without it) and without --no-addons, install libsql with the binary for this platform, or choose storage: 'memory'`,
+        state: 'stopped',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

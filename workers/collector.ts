@@ -236,6 +236,7 @@ const api: CollectorApi = {
       system: {
         enabled: sampler !== undefined,
         platform: sampler?.platform ?? 'off',
+        note: sampler?.note ?? null,
         mounts: sampler?.diskMounts() ?? [],
         sources: sampler?.costs() ?? [],
       },

@@ -46,6 +46,8 @@ export interface CollectorData {
 export interface SystemInfo {
   enabled: boolean;
   platform: string;
+  /** Why some system series are not read and what would read them (the permission model's); null when all are. */
+  note: string | null;
   mounts: string[];
   sources: SourceCost[];
 }

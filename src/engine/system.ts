@@ -17,8 +17,9 @@
  * `[sh] <defunct>` in an hour at a load of 10-14, until 2026-12-01).
  */
 import { accessSync, closeSync, constants, openSync, readSync, statfsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { permissionModel } from './permission-model.js';
 
 /** Every name the system sampler writes: the monitor's own while it runs (engine/reserved.ts). */
 export const SYSTEM_SERIES = ['cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage', 'network_io'] as const;
@@ -205,7 +206,17 @@ function parseCpuLine(text: string): [busy: number, iowait: number, total: numbe
 }
 
 export class SystemSampler {
-  readonly platform: 'linux-proc' | 'portable';
+  /**
+   * `node-os`: under Node's permission model without /proc to read, Node's own os module,
+   * which reads its counters in libuv, outside the permission model. systeminformation
+   * is not used there: it spawns processes and reads /proc in callbacks of its own, where
+   * the ERR_ACCESS_DENIED thrown ended the collector's thread, each successor's too (a host
+   * whose --allow-fs-read named its own folder had start() fail, or the collector restarted
+   * several times a second for good).
+   */
+  readonly platform: 'linux-proc' | 'portable' | 'node-os';
+  /** Why some system series are not read, and what would read them; null when all are. */
+  readonly note: string | null = null;
   private readonly options: SystemSamplerOptions;
   private readonly sources = new Map<string, Source>();
   private mounts: string[];
@@ -225,12 +236,22 @@ export class SystemSampler {
   constructor(options: SystemSamplerOptions) {
     this.options = options;
     this.slowShare = options.intervalMs / options.slowCadenceMs;
-    this.platform = process.platform === 'linux' && this.readable('/proc/stat') ? 'linux-proc' : 'portable';
+    const permission = permissionModel();
+    const linux = process.platform === 'linux';
+    this.platform = linux && this.readable('/proc/stat') ? 'linux-proc' : permission ? 'node-os' : 'portable';
     // Off Linux only: with /proc every reading is a file's, and systeminformation (40-60 ms of
     // CPU to load, `node dist/bench/startup.js`) is not loaded at all.
     if (this.platform === 'portable') this.si = import('systeminformation').then((m) => m.default);
     this.mounts = options.diskPaths ?? ['/'];
-    if (this.platform === 'linux-proc') {
+    if (this.platform === 'node-os') {
+      // The default mount only where it may be read: statfs refused every interval is a fault each.
+      if (!options.diskPaths) this.mounts = this.mounts.filter((m) => permission!.has('fs.read', m));
+      const cause = linux ? '/proc/stat cannot be read under Node\'s permission model' : "systeminformation is not used under Node's permission model (it spawns processes and reads files in callbacks of its own, where a refusal ends the collector's thread)";
+      const disks = this.mounts.length > 0 ? '' : ', nor disk_usage (this process may not read /, the mount watched by default)';
+      this.note = `${cause}: cpu_usage and memory_usage are read through Node's os module, and ${linux ? 'cpu_iowait and ' : ''}network_io are not read${disks}; ${linux ? 'run node with --allow-fs-read=/proc (and the mounts to watch) to read them all' : 'they are read without the permission model'}`;
+      this.add('os.cpus', 'every', false);
+      this.add('os.freemem', 'every', false);
+    } else if (this.platform === 'linux-proc') {
       this.add('/proc/stat', 'every', false);
       this.add('/proc/meminfo', 'every', false);
       this.add('/proc/net/dev', 'every', false);
@@ -242,7 +263,7 @@ export class SystemSampler {
     this.add('fs.statfs', 'every', false);
     if (!options.diskPaths) {
       if (this.platform === 'linux-proc') this.add('/proc/self/mounts', 'slow', false);
-      else this.add('systeminformation.fsSize', 'slow', true);
+      else if (this.platform === 'portable') this.add('systeminformation.fsSize', 'slow', true);
     }
   }
 
@@ -251,6 +272,7 @@ export class SystemSampler {
     const out = this.pending;
     this.pending = [];
     if (this.platform === 'linux-proc') this.sampleProc(out);
+    else if (this.platform === 'node-os') this.sampleNodeOs(out);
     else this.samplePortable(out);
     for (const mount of this.mounts) {
       const st = this.sources.get('fs.statfs')!.measure(() => statfsSync(mount));
@@ -349,7 +371,7 @@ export class SystemSampler {
     if (net) this.pushNet(out, net);
   }
 
-  private samplePortable(out: SystemReading[]): void {
+  private sampleOsCpus(out: SystemReading[]): void {
     const stat = this.sources.get('os.cpus')!.measure((): [number, number, number] => {
       let busy = 0;
       let total = 0;
@@ -361,6 +383,20 @@ export class SystemSampler {
       return [busy, 0, total];
     });
     if (stat) this.pushCpu(out, stat);
+  }
+
+  private sampleNodeOs(out: SystemReading[]): void {
+    this.sampleOsCpus(out);
+    // libuv's free memory: MemAvailable on Linux, as /proc/meminfo is read.
+    const mem = this.sources.get('os.freemem')!.measure(() => {
+      const total = totalmem();
+      return total > 0 ? 100 * (1 - freemem() / total) : undefined;
+    });
+    if (mem !== undefined) out.push({ name: 'memory_usage', value: mem });
+  }
+
+  private samplePortable(out: SystemReading[]): void {
+    this.sampleOsCpus(out);
     this.asyncReads++;
     void this.sources
       .get('systeminformation.mem')!

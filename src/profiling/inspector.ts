@@ -82,6 +82,18 @@ function heapSamplerFree(call: (method: string) => unknown): void {
 }
 
 /**
+ * Why the inspector refused a session. Under Node's permission model it refuses every one
+ * (ERR_ACCESS_DENIED), for the life of the process: Node's bare "Access to this API has been
+ * restricted" named neither the model nor what would lift it, and a Node without
+ * --allow-inspector has nothing that does but running without the model.
+ */
+function sessionRefused(error: Error): string {
+  if ((error as { code?: unknown }).code !== 'ERR_ACCESS_DENIED') return `the inspector refused a session: ${error.message}`;
+  const lift = process.allowedNodeEnvironmentFlags.has('--allow-inspector') ? 'run node with --allow-inspector' : `this Node (${process.version}) has no flag that allows it there: run node without the permission model to capture profiles`;
+  return `the inspector refused a session (ERR_ACCESS_DENIED: ${error.message}): this process runs under Node's permission model, which refuses the inspector that profiles are captured with; ${lift}`;
+}
+
+/**
  * Runs one capture: starts the profiler before it returns its promise (the caller's next
  * statement is sampled), waits until `until` settles (the capture's length, or an early
  * stop), stops it and answers the profile.
@@ -102,7 +114,7 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>): P
   try {
     session.connect();
   } catch (error) {
-    throw new ProfileError(`the inspector refused a session: ${(error as Error).message}`);
+    throw new ProfileError(sessionRefused(error as Error));
   }
   let started = false;
   try {

@@ -13,6 +13,7 @@
 import { accessSync, constants } from 'node:fs';
 import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
+import { permissionModel } from '../engine/permission-model.js';
 import { createPrivateFile } from '../private-files.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
 import { APPLICATION_ID, refusal, refusalOf } from './identify.js';
@@ -204,7 +205,9 @@ export function damaged(error: unknown): boolean {
  */
 export function unusable(file: string, error: unknown): StorageError {
   if (error instanceof DriverUnavailableError) {
-    return new StorageError(file, `cannot be opened: the SQLite driver (libsql) could not be loaded (${error.message}); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`);
+    // Node says the same of both refusals; the permission model's is lifted by a flag of its own.
+    const addons = permissionModel() ? "run node with --allow-addons (Node's permission model refuses native addons without it) and without --no-addons" : 'let this process load native addons (no --no-addons)';
+    return new StorageError(file, `cannot be opened: the SQLite driver (libsql) could not be loaded (${error.message}); the database was left untouched: ${addons}, install libsql with the binary for this platform, or choose storage: 'memory'`);
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {
