@@ -100,7 +100,7 @@ describe('capture_performance_profile', () => {
     const { call, client, monitor } = await connected(7_000);
     const first = await call({ seconds: 3, kind: 'heap' });
     expect(first.structuredContent).toMatchObject({ id: 1, state: 'running', ends_at: expect.any(String) });
-    expect(first.content[0]!.text).toMatch(/^capture 1 runs until .*: call again with \{ id: 1 \} then for its summary$/);
+    expect(first.content[0]!.text).toMatch(/^capture 1 runs until .*: call this tool again with \{ id: 1 \} from then on for its summary$/);
     const busy = await call({ seconds: 1 });
     expect(busy.isError).toBe(true);
     expect(busy.content[0]!.text).toMatch(/^PW_ERR_BUSY: profile capture 1 \(heap\) is running until /);

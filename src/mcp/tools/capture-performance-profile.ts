@@ -66,7 +66,7 @@ export function captureAnswer(c: Capture, top: number | undefined): { structured
 
 function running(id: number, endsAt: number): { structured: Out; text: string } {
   const at = new Date(endsAt).toISOString();
-  return { structured: { id, state: 'running', ends_at: at }, text: `capture ${id} runs until ${at}: call again with { id: ${id} } then for its summary` };
+  return { structured: { id, state: 'running', ends_at: at }, text: `capture ${id} runs until ${at}: call this tool again with { id: ${id} } from then on for its summary` };
 }
 
 export default function register(server: McpServer, front: Front): void {
