@@ -6161,7 +6161,7 @@ export const BREAKS = [
   {
     name: "a silent hub member's windows left where its last bucket ended",
     what: "a member series judged only when its buckets arrive: a member that stops sending (dead, its link down) keeps the value of its last window, and `rate < 1` never fires on it",
-    edits: [{ file: 'src/alerts/evaluator.ts', find: 'memberWindowEnd(this.reader, b.id, closedEnd - intervalMs)', replace: 'memberWindowEnd(this.reader, b.id, -Infinity)' }],
+    edits: [{ file: 'src/alerts/evaluator.ts', find: 'memberWindowEnd(this.reader, b.id, lagging)', replace: 'memberWindowEnd(this.reader, b.id, -Infinity)' }],
     tests: ['hub-alert-member-window.test.ts'],
     mustFail: ["moves a silent member's windows on: its rate falls to 0 an interval after the hub's"],
   },
@@ -8384,6 +8384,30 @@ export const BREAKS = [
     edits: [{ file: 'src/storage/schema.ts', find: "const addons = permissionModel() ? ", replace: "const addons = permissionModel() === null ? " }],
     tests: ['host-safety.test.ts'],
     mustFail: ['names --allow-addons when the SQLite driver could not load under the permission model'],
+  },
+  {
+    name: 'a silent member judged past what the hub read',
+    what: "the alert actor moves a silent member's windows on at the hub's closes whatever its main thread has read: a hub held 4.5 s fires its member's `rate < 10` with 0 while the member sends all along, its buckets unread in the socket",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: 'const lagging = Math.min(this.closedTo, Math.floor(this.hubReadTo / intervalMs) * intervalMs) - intervalMs;', replace: 'const lagging = this.closedTo - intervalMs;' }],
+    tests: ['hub-block.test.ts'],
+    mustFail: ['judges no member silent for what it could not read'],
+  },
+  {
+    name: "a hub's sweep judged before its loop read the links",
+    what: "a hub's sweep runs from its timer, which a held host thread makes late and runs before the loop reads what the members sent meanwhile: a hub held past dropMs forgets a member sending all along and resets its link",
+    edits: [
+      { file: 'src/hub/hub.ts', find: '    const now = Date.now();\n    const at = this.d.clock();\n', replace: '    const now = Date.now();\n    this.sweep(now);\n    const at = this.d.clock();\n' },
+      { file: 'src/hub/hub.ts', find: '      if (this.stopping) return;\n      this.sweep(now);\n', replace: '      if (this.stopping) return;\n' },
+    ],
+    tests: ['hub-block.test.ts'],
+    mustFail: ['judges no member silent for what it could not read'],
+  },
+  {
+    name: 'a hub that never says how far it read',
+    what: "the hub's turn never publishes how far it read its links (HUB_READ_TO): a member that stops sending never has its windows moved on, and its `rate < 1` never fires",
+    edits: [{ file: 'src/hub/hub.ts', find: '        if (!this.stopping) this.d.readTo(at);\n', replace: '' }],
+    tests: ['hub-alert-member-window.test.ts', 'hub-block.test.ts'],
+    mustFail: ["moves a silent member's windows on", 'judges no member silent for what it could not read'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -4,7 +4,7 @@
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
  * `last` rules on every drain (the collector notifies drains only while DRAIN_LISTENING is up) (every raw sample since their last look), window rules on
  * every closed bucket, and on a hub's member series at every batch of its members' buckets
- * applied (APPLIED_EPOCH: member-window.ts). Rules and manual resolutions arrive as comlink calls (on the port the
+ * applied (APPLIED_EPOCH: member-window.ts), or read further (HUB_READ_TO). Rules and manual resolutions arrive as comlink calls (on the port the
  * watchdog thread handed to the coordinator); transitions leave through the sink the
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
  * shared memory once a round's transitions are sent, for a successor to resume from.
@@ -14,7 +14,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, MEMBER_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, HUB_READ_TO, MEMBER_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
@@ -107,6 +107,10 @@ async function run(): Promise<void> {
       await Promise.race([waited.value, new Promise<void>((resolve) => (wake = resolve))]);
     }
     const t = now();
+    // A hub's main thread read its links past a boundary (markHubRead): a silent member's windows move on.
+    const read = ctl.f64[HUB_READ_TO]!;
+    const readPast = Math.floor(read / data.intervalMs) !== Math.floor(evaluator.hubReadTo / data.intervalMs);
+    evaluator.hubReadTo = read;
     const d = Atomics.load(ctl.i32, DRAIN_EPOCH);
     if (d !== drainEpoch) {
       drainEpoch = d;
@@ -120,7 +124,7 @@ async function run(): Promise<void> {
       bucket = true;
     }
     const ae = Atomics.load(ctl.i32, APPLIED_EPOCH);
-    if (ae !== appliedEpoch) {
+    if (ae !== appliedEpoch || readPast) {
       appliedEpoch = ae;
       evaluator.onMemberBuckets(t);
       bucket = true;

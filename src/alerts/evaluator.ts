@@ -177,6 +177,14 @@ export class AlertEvaluator {
    */
   watched: Watched = ALWAYS_WATCHED;
   /**
+   * A hub's: how far its main thread has read its members' links and applied what they held
+   * (HUB_READ_TO); a silent member's windows move on no further (member-window.ts). Infinity
+   * where nothing else holds them back.
+   */
+  hubReadTo = Infinity;
+  /** The end of the newest bucket closed (onBucket). */
+  private closedTo = -Infinity;
+  /**
    * Called after each series whose tags a pass decodes (binding it to a rule), so that the
    * actor beats while it binds: at the tag limits a series' tags are 786 KB, 7-8 ms to decode,
    * and 100 new series bound in one round went 780 ms without a beat (the watchdog replaced
@@ -326,13 +334,17 @@ export class AlertEvaluator {
    * hub's member series over those up to its newest (or an interval behind, member-window.ts).
    */
   onBucket(closedEnd: number, now: number): void {
+    this.closedTo = closedEnd;
     this.bindNewSeries('new-series', now);
     this.judgeWindows(closedEnd, now);
     this.judgeWaiting(closedEnd, now);
     this.onTimer(now);
   }
 
-  /** A hub applied its members' buckets: window rules judge each member series whose newest bucket is new. */
+  /**
+   * A hub applied its members' buckets, or read its links further (hubReadTo): window rules
+   * judge each member series whose window end is new.
+   */
   onMemberBuckets(now: number): void {
     this.bindNewSeries('new-series', now);
     this.judgeWindows(-Infinity, now);
@@ -356,12 +368,13 @@ export class AlertEvaluator {
     let member = false;
     let end = closedEnd;
     let watched = this.watched;
+    const lagging = Math.min(this.closedTo, Math.floor(this.hubReadTo / intervalMs) * intervalMs) - intervalMs;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
       if (b.id !== endId) {
         endId = b.id;
         member = this.registry.isMember(b.id);
-        end = member ? memberWindowEnd(this.reader, b.id, closedEnd - intervalMs) : closedEnd;
+        end = member ? memberWindowEnd(this.reader, b.id, lagging) : closedEnd;
         // A member series holds nothing of the time before its member started (watchedOf):
         // over the hub's time, a member joining a hub up 20 s fired `rate(x[60s]) < 50` as it joined.
         watched = member ? watchedOf(this.registry, b.id, this.watched) : this.watched;

@@ -14,12 +14,15 @@
  * on at the hub's boundaries, an interval behind them (`lagging`): the time its bucket for the
  * interval before had to arrive, so that a silent member's `rate < x` fires and its `count > x`
  * resolves. A bucket later than that is in the windows judged after it, not in the one it ended.
+ * `lagging` goes no further than the hub's main thread has read its links (HUB_READ_TO), which
+ * the host can hold: what a member sent meanwhile is unread, not missing.
  */
 import type { StoreReader } from '../engine/store/reader.js';
 
 /**
  * The end (ms) of the window to judge on member series `id`: the end of its newest record,
- * or `lagging` (the hub's newest boundary less an interval; -Infinity for none) if later.
+ * or `lagging` (the hub's newest boundary, or where its main thread read to if earlier, less an
+ * interval; -Infinity for none) if later.
  */
 export function memberWindowEnd(reader: StoreReader, id: number, lagging: number): number {
   const records = reader.bucketCount(id, 1);

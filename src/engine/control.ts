@@ -62,6 +62,7 @@ export const CONTROL_LAYOUT = defineLayout({
     PARTIAL_WINDOWS: { offset: 296, type: 'f64', writer: 'alert actor', meaning: "window rules' quantiles judged on part of their window (older sketches gone from the sketch log)" },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
+    HUB_READ_TO: { offset: 336, type: 'f64', writer: 'main thread', meaning: "a hub's: the monitor's clock (ms) up to which it has read its members' links and applied what they held (0: not yet); a silent member's windows move on no further (alerts/member-window.ts)" },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: "the monitor's clock (ms) at its last round" },
     STORAGE_BEAT_BY: { offset: 392, type: 'f64', writer: 'storage actor', meaning: 'its next beat is due by then (ms)' },
     STORAGE_TID: { offset: 400, type: 'f64', writer: 'storage actor', meaning: 'its Linux thread id (0: unknown)' },
@@ -125,6 +126,7 @@ export const ALERT_BEAT_BY = at.ALERT_BEAT_BY;
 export const UNJUDGED = at.UNJUDGED;
 export const PARTIAL_WINDOWS = at.PARTIAL_WINDOWS;
 export const QUIET_AT = at.QUIET_AT;
+export const HUB_READ_TO = at.HUB_READ_TO;
 export const STORAGE_CLOCK = at.STORAGE_CLOCK;
 export const STORAGE_BEAT_BY = at.STORAGE_BEAT_BY;
 export const EXPORT_CLOCK = at.EXPORT_CLOCK;
@@ -161,6 +163,19 @@ export function ringMail(ctl: ControlViews): void {
   Atomics.store(ctl.i32, MAIL, 1);
   Atomics.add(ctl.i32, DOORBELL, 1);
   Atomics.notify(ctl.i32, DOORBELL);
+}
+
+/**
+ * A hub's main thread has read its members' links through `at` and applied what they held
+ * (Hub's turn). The alert actor moves a silent member's windows on at whole intervals, so it is
+ * woken when `at` passes a boundary: with a notify alone, DRAIN_EPOCH being the collector's to
+ * write (a missed one costs an interval: the next close moves them).
+ */
+export function markHubRead(ctl: ControlViews, at: number, intervalMs: number): void {
+  const before = ctl.f64[HUB_READ_TO]!;
+  if (!(at > before)) return;
+  ctl.f64[HUB_READ_TO] = at;
+  if (Math.floor(at / intervalMs) > Math.floor(before / intervalMs)) Atomics.notify(ctl.i32, DRAIN_EPOCH);
 }
 
 /**

@@ -138,6 +138,13 @@ export interface HubDeps {
   options: ResolvedHubOptions;
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
+  /** The monitor's clock (ms). */
+  clock(): number;
+  /**
+   * Its turn read the links through `at` (the monitor's clock) and what they held is applied:
+   * a silent member's windows move on no further (control.ts, HUB_READ_TO).
+   */
+  readTo(at: number): void;
   /** The store goes to disk: acknowledge after the flushes this hub drives (durable.ts). */
   disk?: SeqDisk;
   /**
@@ -209,14 +216,42 @@ export class Hub {
         this.d.fault('hub-connections', new Error(message));
       },
     });
+    this.turnSoon();
+  }
+
+  /** The next turn, just past the next multiple of its cadence: past each boundary, where the cadence divides the interval. */
+  private turnSoon(): void {
     const every = Math.max(100, Math.min(this.d.options.staleMs, this.d.intervalMs) / 2);
-    this.timer = setInterval(() => this.sweep(Date.now()), every);
+    this.timer = setTimeout(() => this.turn(), every - (this.d.clock() % every) + 1);
     this.timer.unref();
+  }
+
+  /**
+   * Judges silence, and says how far the links are read, only after the loop read them: the
+   * links are read on this (the host's) thread, and a timer that comes late because the host
+   * held it (sync work, a long GC) runs before the loop reads what the members sent meanwhile.
+   * Judged from the timer, a hub held 8 s had a member sending all along marked stale, and past
+   * dropMs forgotten, its link reset; and its alert actor, which moves a silent member's windows
+   * on at the hub's closes, fired that member's `rate < 10` with 0, its buckets unread in the socket.
+   */
+  private turn(): void {
+    const now = Date.now();
+    const at = this.d.clock();
+    setImmediate(() => {
+      if (this.stopping) return;
+      this.sweep(now);
+      // The batches read are applied in order behind each member's chain: `at` once they are in.
+      const applied = [...this.members.values()].map((m) => m.chain);
+      void Promise.allSettled(applied).then(() => {
+        if (!this.stopping) this.d.readTo(at);
+      });
+      this.turnSoon();
+    });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     clearInterval(this.flushTimer);
     await this.d.transport.stop();
     this.byConn.clear();

@@ -33,6 +33,9 @@ export interface HubRoleDeps {
   intervalMs: number;
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
+  /** A hub: the monitor's clock, and where its turn read its links through (HubDeps.readTo). */
+  clock(): number;
+  readTo(at: number): void;
   record(name: string, value: number, tags?: Record<string, string>): void;
   /** A member's own series that travel with the application's (MemberDeps.perProcess). */
   perProcess: ReadonlySet<string>;
@@ -66,7 +69,7 @@ export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const bounds = { maxConnections: o.maxConnections, helloTimeoutMs: o.helloTimeoutMs };
   const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes, bounds) : new ClusterHub(o.maxFrameBytes, bounds);
-  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, ...(d.disk ? { disk: d.disk } : {}), ...(d.exportInstance !== undefined ? { exportInstance: d.exportInstance } : {}) });
+  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, clock: d.clock, readTo: d.readTo, ...(d.disk ? { disk: d.disk } : {}), ...(d.exportInstance !== undefined ? { exportInstance: d.exportInstance } : {}) });
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {
     const s = hub.status();

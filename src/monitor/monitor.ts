@@ -21,7 +21,7 @@ import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.j
 import { holding } from '../actors/hold.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, markHubRead, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, NAMES_ADVICE, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
@@ -345,6 +345,8 @@ export class PerformanceMonitor extends EventEmitter {
           // The columns move to the collector, not copied: the hub builds them for this call alone.
           apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.starts.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
           fault: (kind, error) => this.faults.report(kind, error),
+          clock: () => this.now(),
+          readTo: (at) => markHubRead(this.ctl, at, o.collectionIntervalMs),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
           perProcess: new Set(RUNTIME_SERIES),
           // Its first run's start; before the first run accepts records (a hello at start()), now.
