@@ -41,7 +41,7 @@ describe('an event loop late while its thread waited for a CPU', () => {
     expect(d.summary).toBe(
       "The main thread's event loop was delayed (p99 160 ms), mostly waiting for a CPU: in 6 of the 6 readings of 100 ms or more the thread was ready to run and waited for one for all but less than 100 ms of the delay (event_loop_cpu_wait); the machine's CPUs were busy 90% on average. Its own code held the loop less than 100 ms at a time there; other threads or processes held the CPUs, and every request waited behind them. Its loop ran JavaScript 3% of the time.",
     );
-    expect(d.evidence.map((e) => [e.metric, e.value])).toEqual([['event_loop_lag', 160], ['event_loop_cpu_wait', 1]]);
+    expect(d.evidence.map((e) => [e.metric, e.statistic, e.value])).toEqual([['event_loop_lag', 'p99', 160], ['event_loop_cpu_wait', 'share of the event_loop_lag readings ≥ 100 ms that the wait for a CPU brings under 100 ms', 1]]);
     expect(d.actions[0]).toMatch(/^Find what takes the CPUs: the machine's other processes/);
     // 400 ms of its own code, late 2 s on a busy machine, 1.6 s of it waiting: its code held it past the threshold.
     expect(diagnoses(2000, 1600).map((d) => d.id).sort()).toEqual(['cpu-saturation', 'event-loop-blocked']);

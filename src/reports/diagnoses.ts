@@ -203,7 +203,7 @@ function cpuWait(lag: MetricSummary, waits: { over: number; waited: number }, se
   const critical = lag.p99 >= r.p99CriticalMs;
   const evidence = [
     ev(r.metric, 'p99', lag.p99, critical ? r.p99CriticalMs : r.p99WarningMs, 'ms', window),
-    ev(r.waitMetric, `share of ${r.metric} readings ≥ ${r.p99WarningMs} ms under it less the wait`, waits.waited / waits.over, 0.5, 'ratio', window),
+    ev(r.waitMetric, `share of the ${r.metric} readings ≥ ${r.p99WarningMs} ms that the wait for a CPU brings under ${r.p99WarningMs} ms`, waits.waited / waits.over, 0.5, 'ratio', window),
   ];
   const worst = worstMember(series, r.metric, 'p99');
   const where = worst !== undefined && worst.p99 >= r.p99WarningMs ? `; worst in member "${isolated(worst.tags.instance!)}", p99 ${round(worst.p99)} ms` : '';
