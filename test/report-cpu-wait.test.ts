@@ -49,6 +49,21 @@ describe('an event loop late while its thread waited for a CPU', () => {
     expect(diagnoses(160, undefined).map((d) => d.id).sort()).toEqual(['cpu-saturation', 'event-loop-blocked']);
   });
 
+  it('leaves out of GC pressure the long pauses of a thread that waited for a CPU through them', () => {
+    // Minor pauses of 320 ms every 10 s, a share of 3.4% of the time: the wait read beside
+    // them says whether the collector or the machine made them long.
+    const gc = (wait: number) => {
+      const s = synthetic();
+      s.fill(60, [
+        [s.id('gc_pause', { type: 'minor' }), (sec) => (sec % 10 === 5 ? [320, 2] : [2])],
+        [s.id('event_loop_cpu_wait', {}), (sec) => (sec % 10 === 5 ? wait : 1)],
+      ]);
+      return s.report().diagnoses.filter((d) => d.id === 'gc-pressure');
+    };
+    expect(gc(310)).toEqual([]);
+    expect(gc(1).map((d) => d.summary)).toEqual(['The process spent 3.4% of the 60 s watched in GC pauses (2040 ms). Its minor GC pauses took 318 ms at p99.']);
+  });
+
   it.skipIf(!limitable)('is told from a real loop doing little, held back by its cgroup\'s CPU limit', async () => {
     // The limit a container's CPU quota sets: 6 ms of CPU in every 300 ms, put on the service
     // once its monitor runs and lifted before its report is built. Its loop is late ~300 ms a
