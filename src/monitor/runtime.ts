@@ -4,8 +4,8 @@
  * per interval), event-loop utilization, the time the main thread waited for a CPU (Linux's
  * schedstat: a loop late by that wait is late because the machine was busy, not because its
  * own code held it), GC pauses (from a PerformanceObserver, per pause,
- * tagged by type), the main isolate's heap and the process's rss. A sample costs a few
- * microseconds per interval.
+ * tagged by type), the main isolate's heap and the process's rss. A sample costs some 15
+ * microseconds per interval, most of it the read of schedstat (Linux).
  *
  * Its series are the monitor's own (Producer.ownMetric), so an application at its series
  * limit cannot make them fail; the GC observer's callback runs on its own in the host, so an
