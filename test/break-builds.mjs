@@ -3447,7 +3447,7 @@ export const BREAKS = [
   {
     name: 'event loop blocked by one stall',
     what: "the event-loop diagnosis takes the lag's p99 alone, which under 100 readings is their maximum: one second's 106 ms stall in 40 on a busy machine reads as a loop that synchronous work holds",
-    edits: [{ find: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);', replace: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs;' }],
+    edits: [{ find: 'const late = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);', replace: 'const late = judged(lag) && lag.p99 >= r.p99WarningMs;' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['event loop blocked needs the lag over its threshold in 3 readings, not one stall: the p99 of fewer than 300 readings is their maximum'],
   },
@@ -8408,6 +8408,27 @@ export const BREAKS = [
     edits: [{ file: 'src/hub/hub.ts', find: '        if (!this.stopping) this.d.readTo(at);\n', replace: '' }],
     tests: ['hub-alert-member-window.test.ts', 'hub-block.test.ts'],
     mustFail: ["moves a silent member's windows on", 'judges no member silent for what it could not read'],
+  },
+  {
+    name: "an event loop waiting for a CPU said as blocked by its code",
+    what: "the event-loop rule ignores event_loop_cpu_wait: a loop late only because its thread waited for a CPU (a busy machine, a container's CPU limit) is told that synchronous work holds it",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: "const starved = waits !== undefined && waits.waited * 2 > waits.over;", replace: "const starved = waits !== undefined && waits.waited < 0;" }],
+    tests: ['report-cpu-wait.test.ts'],
+    mustFail: ["is said as a wait for a CPU, not as synchronous work", "is told from a real loop doing little, held back by its cgroup's CPU limit"],
+  },
+  {
+    name: "the main thread's wait for a CPU not recorded",
+    what: "the runtime sampler records no event_loop_cpu_wait: a real loop held back by its cgroup's CPU limit is told that synchronous work holds it",
+    edits: [{ file: 'src/monitor/runtime.ts', find: "const wait = threadWaitMs(this.mainTid);", replace: "const wait = Number.NaN;" }],
+    tests: ['report-cpu-wait.test.ts'],
+    mustFail: ["is told from a real loop doing little, held back by its cgroup's CPU limit"],
+  },
+  {
+    name: "a GC pause long for want of a CPU said as GC pressure",
+    what: "the GC-pressure rule takes a long p99 pause without the main thread's wait for a CPU beside it: a busy machine's 320 ms minor pauses read as GC pressure",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: "if (worst.stats.p99 >= r.p99WarningMs && !(waits !== undefined && waits.waited * 2 > waits.over)) {", replace: "if (worst.stats.p99 >= r.p99WarningMs && true) {" }],
+    tests: ['report-cpu-wait.test.ts'],
+    mustFail: ["leaves out of GC pressure the long pauses of a thread that waited for a CPU through them"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -45,6 +45,7 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
   // Node.js runtime of the host process, measured on its main thread.
   { name: 'event_loop_lag', kind: 'distribution', unit: 'ms', help: 'Event-loop delay of the main thread: p99 of each interval' },
   { name: 'event_loop_utilization', kind: 'gauge', unit: 'ratio', help: 'Share of the interval the main thread spent running JavaScript, 0-1' },
+  { name: 'event_loop_cpu_wait', kind: 'distribution', unit: 'ms', help: 'Time of each interval the main thread was ready to run but waited for a CPU (Linux)' },
   { name: 'gc_pause', kind: 'distribution', unit: 'ms', help: 'Garbage-collection pauses; tag type (minor, major, incremental, weakcb)' },
   { name: 'heap_used', kind: 'gauge', unit: 'bytes', help: 'V8 heap in use on the main thread' },
   { name: 'heap_total', kind: 'gauge', unit: 'bytes', help: 'V8 heap reserved on the main thread' },

@@ -1,9 +1,11 @@
 /**
  * Node.js runtime metrics of the host process, measured on the thread they describe (the
  * main thread): event-loop delay (the lateness of a timer of the resolution's period, its p99
- * per interval), event-loop utilization, GC pauses (from a PerformanceObserver, per pause,
- * tagged by type), the main isolate's heap and the process's rss. A sample costs a few
- * microseconds per interval.
+ * per interval), event-loop utilization, the time the main thread waited for a CPU (Linux's
+ * schedstat: a loop late by that wait is late because the machine was busy, not because its
+ * own code held it), GC pauses (from a PerformanceObserver, per pause,
+ * tagged by type), the main isolate's heap and the process's rss. A sample costs some 15
+ * microseconds per interval, most of it the read of schedstat (Linux).
  *
  * Its series are the monitor's own (Producer.ownMetric), so an application at its series
  * limit cannot make them fail; the GC observer's callback runs on its own in the host, so an
@@ -12,11 +14,12 @@
 import { PerformanceObserver, constants, createHistogram, type PerformanceEntry, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { measured } from '../engine/precision.js';
+import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
 import type { Faults } from './faults.js';
 import type { MetricHandle, Producer } from '../engine/producer.js';
 
 /** Every name the runtime sampler writes: the monitor's own while it runs (engine/reserved.ts). */
-export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'rss'] as const;
+export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'event_loop_cpu_wait', 'gc_pause', 'heap_used', 'heap_total', 'rss'] as const;
 
 const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
@@ -50,8 +53,11 @@ export class RuntimeSampler {
   private ownSinceBeat = 0;
   /** The same since the utilization's baseline: not the service's use of its loop. */
   private ownSinceElu = 0;
+  /** The main thread's id (0 off Linux) and its time waiting for a CPU at the last sample (ms; NaN: unknown). */
+  private mainTid = 0;
+  private lastWait = Number.NaN;
   private readonly gcHandles = new Map<string, MetricHandle>();
-  private handles: Record<'lag' | 'elu' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
+  private handles: Record<'lag' | 'elu' | 'cpuWait' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
 
   constructor(producer: Producer, resolutionMs: number, faults: Faults) {
     this.producer = producer;
@@ -64,6 +70,7 @@ export class RuntimeSampler {
     this.handles ??= {
       lag: p.ownMetric('event_loop_lag'),
       elu: p.ownMetric('event_loop_utilization'),
+      cpuWait: p.ownMetric('event_loop_cpu_wait'),
       heapUsed: p.ownMetric('heap_used'),
       heapTotal: p.ownMetric('heap_total'),
       rss: p.ownMetric('rss'),
@@ -88,6 +95,9 @@ export class RuntimeSampler {
     this.delayTimer.unref();
     this.elu = performance.eventLoopUtilization();
     this.eluFrom = performance.now();
+    // start() runs on the main thread, whose id this is (the process id, on Linux).
+    this.mainTid = ownThreadId();
+    this.lastWait = threadWaitMs(this.mainTid);
     this.gcObserver = new PerformanceObserver((list) => {
       if (this.gcObserver === undefined) return; // stopped between the pause and this callback
       this.faults.guard('gc-observer', () => {
@@ -148,6 +158,11 @@ export class RuntimeSampler {
       this.ownSinceElu = 0;
       h.elu.record(measured(total > 0 ? (elu.active - own) / total : elu.utilization));
     }
+    // The wait since the last sample: the same span as the lag's reading, so that the report
+    // can tell a loop its own code held from one whose thread was ready and found no CPU free.
+    const wait = threadWaitMs(this.mainTid);
+    if (Number.isFinite(wait) && Number.isFinite(this.lastWait)) h.cpuWait.record(measured(Math.max(0, wait - this.lastWait)));
+    this.lastWait = wait;
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);
     h.heapTotal.record(heap.total_heap_size);

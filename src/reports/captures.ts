@@ -17,7 +17,7 @@ import type { CaptureNote } from '../profiling/schema.js';
 import type { Diagnosis, Evidence, TimeWindow } from './types.js';
 
 /** The diagnoses each kind of capture explains. */
-const EXPLAINS = { cpu: ['event-loop-blocked', 'cpu-saturation', 'slow-formula-calculation'], heap: ['suspected-memory-leak', 'gc-pressure'] } as const;
+const EXPLAINS = { cpu: ['event-loop-blocked', 'event-loop-cpu-wait', 'cpu-saturation', 'slow-formula-calculation'], heap: ['suspected-memory-leak', 'gc-pressure'] } as const;
 
 /** A CPU capture idle for at least this share of its samples points at no function of the main thread. */
 export const IDLE_CAPTURE_SHARE = 0.8;
