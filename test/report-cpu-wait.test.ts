@@ -64,6 +64,37 @@ describe('an event loop late while its thread waited for a CPU', () => {
     expect(gc(1).map((d) => d.summary)).toEqual(['The process spent 3.4% of the 60 s watched in GC pauses (2040 ms). Its minor GC pauses took 318 ms at p99.']);
   });
 
+  it("sends a slow endpoint on a loop late for want of a CPU to what takes the CPUs, not to a CPU profile", () => {
+    // A trial's busy machine: /render at 1.3 s, its loop late 160 ms every 10 s and 150 ms of
+    // that waiting for a CPU; the slow-endpoints diagnosis said "the time went computing" and
+    // sent it to a CPU profile, which shows the thread idle.
+    const slow = (wait: number | undefined, calls = false) => {
+      const s = synthetic();
+      const series: Parameters<typeof s.fill>[1] = [
+        [s.id('response_time', { endpoint: '/render' }), () => 1300],
+        [s.id('event_loop_lag', {}), (sec) => (sec % 10 === 5 ? 160 : 3)],
+      ];
+      if (wait !== undefined) series.push([s.id('event_loop_cpu_wait', {}), (sec) => (sec % 10 === 5 ? wait : 1)]);
+      if (calls) series.push([s.id('api_response_time', { host: 'images:443' }), () => 1250]);
+      s.fill(60, series);
+      return s.report().diagnoses.find((d) => d.id === 'slow-endpoints')!;
+    };
+    const starved = slow(150);
+    expect(starved.summary).toMatch(/ The event loop was late meanwhile \(event_loop_lag p99 160 ms\), mostly waiting for a CPU \(event_loop_cpu_wait\): other threads or processes held the CPUs\.$/);
+    expect(starved.actions[0]).toBe(
+      "The event loop was late meanwhile (event_loop_lag p99 160 ms) mostly waiting for a CPU (event_loop_cpu_wait), not running this service's code: find what takes the CPUs first (the machine's other processes, this process's worker threads, a container's CPU limit; see the diagnosis event-loop-cpu-wait). A CPU profile of the main thread would show it mostly idle.",
+    );
+    expect(starved.actions.join(' ')).not.toMatch(/went computing|capture a CPU profile/);
+    // Outgoing calls as slow as the endpoint: they come first, the late loop said as a wait.
+    const waited = slow(150, true);
+    expect(waited.actions[1]).toMatch(/^The event loop was late too \(event_loop_lag p99 160 ms\), mostly waiting for a CPU \(event_loop_cpu_wait\), but that is not where this time went/);
+    // Its own code held the loop (the wait small), or no wait read (off Linux): computing, as before.
+    for (const held of [slow(5), slow(undefined)]) {
+      expect(held.actions[0]).toMatch(/^The event loop was blocked meanwhile \(event_loop_lag p99 160 ms\): the time went computing; capture a CPU profile/);
+      expect(held.summary).not.toMatch(/waiting for a CPU/);
+    }
+  });
+
   it.skipIf(!limitable)('is told from a real loop doing little, held back by its cgroup\'s CPU limit', async () => {
     // The limit a container's CPU quota sets: 6 ms of CPU in every 300 ms, put on the service
     // once its monitor runs and lifted before its report is built. Its loop is late ~300 ms a

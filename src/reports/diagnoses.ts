@@ -669,6 +669,12 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const calls = withoutMemberTwins(callsAll, (s) => s.tags).sort((a, b) => b.p95 - a.p95);
   const lag = metrics.get(DIAGNOSIS_RULES.eventLoopBlocked.metric);
   const free = judged(lag) && lag.p99 < DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs ? lag : undefined;
+  // A loop late mostly for want of a CPU (cpuWaits, as event-loop-cpu-wait says): on a busy
+  // machine a handler that computes nothing was told "the time went computing" and sent to a
+  // CPU profile, which shows it idle.
+  const late = judged(lag) && lag.p99 >= DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs;
+  const waits = late ? cpuWaits(series, worstMember(series, DIAGNOSIS_RULES.eventLoopBlocked.metric, 'p99')?.tags.instance) : undefined;
+  const starved = waits !== undefined && waits.over < waits.waited * 2;
   const waited = calls.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} calls)`);
   return [
     {
@@ -680,13 +686,14 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
         `${slow.length} series of ${r.metric} answered at p95 in ${r.p95WarningMs} ms or more: ${named.join('; ')}${slow.length > named.length ? '; …' : ''}.` +
         (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : '') +
         (waited.length ? ` Outgoing calls took half that time or more at p95 in the same window: ${waited.join('; ')}${calls.length > waited.length ? '; …' : ''}.` : '') +
-        (free ? ` The event loop was free meanwhile (${free.name} p99 ${round(free.p99)} ms): the time went waiting, not computing.` : ''),
+        (free ? ` The event loop was free meanwhile (${free.name} p99 ${round(free.p99)} ms): the time went waiting, not computing.` : '') +
+        (starved ? ` The event loop was late meanwhile (${lag!.name} p99 ${round(lag!.p99)} ms), mostly waiting for a CPU (${DIAGNOSIS_RULES.eventLoopBlocked.waitMetric}): other threads or processes held the CPUs.` : ''),
       evidence: [
         ...slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
         ...calls.slice(0, r.shown).map((s) => ev(r.callMetric, 'p95', s.p95, round(least), 'ms', window, s.tags)),
         ...(free ? [ev(free.name, 'p99', free.p99, DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs, 'ms', window)] : []),
       ],
-      actions: slowEndpointActions(slow[0]!, calls, lag, free !== undefined),
+      actions: slowEndpointActions(slow[0]!, calls, lag, free !== undefined, starved),
     },
   ];
 };
@@ -698,7 +705,7 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
  * checkout awaiting one host at 1.1 s got "if the event loop was free, …" and "if the handler
  * computes, …", the host the summary had just named left out.
  */
-function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[], lag: MetricSummary | undefined, free: boolean): string[] {
+function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[], lag: MetricSummary | undefined, free: boolean, starved: boolean): string[] {
   const r = DIAGNOSIS_RULES;
   const blocked = !free && judged(lag) && lag.p99 >= r.eventLoopBlocked.p99WarningMs;
   const profile = `capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: 'cpu' on its response_time) and read its top functions`;
@@ -715,7 +722,13 @@ function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[]
   const call = calls[0]?.p95 ?? 0;
   if (blocked && call >= slowest.p95 * r.slowEndpoints.callExplains) {
     out.push(
-      `The event loop was blocked too (${lag.name} p99 ${round(lag.p99)} ms), but that is not where this time went: the outgoing calls took ${round(call)} ms of its ${round(slowest.p95)} ms at p95. A blocked loop adds up to its lag to every request, whatever it awaits; a CPU profile of the main thread (capture_performance_profile) says what holds it.`,
+      starved
+        ? `The event loop was late too (${lag.name} p99 ${round(lag.p99)} ms), mostly waiting for a CPU (${r.eventLoopBlocked.waitMetric}), but that is not where this time went: the outgoing calls took ${round(call)} ms of its ${round(slowest.p95)} ms at p95. A late loop adds up to its lag to every request, whatever it awaits; the diagnosis event-loop-cpu-wait says where to look for what takes the CPUs.`
+        : `The event loop was blocked too (${lag.name} p99 ${round(lag.p99)} ms), but that is not where this time went: the outgoing calls took ${round(call)} ms of its ${round(slowest.p95)} ms at p95. A blocked loop adds up to its lag to every request, whatever it awaits; a CPU profile of the main thread (capture_performance_profile) says what holds it.`,
+    );
+  } else if (blocked && starved) {
+    out.push(
+      `The event loop was late meanwhile (${lag.name} p99 ${round(lag.p99)} ms) mostly waiting for a CPU (${r.eventLoopBlocked.waitMetric}), not running this service's code: find what takes the CPUs first (the machine's other processes, this process's worker threads, a container's CPU limit; see the diagnosis event-loop-cpu-wait). A CPU profile of the main thread would show it mostly idle.`,
     );
   } else if (blocked && calls.length > 0) {
     out.push(`The event loop was blocked meanwhile (${lag.name} p99 ${round(lag.p99)} ms): the ${round(slowest.p95 - call)} ms at p95 that the outgoing calls do not explain may have gone computing; ${profile}.`);
