@@ -8438,6 +8438,13 @@ export const BREAKS = [
     mustFail: ["sends a slow endpoint on a loop late for want of a CPU to what takes the CPUs, not to a CPU profile"],
   },
   {
+    name: "the system sampler's note left out of the status answer",
+    what: "get_monitoring_status has no line for status().system.note: under Node's permission model an agent cannot learn that cpu_iowait and network_io are not read, nor the flag that reads them",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: "...(status.system?.note ? [`system readings: ${status.system.note}`] : []),", replace: "...([] as string[])," }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["runs under the permission model with --allow-fs-read of the application's folder alone"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

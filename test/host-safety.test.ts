@@ -441,9 +441,11 @@ describe('the host is never harmed by the monitor', () => {
       'const until = async (ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); return ok(); };',
       "const read = said === 'started' && (await until(() => count('cpu_usage') >= 2 && count('memory_usage') >= 2));",
       'const s = m.status();',
+      `const { statusOut, statusText } = await import(${JSON.stringify(new URL('../dist/src/mcp/status-answer.js', import.meta.url).href)});`,
+      "const told = statusText(statusOut(s), s).split('\\n').filter((l) => l.startsWith('system readings: '));",
       "const memory = m.getMetrics({ names: ['memory_usage'], windowSeconds: 600 })[0]?.value;",
       'await m.close();',
-      'console.log(JSON.stringify({ said, read, memory, platform: s.system?.platform, note: s.system?.note, sources: s.system?.sources.map((c) => c.source), restarts: s.collector.restarts, faults: s.faults.total }));',
+      'console.log(JSON.stringify({ said, read, memory, platform: s.system?.platform, note: s.system?.note, told, sources: s.system?.sources.map((c) => c.source), restarts: s.collector.restarts, faults: s.faults.total }));',
     );
     const out = await runNode([permission, '--allow-worker', `--allow-fs-read=${root}`, ...modules.map((m) => `--allow-fs-read=${m}`), '--input-type=module', '-e', code], 60_000);
     expect(out.killed, 'the host was still running after 60 s').toBe(false);
@@ -455,6 +457,8 @@ describe('the host is never harmed by the monitor', () => {
     expect(r.note).toBe(
       "/proc/stat cannot be read under Node's permission model: cpu_usage and memory_usage are read through Node's os module, and cpu_iowait and network_io are not read, nor disk_usage (this process may not read /, the mount watched by default); run node with --allow-fs-read=/proc (and the mounts to watch) to read them all",
     );
+    // get_monitoring_status says it too: an agent has no status() to read.
+    expect(r.told).toEqual([`system readings: ${r.note}`]);
     expect(out.stderr).not.toContain('PERFWATCH_FAULT');
   }, 90_000);
 

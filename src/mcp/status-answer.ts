@@ -235,6 +235,9 @@ export function statusText(s: Out, status: MonitorStatus): string {
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
     ...faultsLines(s.faults, s.state === 'running'),
+    // What the system sampler cannot read here (Node's permission model) and the flag that reads
+    // it: an agent asked why network_io or cpu_iowait is missing had status().system.note alone.
+    ...(status.system?.note ? [`system readings: ${status.system.note}`] : []),
     ...catalogLines(status.storage),
     ...overheadLines(status.overhead),
     profilingLine(status.profiling),
