@@ -6399,7 +6399,7 @@ export const BREAKS = [
   {
     name: "order 'busiest' keeps registration order",
     what: "getMetricHistory takes order 'busiest' and ranks nothing: a page of 20 series holds those registered first",
-    edits: [{ file: "src/monitor/history.ts", find: "    if (order === 'busiest') ids = busiestFirst(this.reader, ids, from, to);\n", replace: "" }],
+    edits: [{ file: "src/monitor/history.ts", find: "    if (order === 'busiest') ids = this.rankings.busiestFirst(this.reader, metric, match, ids, from, to, now);\n", replace: "" }],
     tests: ["history-rates.test.ts", "http-history-rates.test.ts"],
     mustFail: ["orders the series busiest first with order 'busiest'", "answers the busiest series first with order=busiest, and buckets, never raw samples, with resolution=bucketed"],
   },
@@ -8443,6 +8443,13 @@ export const BREAKS = [
     edits: [{ file: 'src/mcp/status-answer.ts', find: "...(status.system?.note ? [`system readings: ${status.system.note}`] : []),", replace: "...([] as string[])," }],
     tests: ['host-safety.test.ts'],
     mustFail: ["runs under the permission model with --allow-fs-read of the application's folder alone"],
+  },
+  {
+    name: 'busiest ranking counted again for each reader',
+    what: "order 'busiest' counts every matching series' samples in the range for each query: each dashboard tab ranks the metric again on the host's main thread, once an interval",
+    edits: [{ file: 'src/monitor/history-order.ts', find: '      if (same) return ordered;\n', replace: '' }],
+    tests: ['history-shared-ranking.test.ts'],
+    mustFail: ['counts one ranking for the readers of the same range in an interval, each answered busiest first'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

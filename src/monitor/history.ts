@@ -22,7 +22,7 @@ import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
 import { coveredSeconds, watchedOf, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
-import { busiestFirst } from './history-order.js';
+import { SharedRankings } from './history-order.js';
 
 /**
  * 'bucketed' is 'auto' without raw samples: buckets where every bucket that starts in the
@@ -131,6 +131,8 @@ export class HistoryReader {
    * one slot a bucket (its last value), not its samples, so no history is read from it.
    */
   private readonly buckets: boolean;
+  /** Busiest-first rankings, shared by the queries of one interval (history-order.ts). */
+  private readonly rankings: SharedRankings;
 
   /** `acc` may be shared with the metric queries of the same thread (one at a time runs). */
   constructor(registry: Registry, reader: StoreReader, acc: SketchAccumulator, watched: () => Watched, buckets = false) {
@@ -139,6 +141,7 @@ export class HistoryReader {
     this.acc = acc;
     this.watched = watched;
     this.buckets = buckets;
+    this.rankings = new SharedRankings(reader.layout.intervalMs);
   }
 
   /**
@@ -171,7 +174,7 @@ export class HistoryReader {
     if (def === undefined) throw unknown(metric, this.registry.listNames().map((n) => n.name));
     const match = tagMatch(query.tags);
     let ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
-    if (order === 'busiest') ids = busiestFirst(this.reader, ids, from, to);
+    if (order === 'busiest') ids = this.rankings.busiestFirst(this.reader, metric, match, ids, from, to, now);
     return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids, zeroFill };
   }
 
