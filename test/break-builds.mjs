@@ -8431,6 +8431,13 @@ export const BREAKS = [
     mustFail: ["leaves out of GC pressure the long pauses of a thread that waited for a CPU through them"],
   },
   {
+    name: "a proxy's CONNECT recorded as a call",
+    what: "instrument() takes the CONNECT that opens a proxy's tunnel for a call: fetch() through undici's ProxyAgent counts a call to the proxy per tunnel, a refused tunnel fails twice, and node:http's tunnels are recorded only when they fail",
+    edits: [{ file: 'src/instrument/http-client.ts', find: "  return method === 'CONNECT';\n", replace: "  return method === undefined;\n" }],
+    tests: ['instrument-proxy.test.ts'],
+    mustFail: ["records each fetch() through undici's ProxyAgent once", 'records a fetch() whose tunnel the proxy refuses (407) as one failed call', 'records no CONNECT of node:http'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
