@@ -371,7 +371,7 @@ export const BREAKS = [
   {
     name: "instrument: the monitor's notifications recorded",
     what: "the node:http subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
-    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request)) return;', replace: '' }],
+    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request) || isTunnel(', replace: '    if (isTunnel(' }],
     tests: ['instrument.test.ts'],
     mustFail: ["leaves out the monitor's own alert notifications"],
   },
