@@ -8438,6 +8438,13 @@ export const BREAKS = [
     mustFail: ["records each fetch() through undici's ProxyAgent once", 'records a fetch() whose tunnel the proxy refuses (407) as one failed call', 'records no CONNECT of node:http'],
   },
   {
+    name: "a monitor's threads and fronts made in the caller's async context",
+    what: "start() and the fronts run in the caller's async context: a monitor started inside a span of the service's boot emits its alerts and posts its notifications in that span's context for good, and a front made in a request's context serves every request in it",
+    edits: [{ file: 'src/monitor/own-context.ts', find: '  return loaded.runInAsyncScope(fn);\n', replace: '  return fn();\n' }],
+    tests: ['host-context.test.ts'],
+    mustFail: ["runs the alert events and webhook posts of a monitor started inside a span of the host's boot outside it", "serves a front made inside a request's context outside it"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
