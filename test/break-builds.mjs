@@ -371,7 +371,7 @@ export const BREAKS = [
   {
     name: "instrument: the monitor's notifications recorded",
     what: "the node:http subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
-    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request)) return;', replace: '' }],
+    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (isOwnRequest(request) || isTunnel(', replace: '    if (isTunnel(' }],
     tests: ['instrument.test.ts'],
     mustFail: ["leaves out the monitor's own alert notifications"],
   },
@@ -8450,6 +8450,20 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/history-order.ts', find: '      if (same) return ordered;\n', replace: '' }],
     tests: ['history-shared-ranking.test.ts'],
     mustFail: ['counts one ranking for the readers of the same range in an interval, each answered busiest first'],
+  },
+  {
+    name: "a proxy's CONNECT recorded as a call",
+    what: "instrument() takes the CONNECT that opens a proxy's tunnel for a call: fetch() through undici's ProxyAgent counts a call to the proxy per tunnel, a refused tunnel fails twice, and node:http's tunnels are recorded only when they fail",
+    edits: [{ file: 'src/instrument/http-client.ts', find: "  return method === 'CONNECT';\n", replace: "  return method === undefined;\n" }],
+    tests: ['instrument-proxy.test.ts'],
+    mustFail: ["records each fetch() through undici's ProxyAgent once", 'records a fetch() whose tunnel the proxy refuses (407) as one failed call', 'records no CONNECT of node:http'],
+  },
+  {
+    name: "a monitor's threads and fronts made in the caller's async context",
+    what: "start() and the fronts run in the caller's async context: a monitor started inside a span of the service's boot emits its alerts and posts its notifications in that span's context for good, and a front made in a request's context serves every request in it",
+    edits: [{ file: 'src/monitor/own-context.ts', find: '  return loaded.runInAsyncScope(fn);\n', replace: '  return fn();\n' }],
+    tests: ['host-context.test.ts'],
+    mustFail: ["runs the alert events and webhook posts of a monitor started inside a span of the host's boot outside it", "serves a front made inside a request's context outside it"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -151,6 +151,21 @@ function nodeDestination(r: unknown): string {
 /** The statuses fetch follows (with a Location header): its redirect statuses. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * A CONNECT opens a tunnel through a proxy, not a call of the service's: undici's ProxyAgent
+ * (and EnvHttpProxyAgent) sends one to the proxy for each connection it opens, before the
+ * service's own request goes through it, and the tunnelling libraries over node:http (`tunnel`)
+ * do the same. The service's call is the request sent through the tunnel, recorded with its
+ * own host, and a tunnel the proxy refuses fails that call. Recorded, a fetch() through a
+ * proxy that answered 407 was two failed calls, one of them `CONNECT` to the proxy; every new
+ * connection an extra call to the proxy; and node:http's tunnels, whose answer it publishes
+ * only when it fails, read as a proxy failing every CONNECT. Neither fetch nor undici's
+ * request() sends a CONNECT of its own, so none is a call (as a 101's upgrade is none).
+ */
+function isTunnel(method: string | undefined): boolean {
+  return method === 'CONNECT';
+}
+
 /** A 1xx answer that another answer follows: every 1xx but 101 Switching Protocols (RFC 9110, 15.2). */
 function isInterim(status: number): boolean {
   return status >= 100 && status < 200 && status !== 101;
@@ -217,8 +232,8 @@ export class HttpClientSource implements Source {
 
   private readonly onStart = (message: unknown): void => {
     const request = (message as { request: Stamped }).request;
-    // Not stamped, so never recorded: a notification of perfwatch's own, any monitor's.
-    if (isOwnRequest(request)) return;
+    // Not stamped, so never recorded: a notification of perfwatch's own, any monitor's, or a tunnel (finish()).
+    if (isOwnRequest(request) || isTunnel(this.channels.method(request))) return;
     request[this.started] = performance.now();
     request[SEEN] = 1;
     if (this.parked.size > 0) this.follow(request);
@@ -309,8 +324,8 @@ export class HttpClientSource implements Source {
   private finish(request: Stamped, cls: number, failed: boolean): void {
     const started = request[this.started];
     if (started === 0) return;
-    // perfwatch's own calls are never stamped either.
-    if (started === undefined && isOwnRequest(request)) return;
+    // perfwatch's own calls are never stamped either, nor tunnels: node:http publishes a failed CONNECT's error.
+    if (started === undefined && (isOwnRequest(request) || isTunnel(this.channels.method(request)))) return;
     // Started before this source was attached: not this source's to record.
     if (started === undefined && (request[SEEN] !== undefined || !this.channels.startMayLag)) return;
     request[this.started] = 0;

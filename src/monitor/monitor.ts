@@ -76,6 +76,7 @@ import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
 import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
+import { inOwnContext } from './own-context.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { checkListenPath } from '../hub/socket-path.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
@@ -399,7 +400,8 @@ export class PerformanceMonitor extends EventEmitter {
    * start(), stop() and close() run one at a time in call order, each resolving once done.
    */
   start(): Promise<void> {
-    return this.serially(() => this.startNow());
+    // Its threads, timers and ports outlive the call: not in the caller's async context (own-context.ts).
+    return this.serially(() => inOwnContext(() => this.startNow()));
   }
 
   /**
@@ -1093,7 +1095,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     this.refuseInert('serveMcp');
     const front = await mcpFront(this.faults, this.frontWork);
-    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options)));
+    return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options))));
   }
 
   /**
@@ -1106,7 +1108,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     this.refuseInert('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
-    return this.served.add(await timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error))));
+    return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error)))));
   }
 
   /**
