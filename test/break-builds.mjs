@@ -1914,7 +1914,7 @@ export const BREAKS = [
   {
     name: 'start() does not keep the host alive',
     what: "a host that awaits start() and nothing else ends with it unsettled (exit code 13) while a thread of ours that could not start is replaced: our threads and ports keep no process alive",
-    edits: [{ find: '    const alive = setInterval(() => {}, 60_000);', replace: '    const alive = setInterval(() => {}, 60_000).unref();' }],
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    const release = holdHost();\n    // The first start', replace: '    const release = (): void => {};\n    // The first start' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['when no watchdog thread can start'],
   },
@@ -8464,6 +8464,20 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/own-context.ts', find: '  return loaded.runInAsyncScope(fn);\n', replace: '  return fn();\n' }],
     tests: ['host-context.test.ts'],
     mustFail: ["runs the alert events and webhook posts of a monitor started inside a span of the host's boot outside it", "serves a front made inside a request's context outside it"],
+  },
+  {
+    name: "the monitor's clock read from a test's fake Date",
+    what: "the host's side of the monitor reads the wall clock from the global Date at each call: a test that advanced jest's or vitest's fake timers by two minutes reads an empty window of the samples it had just recorded",
+    edits: [{ file: 'src/engine/monitor-clock.ts', find: 'const SYSTEM: ClockSources = { wall: wallNow, mono: processMono };', replace: 'const SYSTEM: ClockSources = { wall: () => Date.now(), mono: processMono };' }],
+    tests: ['fake-timers.test.ts'],
+    mustFail: ['reads back the samples a test recorded after advancing fake time by two minutes'],
+  },
+  {
+    name: "a host held by a timer that a test's fake timers replace",
+    what: "the hold that keeps the host alive while start() waits on our threads is a global setInterval: under node:test's mock.timers the process ends with start() unsettled",
+    edits: [{ file: 'src/actors/hold.ts', find: "port.on('message', ignore);", replace: "port.on('message', ignore); port.unref(); const timer = setInterval(ignore, 2 ** 30); port.once('close', () => clearInterval(timer));" }],
+    tests: ['fake-timers.test.ts'],
+    mustFail: ["starts, records and reads back with node:test's mock.timers enabled before perfwatch loads, in a host with nothing else to keep it alive"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

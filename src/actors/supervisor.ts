@@ -22,6 +22,7 @@ import { describeError, threadsRefused } from './thread-error.js';
 import { checkWorkerFile } from './package-files.js';
 import { ensureRoomForThread, holdUntilOnline } from './thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
+import { clearTimeout, setImmediate, setTimeout, wallNow } from '../engine/real-timers.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -289,7 +290,7 @@ export class WatchdogLink {
    */
   private lost(heard: boolean, lastError: Error | undefined, unmade: boolean): void {
     // The actors are down from now, whenever the new thread takes them over.
-    const since = Date.now();
+    const since = wallNow();
     const takeOver = (): void => {
       for (const s of this.supervisors.values()) s.watchdogLost(since);
     };
@@ -309,7 +310,7 @@ export class WatchdogLink {
       return;
     }
     // The watchdog died (its actors with it): a new one takes over every running actor.
-    const now = Date.now();
+    const now = wallNow();
     this.losses = this.losses.filter((t) => now - t < 60_000);
     this.losses.push(now);
     if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();
@@ -480,7 +481,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       // as it lay, what it had not done was lost without a word (the series' names too, for a
       // storage actor that died just before stop() and whose successor died in its flush).
       const error = new ActorError(this.name, `died during its stop (${ended.reason}): a successor does its stop`);
-      this.lastExit = { actor: this.name, code: -1, error, restarts: this.restarts, hung: ended.hung, at: Date.now() };
+      this.lastExit = { actor: this.name, code: -1, error, restarts: this.restarts, hung: ended.hung, at: wallNow() };
       this.events.exit(this.lastExit);
       const first = ended.reason;
       ended = await this.stopBySuccessor();
@@ -606,7 +607,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
    * count and since when the actor is down, so that its first beat is an 'actor-restart' as
    * after any exit (the new watchdog knew of no exit: the 'actor-exit' had none).
    */
-  watchdogLost(at = Date.now()): void {
+  watchdogLost(at = wallNow()): void {
     if (this.state === 'stopped') return;
     const gen = (this.instance ?? this.starting)?.gen ?? 0;
     this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at });
@@ -677,7 +678,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     }
     if (event.expected || this.state === 'stopped') return;
     this.restarts = event.restarts;
-    const info: ActorExit = { actor: this.name, code: event.code, error, restarts: event.restarts, hung: event.hung, at: Date.now() };
+    const info: ActorExit = { actor: this.name, code: event.code, error, restarts: event.restarts, hung: event.hung, at: wallNow() };
     this.lastExit = info;
     if (this.state === 'running') {
       this.state = 'restarting';

@@ -15,6 +15,7 @@
  * less the time the actor's thread (TID, ALERT_TID, ...) spent waiting for a CPU meanwhile.
  */
 import { defineLayout } from './layout.js';
+import { wallNow } from './real-timers.js';
 
 export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
@@ -189,7 +190,7 @@ export function ringDoorbell(ctl: ControlViews, urgent = true): void {
   const sleeping = Atomics.load(ctl.i32, SLEEPING);
   if (sleeping === ASLEEP || (sleeping === DOZING && urgent)) {
     Atomics.store(ctl.i32, SLEEPING, 0);
-    ctl.f64[RUNG_AT] = Date.now() + ctl.f64[CLOCK_OFFSET]!;
+    ctl.f64[RUNG_AT] = wallNow() + ctl.f64[CLOCK_OFFSET]!;
     Atomics.add(ctl.i32, DOORBELL, 1);
     Atomics.notify(ctl.i32, DOORBELL, 1);
   }

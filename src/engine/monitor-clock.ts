@@ -20,6 +20,7 @@
  * status().clock says how far ahead it is, and a fault says when it grew.
  */
 import { CLOCK, CLOCK_OFFSET, CLOCK_READ, CLOCK_READ_MONO, CLOCK_READ_SEQ, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews } from './control.js';
+import { processHrtime, wallNow } from './real-timers.js';
 
 /**
  * How far the wall clock may run ahead of the monotonic clock between two readings before it
@@ -91,11 +92,11 @@ export interface ClockSources {
 
 /** The monotonic clock of every thread of the process (CLOCK_MONOTONIC; performance.now() counts from each thread's start). */
 function processMono(): number {
-  const [s, ns] = process.hrtime();
+  const [s, ns] = processHrtime();
   return s * 1e3 + ns / 1e6;
 }
 
-const SYSTEM: ClockSources = { wall: () => Date.now(), mono: processMono };
+const SYSTEM: ClockSources = { wall: wallNow, mono: processMono };
 
 /**
  * The collector's reading of the monitor's clock, the one writer of CLOCK_OFFSET. A reading

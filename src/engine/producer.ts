@@ -20,6 +20,7 @@ import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
 import { ReservedNames, type SampledName } from './reserved.js';
 import { VERSION } from '../version.js';
+import { wallNow } from './real-timers.js';
 
 /**
  * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
@@ -435,7 +436,7 @@ export class Producer {
    * The call waits for ring space whatever the overflow policy; a chunk (half the ring) that
    * finds none within the stall bound (a dead or hung collector) is dropped whole and counted.
    */
-  recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = Date.now()): number {
+  recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = wallNow()): number {
     if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', 'must be an array', { value: samples });
     const targets: BatchTarget[] = new Array(samples.length);
     const batch = newPendingBatch();
@@ -475,7 +476,7 @@ export class Producer {
    * once, then per sample an index into them, a value and an optional timestamp (NaN for
    * none). Same rules, same all-or-nothing, same error fields; no object per sample.
    */
-  recordColumns(columns: SampleColumns, pastMs: number, now: number = Date.now()): number {
+  recordColumns(columns: SampleColumns, pastMs: number, now: number = wallNow()): number {
     if (columns === null || typeof columns !== 'object') throw new InvalidArgumentError('columns', 'must be an object', { value: columns });
     for (const key in columns) {
       if (!COLUMN_FIELDS.includes(key)) throw new InvalidArgumentError(`columns.${key}`, `${unknownKeyRule('column')} (the columns: ${COLUMN_FIELDS.join(', ')})`);

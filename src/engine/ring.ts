@@ -42,6 +42,7 @@ import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from '.
 import { defineLayout } from './layout.js';
 import { clockOffset, monitorNow } from './monitor-clock.js';
 import { osThreadEnded, type OsThread } from './os-thread.js';
+import { monoNow, setImmediate } from './real-timers.js';
 
 export const RING_HEADER = defineLayout({
   name: 'ring header',
@@ -649,7 +650,7 @@ export class RingWriter {
   private waitForProgress(read: number, budgeted: boolean): boolean {
     if (this.stalledRead === read) return false;
     this.stalledRead = undefined;
-    const start = performance.now();
+    const start = monoNow();
     if (budgeted) {
       this.credit = Math.min(WAIT_BURST_MS, this.credit + (start - this.creditAt) * WAIT_SHARE);
       this.creditAt = start;
@@ -661,7 +662,7 @@ export class RingWriter {
       for (;;) {
         ringDoorbell(this.ctl);
         Atomics.wait(this.hdr, READ, read, Math.min(WAIT_SLICE_MS, this.stallMs));
-        const now = performance.now();
+        const now = monoNow();
         if (budgeted) {
           this.credit -= now - t;
           this.creditAt = now;

@@ -25,6 +25,7 @@
 import { StorageError } from '../errors.js';
 import type { ControlOp } from '../actors/protocols.js';
 import { compactOps } from './control-compact.js';
+import { clearTimeout, setTimeout, wallNow } from '../engine/real-timers.js';
 
 /** Changes waiting in memory at which they are first compacted (control-compact.ts); then at twice what a compaction left. */
 const COMPACT_FROM = 10_000;
@@ -245,7 +246,7 @@ export class ControlLog {
         } catch (error) {
           failure = error instanceof Error ? error : new Error(String(error));
           this.lastError = failure.message;
-          this.lastErrorAt = Date.now();
+          this.lastErrorAt = wallNow();
           this.deps.fault(failure);
         }
       }

@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import * as Comlink from 'comlink';
 import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
-import { holding } from '../actors/hold.js';
+import { holdHost, holding } from '../actors/hold.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
 import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, markHubRead, ringMail, type ControlViews } from '../engine/control.js';
@@ -512,8 +512,8 @@ export class PerformanceMonitor extends EventEmitter {
     this.profiler.monitorStopping(false);
     // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
     // else would end with it unsettled while a thread that could not start is replaced: until
-    // start() settles, a timer does.
-    const alive = setInterval(() => {}, 60_000);
+    // start() settles, a port does (hold.ts: a test's fake timers hold nothing).
+    const release = holdHost();
     // The first start's beginning is when the counts begin: the collector records the
     // monitor's own series before start() resolves. The exporter is handed the same instant at
     // every start (OTLP's start time of the cumulative points): one read here and another once
@@ -562,7 +562,7 @@ export class PerformanceMonitor extends EventEmitter {
       this.currentState = 'stopped';
       throw error;
     } finally {
-      clearInterval(alive);
+      release();
     }
     for (const sab of this.rings()) closeRing(sab, false);
     this.mainWriter.setClosed(false);
@@ -632,7 +632,7 @@ export class PerformanceMonitor extends EventEmitter {
       if (this.currentState !== 'stopped') return work();
       // Our threads do not keep the host alive: a host awaiting the change and nothing else
       // ended with it unsettled, the actor half started (as start() holds it: startNow).
-      const holding = setInterval(() => {}, 60_000);
+      const release = holdHost();
       try {
         await this.storage!.visit(async () => {
           await log.opened();
@@ -643,7 +643,7 @@ export class PerformanceMonitor extends EventEmitter {
           }
         });
       } finally {
-        clearInterval(holding);
+        release();
       }
     });
   }

@@ -17,6 +17,7 @@ import { measured } from '../engine/precision.js';
 import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
 import type { Faults } from './faults.js';
 import type { MetricHandle, Producer } from '../engine/producer.js';
+import { clearInterval, monoNow, setInterval } from '../engine/real-timers.js';
 
 /** Every name the runtime sampler writes: the monitor's own while it runs (engine/reserved.ts). */
 export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'event_loop_cpu_wait', 'gc_pause', 'heap_used', 'heap_total', 'rss'] as const;
@@ -88,13 +89,13 @@ export class RuntimeSampler {
     // time. The cost is the histogram's (a timer callback per resolution), plus a JS call in
     // it, a microsecond or so.
     this.delay = createHistogram();
-    this.lastBeat = performance.now();
+    this.lastBeat = monoNow();
     this.ownSinceBeat = 0;
     this.ownSinceElu = 0;
     this.delayTimer = setInterval(() => this.beat(), this.resolutionMs);
     this.delayTimer.unref();
     this.elu = performance.eventLoopUtilization();
-    this.eluFrom = performance.now();
+    this.eluFrom = monoNow();
     // start() runs on the main thread, whose id this is (the process id, on Linux).
     this.mainTid = ownThreadId();
     this.lastWait = threadWaitMs(this.mainTid);
@@ -132,7 +133,7 @@ export class RuntimeSampler {
 
   /** The delay timer's callback: the time since the last beat, less the monitor's own work in it, goes into the interval's histogram. */
   private beat(): void {
-    const now = performance.now();
+    const now = monoNow();
     this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));
     this.lastBeat = now;
     this.ownSinceBeat = 0;
@@ -142,7 +143,7 @@ export class RuntimeSampler {
   sample(): void {
     const h = this.handles;
     if (!h || !this.delay || !this.elu) return;
-    const now = performance.now();
+    const now = monoNow();
     // A beat overdue now (the loop was held since the last one, and its timer has not run
     // yet) is this interval's: taken as if it ran now, and the timer's next beat counts from here.
     if (now - this.lastBeat > this.resolutionMs) this.beat();

@@ -45,6 +45,7 @@ import type { CatalogRestore } from '../storage/restore.js';
 import type { StorageStatus } from '../storage/service.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
+import { clearTimeout, setTimeout, wallNow } from '../engine/real-timers.js';
 
 export const DB_FILE = 'perfwatch.db';
 
@@ -642,7 +643,7 @@ export class StorageLink {
 
   private failedAttach(error: unknown): void {
     const message = `${error instanceof Error ? error.message : String(error)}: the monitor records in memory and attaches the database once there is room, writing what it recorded meanwhile (what the store still holds: rollupCapacity)`;
-    this.room = { message, at: Date.now() };
+    this.room = { message, at: wallNow() };
     this.roomFailures++;
     this.deps.faults.report('storage', new Error(message));
     this.deps.emit('storage-error', { message });

@@ -18,6 +18,7 @@ import { dropsText, type DropWatch } from './drops.js';
 import type { Faults } from './faults.js';
 import type { RuntimeSampler } from './runtime.js';
 import { ringStatuses } from './status.js';
+import { clearTimeout, monoNow, setTimeout, wallNow } from '../engine/real-timers.js';
 
 const TICK_MS = 1_000;
 /** The tick runs this long before each whole second, where bucket boundaries fall. */
@@ -53,6 +54,8 @@ export interface TickDeps {
   emit(event: string, ...args: unknown[]): void;
   /** Takes the series producer() threads refused (their count is shared), so that the fault comes without a look at status, and records the refusals in monitor_series_refused. */
   seriesRefusals(): void;
+  /** The monitor's clock (monitorNow of ctl); a test gives its own, the global Date being out of the tick's reach. */
+  now?: () => number;
 }
 
 export class Tick {
@@ -82,7 +85,7 @@ export class Tick {
 
   /** Starts ticking on a running monitor: the first tick now. */
   start(): void {
-    const now = monitorNow(this.deps.ctl);
+    const now = (this.deps.now?.() ?? monitorNow(this.deps.ctl));
     this.rate = { at: now, ingested: this.deps.ctl.f64[INGESTED]!, perSecond: 0 };
     this.nextRuntimeSample = 0;
     this.nextDropCheck = now + this.deps.intervalMs;
@@ -101,13 +104,13 @@ export class Tick {
 
   private onTick(): void {
     if (!this.deps.running()) return;
-    const busyFrom = performance.now();
+    const busyFrom = monoNow();
     // The monitor's clock, the one its buckets close by (engine/monitor-clock.ts).
-    const now = monitorNow(this.deps.ctl);
+    const now = (this.deps.now?.() ?? monitorNow(this.deps.ctl));
     this.timer = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.timer.unref();
     this.deps.faults.guard('tick', () => this.work(now));
-    this.deps.overhead.mainBusy(performance.now() - busyFrom);
+    this.deps.overhead.mainBusy(monoNow() - busyFrom);
   }
 
   private work(now: number): void {
@@ -118,7 +121,7 @@ export class Tick {
       // for it: it rings, or the samples would wait for the next one (up to a second).
       const quiet = mainWriter.unpublished() === 0 && !lateForBoundary(now);
       faults.guard('runtime-sample', () => runtime.sample());
-      if (quiet) ctl.f64[QUIET_AT] = monitorNow(ctl);
+      if (quiet) ctl.f64[QUIET_AT] = now;
       mainWriter.publish(!quiet);
     }
     const ingested = ctl.f64[INGESTED]!;
