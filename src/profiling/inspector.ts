@@ -23,6 +23,7 @@ import { ProfileError } from './errors.js';
 import type { CpuProfile } from './cpu-summary.js';
 import type { HeapProfile } from './heap-summary.js';
 import type { ProfileKind } from './limits.js';
+import { hostRoom, noRoomForProfile, type Room } from './heap-room.js';
 
 /** V8's default CPU sampling interval (µs), the one `node --cpu-prof` uses. */
 export const CPU_SAMPLING_US = 1000;
@@ -98,8 +99,11 @@ function sessionRefused(error: Error): string {
  * statement is sampled), waits until `until` settles (the capture's length, or an early
  * stop), stops it and answers the profile.
  */
-export async function captureProfile(kind: ProfileKind, until: Promise<void>): Promise<RawCapture> {
+export async function captureProfile(kind: ProfileKind, until: Promise<void>, seconds = 0, room: () => Room = hostRoom): Promise<RawCapture> {
   const d = DOMAIN[kind];
+  // Its profile arrives on this thread whole: refused where the host has no room for it (heap-room.ts).
+  const noRoom = noRoomForProfile(kind, seconds, room(), 'start');
+  if (noRoom !== undefined) throw new ProfileError(noRoom);
   const session = new Session();
   let callMs = 0;
   // Synchronous (postNow): the profiler starts before captureProfile() returns its promise.
@@ -125,6 +129,12 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>): P
     started = true;
     const startedAt = Date.now();
     await until;
+    const tooBig = noRoomForProfile(kind, (Date.now() - startedAt) / 1000, room(), 'end');
+    if (tooBig !== undefined) {
+      // Disabled, not stopped: the profiler ends without building the profile (finally below).
+      started = false;
+      throw new ProfileError(tooBig);
+    }
     const { profile } = timed<{ profile: CpuProfile | HeapProfile }>(d.stop);
     started = false;
     return { kind, profile, callMs, startedAt };

@@ -62,8 +62,8 @@ export interface ProfilerStatus {
  * waits, so held by the caller it would survive the young generation's collections during
  * the write, be promoted to the old one, and cost a full collection after the capture.
  */
-async function take(kind: Capture['kind'], until: Promise<void>, top: number): Promise<{ startedAt: number; endedAt: number; summary: Capture['summary']; json: string; mainMs: number }> {
-  const raw = await captureProfile(kind, until);
+async function take(kind: Capture['kind'], until: Promise<void>, top: number, seconds: number): Promise<{ startedAt: number; endedAt: number; summary: Capture['summary']; json: string; mainMs: number }> {
+  const raw = await captureProfile(kind, until, seconds);
   const endedAt = Date.now();
   const t0 = performance.now();
   const cwd = workingDir();
@@ -130,7 +130,7 @@ export class Profiler {
     this.current = current;
     // The profiler has started when run() returns (captureProfile starts it synchronously):
     // the capture's `seconds` count from there, and what the caller runs next is sampled.
-    const running = this.run(id, kind, until, alert);
+    const running = this.run(id, kind, until, alert, seconds);
     const timer = setTimeout(stop, seconds * 1000);
     // One no caller waits on (an alert's here, an agent's through MCP by unref()) must not
     // hold a host whose own work is done, for up to 120 s: a service that closed its server on
@@ -153,9 +153,9 @@ export class Profiler {
     return this.current?.id === id ? this.current.done : undefined;
   }
 
-  private async run(id: number, kind: Capture['kind'], until: Promise<void>, alert: Capture['alert']): Promise<Capture> {
+  private async run(id: number, kind: Capture['kind'], until: Promise<void>, alert: Capture['alert'], seconds: number): Promise<Capture> {
     try {
-      const { startedAt, endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);
+      const { startedAt, endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop, seconds);
       const written = await this.deps.files.write(kind, startedAt, id, json);
       const capture: Capture = {
         id,
