@@ -17,6 +17,7 @@
  * A host that holds its loop in every step still ends a post within `ms` / STEP_MS held
  * steps, so nothing waits for good.
  */
+import { clearImmediate, clearTimeout, monoNow, setImmediate, setTimeout } from './engine/real-timers.js';
 
 /** The longest stretch counted at once: a post in flight costs four timer callbacks a second of it. */
 const STEP_MS = 250;
@@ -35,12 +36,12 @@ export function loopTimeout(ms: number, fire: () => void): LoopTimeout {
   let end: NodeJS.Immediate | undefined;
   const arm = (): void => {
     planned = Math.min(STEP_MS, ms - counted);
-    from = performance.now();
+    from = monoNow();
     timer = setTimeout(step, planned);
     timer.unref();
   };
   const step = (): void => {
-    counted += Math.min(performance.now() - from, planned);
+    counted += Math.min(monoNow() - from, planned);
     if (counted < ms) return arm();
     timer = undefined;
     end = setImmediate(fire);

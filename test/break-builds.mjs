@@ -8315,7 +8315,7 @@ export const BREAKS = [
   {
     name: "a notification's timeout counting the host's hold as the receiver's",
     what: "the service holds its loop right after a post began, past its timeoutMs: the hold counts as time the receiver had, the post is cut before the loop could even write it, a failure of the receiver's and a retry",
-    edits: [{ file: 'src/loop-timeout.ts', find: '    counted += Math.min(performance.now() - from, planned);\n', replace: '    counted += performance.now() - from;\n' }],
+    edits: [{ file: 'src/loop-timeout.ts', find: '    counted += Math.min(monoNow() - from, planned);\n', replace: '    counted += monoNow() - from;\n' }],
     tests: ['webhooks.test.ts'],
     mustFail: ["gives a post the host's loop held from its start the rest of its timeoutMs"],
   },
@@ -8491,6 +8491,20 @@ export const BREAKS = [
       'refuses a capture at its start when the host has no room for its profile, naming the room and the need',
       'discards a capture whose room shrank while it ran, and the profiler is left free for the next one',
     ],
+  },
+  {
+    name: "a capture's end timed by a test's fake timers",
+    what: "the profiler's timer that ends a capture is the global setTimeout: under a test runner's fake timers profile() never settles",
+    edits: [{ file: 'src/profiling/profiler.ts', find: 'const timer = setTimeout(stop, seconds * 1000);', replace: 'const timer = globalThis.setTimeout(stop, seconds * 1000);' }],
+    tests: ['fake-timers.test.ts'],
+    mustFail: ['captures a profile of the real seconds asked'],
+  },
+  {
+    name: "alert notifications timed by a test's fake timers",
+    what: "the notifier's holds, retries and resends take the global timers: under a test runner's fake timers a resolved alert held resolveHoldMs is never posted",
+    edits: [{ file: 'src/alerts/notify.ts', find: 'const timer = setTimeout(() => this.gather(() => this.release(fingerprint)), Math.max(0, hold.due - wallNow()));', replace: 'const timer = globalThis.setTimeout(() => this.gather(() => this.release(fingerprint)), Math.max(0, hold.due - wallNow()));' }],
+    tests: ['fake-timers.test.ts'],
+    mustFail: ['holds a resolved alert its real resolveHoldMs, then posts it'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { monitorStarter } from './helpers.js';
 
@@ -6,6 +7,16 @@ import { monitorStarter } from './helpers.js';
 // fake timers (jest.useFakeTimers(), vi.useFakeTimers(), node:test's mock.timers, sinon's).
 
 const started = monitorStarter();
+const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] as const;
+// The test's own waits, on timers taken before any test fakes them.
+const realSetTimeout = globalThis.setTimeout;
+const realSleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
+async function realWait(ok: () => boolean, ms: number, what: string): Promise<void> {
+  for (let waited = 0; !ok(); waited += 50) {
+    if (waited > ms) throw new Error(`waited ${ms} ms of real time for ${what}`);
+    await realSleep(50);
+  }
+}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -19,7 +30,7 @@ describe('under a test runner\'s fake timers', () => {
     const m = await started();
     const jobs = m.metric('job_ms');
     jobs.record(5);
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] });
+    vi.useFakeTimers({ toFake: [...FAKED] });
     vi.advanceTimersByTime(120_000);
     jobs.record(7);
     await m.flush();
@@ -29,6 +40,41 @@ describe('under a test runner\'s fake timers', () => {
     expect(series?.window?.sum).toBe(12);
     expect(m.now()).toBeLessThan(Date.now());
   });
+
+  it('captures a profile of the real seconds asked', async () => {
+    // The capture's end was a timer of the global's: faked, profile() never settled.
+    const m = await started();
+    vi.useFakeTimers({ toFake: [...FAKED] });
+    const capture = m.profile({ kind: 'cpu', seconds: 1 }).then((c) => c.kind);
+    expect(await Promise.race([capture, realSleep(30_000).then(() => 'still capturing after 30 s of real time')])).toBe('cpu');
+  }, 60_000);
+
+  it("holds a resolved alert its real resolveHoldMs, then posts it", async () => {
+    // The hold before a resolution is posted was a timer of the global's: faked, the resolved
+    // notification never went out, and a test of the service's alerting waited for it for good.
+    const bodies: { status: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const m = await started({ alerts: { webhooks: [`http://127.0.0.1:${(server.address() as { port: number }).port}/hook`], resolveHoldMs: 300 } });
+      await m.createAlertRule({ name: 'backlog', metric: 'queue_size', operator: '>', threshold: 100 });
+      vi.useFakeTimers({ toFake: [...FAKED] });
+      m.record('queue_size', 500);
+      await realWait(() => bodies.length === 1, 20_000, 'the firing webhook');
+      m.record('queue_size', 5);
+      await realWait(() => bodies.length === 2, 20_000, 'the resolved webhook, held 300 ms');
+      expect(bodies.map((b) => b.status)).toEqual(['firing', 'resolved']);
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 
   it("starts, records and reads back with node:test's mock.timers enabled before perfwatch loads, in a host with nothing else to keep it alive", async () => {
     // The hold that keeps a host alive while start() waits on our threads was an interval: a

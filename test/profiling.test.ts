@@ -281,7 +281,7 @@ describe('profile on demand', () => {
       vi.setSystemTime(T0);
       const notes: (string | undefined)[] = [];
       const files = { dir: await tempDir(), refresh: async () => {}, status: () => ({}) } as unknown as ProfileFiles;
-      const profiler = new Profiler({ options: ProfilingOptionsSchema.parse({ ruleIntervalMs: 600_000 }), files, mainBusy: () => {}, captured: () => {}, attach: (_t, note) => notes.push(note?.skipped), fault: () => {} });
+      const profiler = new Profiler({ options: ProfilingOptionsSchema.parse({ ruleIntervalMs: 600_000 }), files, mainBusy: () => {}, captured: () => {}, attach: (_t, note) => notes.push(note?.skipped), fault: () => {}, now: () => Date.now() });
       // Captures stand in for the inspector's: this is about which rules may start one.
       let started = 0;
       (profiler as unknown as { capture: () => Promise<never> }).capture = () => {

@@ -47,6 +47,7 @@ import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
 import { valueText } from '../value-text.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';
 
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
@@ -257,7 +258,7 @@ export class Notifier {
           this.send('resolved', view, entry.startsAt, t.at, t.value, endedExtra(entry.extra, t.reason));
           return;
         }
-        this.hold(t.fingerprint, { view, endsAt: t.at, value: t.value, due: Date.now() + this.options.resolveHoldMs, ...(t.reason !== undefined ? { reason: t.reason } : {}) });
+        this.hold(t.fingerprint, { view, endsAt: t.at, value: t.value, due: wallNow() + this.options.resolveHoldMs, ...(t.reason !== undefined ? { reason: t.reason } : {}) });
       }
     });
   }
@@ -435,7 +436,7 @@ export class Notifier {
   }
 
   private arm(fingerprint: string, hold: Omit<Held, 'timer'>): Held {
-    const timer = setTimeout(() => this.gather(() => this.release(fingerprint)), Math.max(0, hold.due - Date.now()));
+    const timer = setTimeout(() => this.gather(() => this.release(fingerprint)), Math.max(0, hold.due - wallNow()));
     timer.unref();
     const held = { ...hold, timer };
     this.held.set(fingerprint, held);
@@ -582,7 +583,7 @@ export class Notifier {
   private enqueue(target: Target, delivery: Delivery): void {
     if (this.outbox) {
       const body = target === this.alertmanager ? alertmanagerBody([delivery]) : webhookBody([delivery], this.options.externalUrl);
-      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint: delivery.fingerprint, status: delivery.status, attempt: 0, due: 0, at: Date.now(), n: this.numbered++ };
+      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint: delivery.fingerprint, status: delivery.status, attempt: 0, due: 0, at: wallNow(), n: this.numbered++ };
       delivery.saved = this.record({ op: 'put-outbox', row: { ...delivery.row } });
     }
     this.queue(target, delivery, 0, 0);
@@ -656,7 +657,7 @@ export class Notifier {
     for (const d of post.deliveries) d.saved = undefined;
     const body = post.body ?? (target === this.alertmanager ? alertmanagerBody(post.deliveries) : webhookBody(post.deliveries, this.options.externalUrl));
     for (;;) {
-      const ahead = post.due - Date.now();
+      const ahead = post.due - wallNow();
       if (ahead > 0) await this.sleep(post, ahead);
       if (this.stopped) return 'dropped';
       const abort = (post.abort = new AbortController());
@@ -679,7 +680,7 @@ export class Notifier {
         const capped = answer > RETRY_AFTER_MAX_MS ? ` (capped at ${RETRY_AFTER_MAX_MS / 1000} s)` : '';
         this.failed(target, `${target.stats.lastError}, Retry-After ${seconds(answer)} s: next attempt in ${seconds(wait)} s${capped}`);
       }
-      post.due = Date.now() + wait;
+      post.due = wallNow() + wait;
       const rows: OutboxOp[] = [];
       for (const d of post.deliveries) {
         if (!d.row) continue;
@@ -759,7 +760,7 @@ export class Notifier {
         return 'final';
       }
       this.failed(target, `${target.shown}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
-      return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
+      return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), wallNow()) ?? 0) : 0;
     } catch (error) {
       // Aborted by stop() or park's bound: no failure of the receiver's.
       if (aborted.aborted) return 'aborted';
@@ -776,7 +777,7 @@ export class Notifier {
   private failed(target: Target, message: string): void {
     this.stats.lastError = message;
     target.stats.lastError = message;
-    target.failedAt = Date.now();
+    target.failedAt = wallNow();
   }
 
   /**

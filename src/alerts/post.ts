@@ -23,6 +23,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { markOwnRequest } from '../own-requests.js';
+import { clearTimeout, setTimeout } from '../engine/real-timers.js';
 
 /** What the notifier reads of an answer: its status and its headers (Location, Retry-After). */
 export interface PostAnswer {

@@ -24,6 +24,7 @@ import type { CpuProfile } from './cpu-summary.js';
 import type { HeapProfile } from './heap-summary.js';
 import type { ProfileKind } from './limits.js';
 import { hostRoom, noRoomForProfile, type Room } from './heap-room.js';
+import { monoNow, wallNow } from '../engine/real-timers.js';
 
 /** V8's default CPU sampling interval (µs), the one `node --cpu-prof` uses. */
 export const CPU_SAMPLING_US = 1000;
@@ -35,7 +36,7 @@ export interface RawCapture {
   profile: CpuProfile | HeapProfile;
   /** Main-thread time spent in the inspector calls (start and stop). */
   callMs: number;
-  /** When the profiler started (Date.now()). */
+  /** When the profiler started (wallNow()). */
   startedAt: number;
 }
 
@@ -108,11 +109,11 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>, se
   let callMs = 0;
   // Synchronous (postNow): the profiler starts before captureProfile() returns its promise.
   const timed = <T>(method: string, params?: object): T => {
-    const t0 = performance.now();
+    const t0 = monoNow();
     try {
       return postNow<T>(session, method, params);
     } finally {
-      callMs += performance.now() - t0;
+      callMs += monoNow() - t0;
     }
   };
   try {
@@ -127,9 +128,9 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>, se
     if (kind === 'cpu') timed('Profiler.setSamplingInterval', { interval: CPU_SAMPLING_US });
     timed(d.start[0], d.start[1]);
     started = true;
-    const startedAt = Date.now();
+    const startedAt = wallNow();
     await until;
-    const tooBig = noRoomForProfile(kind, (Date.now() - startedAt) / 1000, room(), 'end');
+    const tooBig = noRoomForProfile(kind, (wallNow() - startedAt) / 1000, room(), 'end');
     if (tooBig !== undefined) {
       // Disabled, not stopped: the profiler ends without building the profile (finally below).
       started = false;

@@ -23,6 +23,7 @@ import { parseProfileRequest, type Capture, type CaptureNote, type ProfileReques
 import { workingDir } from './sites.js';
 import { mapCpuProfile, mapHeapProfile } from './source-maps.js';
 import { noteOf, skippedNote } from './text.js';
+import { clearTimeout, monoNow, setTimeout, wallNow } from '../engine/real-timers.js';
 
 export interface ProfilerDeps {
   options: ProfilingOptions;
@@ -36,6 +37,8 @@ export interface ProfilerDeps {
   /** The file named by the note on a firing transition was pruned (`why`): the entry, stored too, is to say so. */
   pruned?(transition: AlertTransition, why: string): void;
   fault(kind: string, error: unknown): void;
+  /** The wall clock the rule rate limits count on: Node's own (real-timers.ts) unless a test gives one. */
+  now?(): number;
 }
 
 /** status().profiling: the capture running, what was taken, refused and failed, and the files against their bounds. */
@@ -64,15 +67,15 @@ export interface ProfilerStatus {
  */
 async function take(kind: Capture['kind'], until: Promise<void>, top: number, seconds: number): Promise<{ startedAt: number; endedAt: number; summary: Capture['summary']; json: string; mainMs: number }> {
   const raw = await captureProfile(kind, until, seconds);
-  const endedAt = Date.now();
-  const t0 = performance.now();
+  const endedAt = wallNow();
+  const t0 = monoNow();
   const cwd = workingDir();
   // The file keeps V8's positions; the summary names the sources, as stack traces do (source-maps.ts).
   const json = JSON.stringify(raw.profile);
   if (kind === 'cpu') mapCpuProfile(raw.profile as CpuProfile);
   else mapHeapProfile(raw.profile as HeapProfile);
   const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, cwd) : summarizeHeap(raw.profile as HeapProfile, top, cwd);
-  return { startedAt: raw.startedAt, endedAt, summary, json, mainMs: raw.callMs + performance.now() - t0 };
+  return { startedAt: raw.startedAt, endedAt, summary, json, mainMs: raw.callMs + monoNow() - t0 };
 }
 
 /** Notes of captures a report carries, the newest. */
@@ -90,11 +93,13 @@ export class Profiler {
   private counts = { captures: 0, failed: 0, skipped: 0 };
   private refused = { busy: 0, rateLimited: 0 };
   private lastError: ProfilerStatus['lastError'] = null;
+  private readonly now: () => number;
   /** While the monitor stops: an alert's firing then (the collector's last drain) starts no capture. */
   private stopping = false;
 
   constructor(deps: ProfilerDeps) {
     this.deps = deps;
+    this.now = deps.now ?? wallNow;
     void deps.files.refresh();
   }
 
@@ -137,7 +142,7 @@ export class Profiler {
     // SIGTERM stayed up until the capture's end, past its orchestrator's grace period. Its
     // monitor is stopped at 'beforeExit', which ends it early.
     if (alert !== null) timer.unref();
-    const endsAt = Date.now() + seconds * 1000;
+    const endsAt = this.now() + seconds * 1000;
     current.endsAt = endsAt;
     current.done = running.finally(() => {
       clearTimeout(timer);
@@ -180,7 +185,7 @@ export class Profiler {
       return capture;
     } catch (error) {
       this.counts.failed++;
-      this.lastError = { message: (error as Error).message, at: Date.now() };
+      this.lastError = { message: (error as Error).message, at: this.now() };
       throw error;
     }
   }
@@ -211,7 +216,7 @@ export class Profiler {
     if (!rule.capture) return;
     const kind = rule.capture;
     const seconds = rule.captureSeconds ?? DEFAULT_SECONDS;
-    const now = Date.now();
+    const now = this.now();
     const skip = (why: string): void => {
       this.counts.skipped++;
       this.deps.attach(t, skippedNote(kind, now, seconds, why, rule.name), null);
