@@ -8507,6 +8507,13 @@ export const BREAKS = [
     mustFail: ['holds a resolved alert its real resolveHoldMs, then posts it'],
   },
   {
+    name: "a page of a history that reads every matching series",
+    what: "a history's plan reads the tags and memoryFrom (a snapshot) of every matching series before the page is taken: a page of 20 of 10,000 held the host's thread 3-8 ms a query, each dashboard tab's each interval",
+    edits: [{ file: 'src/monitor/history.ts', find: ".map((id) => new Planned(id, this.registry, this.reader));", replace: ".map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));" }],
+    tests: ['history-page-cost.test.ts'],
+    mustFail: ["reads the tags and memory of the page's series alone, of 2,000 matching"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
