@@ -71,6 +71,12 @@ describe('diagnoses', () => {
     expect(only('heap_usage', {}, () => 85, 'heap-near-limit').severity).toBe('critical');
   });
 
+  it("say a hub member's heap near its limit once, with its instance, not the cluster-wide series that mixes every process's heap", () => {
+    const d = only('heap_usage', { instance: 'api-2' }, () => 78, 'heap-near-limit', [['heap_usage', {}, () => 78], ['heap_usage', { instance: 'api-1' }, () => 30]]);
+    expect(d.summary).toContain(`The main thread's heap of instance="api-2" is at 78% of its limit.`);
+    expect(d.evidence[0]!.tags).toEqual({ instance: 'api-2' });
+  });
+
   it('say the time left at the growth of the newest minute: a heap at 57% growing 0.5 points/s is critical before it reaches 70%', () => {
     // Steady at 30% until the last minute, then 0.5 points a second: 57% at the end.
     const grow: Gen = (s) => (s < SECONDS - 60 ? 30 : 30 + (s - (SECONDS - 60)) * 0.5);

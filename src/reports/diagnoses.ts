@@ -322,8 +322,11 @@ const timeLeft = (s: number): string => (s >= 120 ? `${round(s / 60, 2)} minutes
 const heapNearLimit: Rule = ({ series, window }) => {
   const r = DIAGNOSIS_RULES.heapNearLimit;
   const out: Diagnosis[] = [];
+  // On a hub, each member's own series: the cluster-wide one mixes every process's heap (and
+  // the hub's), whose last reading is whichever wrote last.
+  const hub = series.some((s) => s.stats.name === r.metric && s.stats.tags.instance !== undefined);
   for (const s of series) {
-    if (s.stats.name !== r.metric || s.stats.count === 0) continue;
+    if (s.stats.name !== r.metric || s.stats.count === 0 || (hub && s.stats.tags.instance === undefined)) continue;
     const now = s.stats.value;
     if (!Number.isFinite(now)) continue;
     const p = s.pieces;
