@@ -1388,7 +1388,7 @@ export const BREAKS = [
   {
     name: 'score parts without units',
     what: "the report's score parts lose their unit: a part's value, 100-at and 0-at read as bare numbers (2064, 0.02133, 49.68)",
-    edits: [{ find: 'statistic: rule.statistic, unit: rule.unit, value,', replace: "statistic: rule.statistic, unit: '', value," }],
+    edits: [{ find: 'metric, statistic, unit: rule.unit, value,', replace: "metric, statistic, unit: '', value," }],
     tests: ['report-score.test.ts'],
     mustFail: ["says each part's unit, the unit of the metric it scores"],
   },
