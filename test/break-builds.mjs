@@ -1388,7 +1388,7 @@ export const BREAKS = [
   {
     name: 'score parts without units',
     what: "the report's score parts lose their unit: a part's value, 100-at and 0-at read as bare numbers (2064, 0.02133, 49.68)",
-    edits: [{ find: 'statistic: rule.statistic, unit: rule.unit, value,', replace: "statistic: rule.statistic, unit: '', value," }],
+    edits: [{ find: 'metric, statistic, unit: rule.unit, value,', replace: "metric, statistic, unit: '', value," }],
     tests: ['report-score.test.ts'],
     mustFail: ["says each part's unit, the unit of the metric it scores"],
   },
@@ -8512,6 +8512,37 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/history.ts', find: ".map((id) => new Planned(id, this.registry, this.reader));", replace: ".map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));" }],
     tests: ['history-page-cost.test.ts'],
     mustFail: ["reads the tags and memory of the page's series alone, of 2,000 matching"],
+  },
+  {
+    name: "a heap read without its limit",
+    what: "the runtime sampler writes the heap in bytes only: a rule must know each service's --max-old-space-size, and a host growing its heap toward the limit has no series to alert on before V8 ends it",
+    edits: [{ file: 'src/monitor/runtime.ts', find: '    h.heapUsage.record((100 * heap.used_heap_size) / heapLimit(heap));', replace: '' }],
+    tests: ['runtime-heap-limit.test.ts'],
+    mustFail: ['writes heap_usage, fires a rule on it before V8 ends the process, and the report diagnoses the heap near its limit with the time left'],
+  },
+  {
+    name: "a heap near its limit left undiagnosed",
+    what: "a report over a heap at 75% of its limit, or growing toward it, says nothing of it: the leak diagnosis wants 5 minutes, and a host growing 1 MB/s under --max-old-space-size=64 is ended at 80% before then",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: 'export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, heapNearLimit, memoryLeak,', replace: 'export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak,' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: [
+      'say a heap near its limit (heap_usage), in MiB of the limit where heap_used was read, and what to do',
+      'say the time left at the growth of the newest minute: a heap at 57% growing 0.5 points/s is critical before it reaches 70%',
+    ],
+  },
+  {
+    name: "a hub's heap near its limit read from the cluster-wide series",
+    what: "on a hub the cluster-wide heap_usage, which mixes every process's heap, is diagnosed beside each member's: the heap near its limit said twice, once of whichever process wrote last",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: ' || (hub && s.stats.tags.instance === undefined)) continue;', replace: ') continue;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ["say a hub member's heap near its limit once, with its instance, not the cluster-wide series that mixes every process's heap"],
+  },
+  {
+    name: "memory scored by the machine's alone",
+    what: "the report's memory part reads the machine's memory_usage alone: a host at 48.8 MB of a 64 MB heap scored on the machine's 10%",
+    edits: [{ file: 'src/reports/score.ts', find: ", also: [{ metric: 'heap_usage', statistic: 'p95', good: 60, bad: 80 }] },", replace: ' },' }],
+    tests: ['report-score.test.ts'],
+    mustFail: ["reads the memory part from the heap against its limit where that scores lower than the machine's memory"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -28,6 +28,7 @@ const HEALTHY: [string, Record<string, string>, Gen][] = [
   ['event_loop_utilization', {}, () => 0.2 + rand() * 0.2],
   ['gc_pause', { type: 'minor' }, () => [1.5, 2, 2.5, 1, 2]],
   ['heap_used', {}, (s) => 50 * MiB + (s % 30) * MiB], // a sawtooth whose floor stays put
+  ['heap_usage', {}, (s) => 30 + (s % 30) / 2], // well below its limit
   ['cpu_usage', {}, () => 30 + rand() * 20],
   ['cpu_iowait', {}, () => rand() * 2],
   ['error_rate', { endpoint: '/a' }, () => ratio(100, 1)],
@@ -56,6 +57,35 @@ function only(name: string, tags: Record<string, string>, gen: Gen, id: string, 
 describe('diagnoses', () => {
   it('stay silent on a healthy service that has every diagnosed metric', () => {
     expect(diagnosesOf(HEALTHY)).toEqual([]);
+  });
+
+  it("say a heap near its limit (heap_usage), in MiB of the limit where heap_used was read, and what to do", () => {
+    // 48 MiB of a 64 MiB limit: 75%, steady.
+    const d = only('heap_usage', {}, () => 75, 'heap-near-limit', [['heap_used', {}, () => 48 * MiB]]);
+    expect(d.severity).toBe('warning');
+    expect(d.summary).toContain("The main thread's heap is at 75% of its limit (48 MiB of 64 MiB).");
+    expect(d.summary).toContain('from 80% already');
+    expect(d.summary).not.toContain('grew');
+    expect(d.evidence[0]).toMatchObject({ metric: 'heap_usage', statistic: 'last', value: 75, threshold: 70, unit: 'percent' });
+    expect(d.actions.join(' ')).toContain('--max-old-space-size');
+    expect(only('heap_usage', {}, () => 85, 'heap-near-limit').severity).toBe('critical');
+  });
+
+  it("say a hub member's heap near its limit once, with its instance, not the cluster-wide series that mixes every process's heap", () => {
+    const d = only('heap_usage', { instance: 'api-2' }, () => 78, 'heap-near-limit', [['heap_usage', {}, () => 78], ['heap_usage', { instance: 'api-1' }, () => 30]]);
+    expect(d.summary).toContain(`The main thread's heap of instance="api-2" is at 78% of its limit.`);
+    expect(d.evidence[0]!.tags).toEqual({ instance: 'api-2' });
+  });
+
+  it('say the time left at the growth of the newest minute: a heap at 57% growing 0.5 points/s is critical before it reaches 70%', () => {
+    // Steady at 30% until the last minute, then 0.5 points a second: 57% at the end.
+    const grow: Gen = (s) => (s < SECONDS - 60 ? 30 : 30 + (s - (SECONDS - 60)) * 0.5);
+    const d = only('heap_usage', {}, grow, 'heap-near-limit', [['heap_used', {}, (s) => (grow(s) as number) / 100 * 64 * MiB]]);
+    expect(d.severity).toBe('critical');
+    expect(d.summary).toMatch(/is at 5\d(\.\d+)?% of its limit \([\d.]+ MiB of 64 MiB\) and grew 0\.5 points\/s over the newest minute \(0\.32 MiB\/s\): at that pace it reaches 80% in about \d+ s, and the limit in \d+ s/);
+    expect(d.evidence.map((e) => e.statistic)).toEqual(['last', 'growth over the newest minute']);
+    // The same growth an hour before the end, long since flat at 45%, says nothing.
+    expect(diagnosesOf([['heap_usage', {}, (s) => Math.min(45, 30 + s * 0.5)]])).toEqual([]);
   });
 
   it('event loop blocked: p99 lag over 100 ms, critical over 500', () => {

@@ -61,6 +61,20 @@ describe('score', () => {
     expect(r.score.overall).toBe(0);
   });
 
+  it("reads the memory part from the heap against its limit where that scores lower than the machine's memory", () => {
+    const s = synthetic();
+    const mem = s.id('memory_usage');
+    const heap = s.id('heap_usage');
+    // The machine's memory at 10%, the heap at 75% of its limit (48.8 MB of 64 MB).
+    s.fill(120, [[mem, () => 10], [heap, () => 75]]);
+    const part = s.report({ alertHistory: [] }).score.parts.find((p) => p.name === 'memory')!;
+    expect(part).toMatchObject({ metric: 'heap_usage', statistic: 'p95', good: 60, bad: 80, score: 25 });
+    // A heap far from its limit leaves the part to the machine's memory.
+    const low = synthetic();
+    low.fill(120, [[low.id('memory_usage'), () => 90], [low.id('heap_usage'), () => 20]]);
+    expect(low.report({ alertHistory: [] }).score.parts.find((p) => p.name === 'memory')).toMatchObject({ metric: 'memory_usage', statistic: 'mean', good: 75, bad: 98 });
+  });
+
   it('shares the weight of parts without data among the others', () => {
     const metrics = new Map([['error_rate', { name: 'error_rate', kind: 'distribution', unit: 'ratio', series: 1, count: 100, mean: 0.0505, min: 0, max: 1, p50: 0, p95: 1, p99: 1, rate: 1 } as const]]);
     const score = computeScore(metrics, null);

@@ -49,6 +49,7 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
   { name: 'gc_pause', kind: 'distribution', unit: 'ms', help: 'Garbage-collection pauses; tag type (minor, major, incremental, weakcb)' },
   { name: 'heap_used', kind: 'gauge', unit: 'bytes', help: 'V8 heap in use on the main thread' },
   { name: 'heap_total', kind: 'gauge', unit: 'bytes', help: 'V8 heap reserved on the main thread' },
+  { name: 'heap_usage', kind: 'gauge', unit: 'percent', help: "V8 heap in use on the main thread as a share of its limit (--max-old-space-size, or V8's default; past it the process ends), 0-100" },
   { name: 'rss', kind: 'gauge', unit: 'bytes', help: 'Resident set size of the process' },
   // The monitor's own.
   { name: 'monitor_ingested', kind: 'counter', unit: 'samples', help: 'Samples the collector applied to the store' },

@@ -3,9 +3,9 @@
  * main thread): event-loop delay (the lateness of a timer of the resolution's period, its p99
  * per interval), event-loop utilization, the time the main thread waited for a CPU (Linux's
  * schedstat: a loop late by that wait is late because the machine was busy, not because its
- * own code held it), GC pauses (from a PerformanceObserver, per pause,
- * tagged by type), the main isolate's heap and the process's rss. A sample costs some 15
- * microseconds per interval, most of it the read of schedstat (Linux).
+ * own code held it), GC pauses (from a PerformanceObserver, per pause, tagged by type), the
+ * main isolate's heap (in bytes, and as a share of its limit) and the process's rss. A sample
+ * costs some 15 microseconds per interval, most of it the read of schedstat (Linux).
  *
  * Its series are the monitor's own (Producer.ownMetric), so an application at its series
  * limit cannot make them fail; the GC observer's callback runs on its own in the host, so an
@@ -13,6 +13,7 @@
  */
 import { PerformanceObserver, constants, createHistogram, type PerformanceEntry, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { heapLimit } from '../engine/heap-limit.js';
 import { measured } from '../engine/precision.js';
 import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
 import type { Faults } from './faults.js';
@@ -20,7 +21,7 @@ import type { MetricHandle, Producer } from '../engine/producer.js';
 import { clearInterval, monoNow, setInterval } from '../engine/real-timers.js';
 
 /** Every name the runtime sampler writes: the monitor's own while it runs (engine/reserved.ts). */
-export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'event_loop_cpu_wait', 'gc_pause', 'heap_used', 'heap_total', 'rss'] as const;
+export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'event_loop_cpu_wait', 'gc_pause', 'heap_used', 'heap_total', 'heap_usage', 'rss'] as const;
 
 const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
@@ -58,7 +59,7 @@ export class RuntimeSampler {
   private mainTid = 0;
   private lastWait = Number.NaN;
   private readonly gcHandles = new Map<string, MetricHandle>();
-  private handles: Record<'lag' | 'elu' | 'cpuWait' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
+  private handles: Record<'lag' | 'elu' | 'cpuWait' | 'heapUsed' | 'heapTotal' | 'heapUsage' | 'rss', MetricHandle> | undefined;
 
   constructor(producer: Producer, resolutionMs: number, faults: Faults) {
     this.producer = producer;
@@ -74,6 +75,7 @@ export class RuntimeSampler {
       cpuWait: p.ownMetric('event_loop_cpu_wait'),
       heapUsed: p.ownMetric('heap_used'),
       heapTotal: p.ownMetric('heap_total'),
+      heapUsage: p.ownMetric('heap_usage'),
       rss: p.ownMetric('rss'),
     };
     // The event-loop delay is timed here, not by monitorEventLoopDelay(): that histogram's
@@ -167,6 +169,10 @@ export class RuntimeSampler {
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);
     h.heapTotal.record(heap.total_heap_size);
+    // The heap against its limit (--max-old-space-size, or V8's default), which a rule can
+    // watch without knowing each service's flag: at 48.8 MB of a 64 MB limit only
+    // memory_usage, the machine's 10%, said anything of memory.
+    h.heapUsage.record((100 * heap.used_heap_size) / heapLimit(heap));
     h.rss.record(process.memoryUsage.rss());
   }
 

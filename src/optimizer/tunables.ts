@@ -69,7 +69,7 @@ export interface Tunable {
 const INCREASE = new Set(['cache_hit_rate', 'throughput']);
 const DECREASE = new Set([
   'response_time', 'api_response_time', 'formula_calculation_time', 'error_rate', 'cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage',
-  'event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'rss', 'queue_size', 'active_connections', 'database_connections',
+  'event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'heap_usage', 'rss', 'queue_size', 'active_connections', 'database_connections',
   'monitor_dropped', 'monitor_collector_lag', 'monitor_ring_fill', 'monitor_overhead_cpu', 'monitor_overhead_memory', 'monitor_report_time',
 ]);
 

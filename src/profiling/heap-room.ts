@@ -10,17 +10,11 @@
  * nothing) rather than taken.
  */
 import { getHeapStatistics } from 'node:v8';
+import { YOUNG_RESERVE } from '../engine/heap-limit.js';
 import { MACHINE, memoryInUse, memoryLimit } from '../engine/memory-limit.js';
 import type { ProfileKind } from './limits.js';
 
 const MiB = 1024 * 1024;
-
-/**
- * What V8's heap_size_limit holds beyond the old generation, which its limit ends the process
- * at: the young generation, three semi-spaces of 16 MiB (Node 20, 22 on 64-bit: 112 MiB
- * under --max-old-space-size=64, 4,144 MiB for 4,096).
- */
-export const YOUNG_RESERVE = 48 * MiB;
 
 /** The least room a CPU capture needs, and what each of its seconds adds (its samples, and the nodes a longer run reaches). */
 export const CPU_FLOOR = 8 * MiB;

@@ -71,7 +71,7 @@ const CHART_SERIES_PER_METRIC = 4;
 const MAX_ANOMALIES = 100;
 const EMPTY = new Pieces();
 /** Metrics whose bucket records the diagnoses read. */
-const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.memoryLeak.gcMetric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric, DIAGNOSIS_RULES.eventLoopBlocked.metric, DIAGNOSIS_RULES.eventLoopBlocked.waitMetric]);
+const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.heapNearLimit.metric, DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.memoryLeak.gcMetric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric, DIAGNOSIS_RULES.eventLoopBlocked.metric, DIAGNOSIS_RULES.eventLoopBlocked.waitMetric]);
 
 /** The most samples of a metric whose quantiles are taken exactly from the raw rings (8 bytes each, sorted in the task). */
 const EXACT_MERGE_SAMPLES = 65_536;

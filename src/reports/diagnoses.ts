@@ -18,6 +18,7 @@ const MiB = 1024 * 1024;
 export const DIAGNOSIS_RULES = {
   eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, minReadingsOver: 3, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9, waitMetric: 'event_loop_cpu_wait' },
   gcPressure: { metric: 'gc_pause', shareWarning: 0.05, shareCritical: 0.15, p99WarningMs: 100 },
+  heapNearLimit: { metric: 'heap_usage', bytesMetric: 'heap_used', warning: 70, critical: 80, minSeen: 50, fitMs: 60_000, minFitBuckets: 3, soonSeconds: 300 },
   memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000, gcMetric: 'gc_pause', fullGcType: 'major' },
   cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
   ioWait: { metric: 'cpu_iowait', meanWarning: 10, meanCritical: 25 },
@@ -274,7 +275,7 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
       actions: [
         'Cut allocation on hot paths: reuse buffers and objects, avoid per-request closures and intermediate arrays.',
         'Check for large short-lived objects (big JSON payloads, string concatenation in loops).',
-        'If the heap is near its limit, raise --max-old-space-size or lower cache sizes; compare heap_used against heap_total.',
+        'If the heap is near its limit (heap_usage, its share of it), raise --max-old-space-size or lower cache sizes.',
       ],
     },
   ];
@@ -304,6 +305,71 @@ function lastFloor(series: readonly SeriesInput[], heap: SeriesInput, after: num
   for (let i = 0; i < p.n; i++) if (p.count[i]! > 0 && p.start[i]! >= last && p.min[i]! < least) least = p.min[i]!;
   return Number.isFinite(least) ? least : null;
 }
+
+/** `s` seconds as minutes or seconds. */
+const timeLeft = (s: number): string => (s >= 120 ? `${round(s / 60, 2)} minutes` : `${Math.max(1, Math.round(s))} s`);
+
+/**
+ * The heap against its limit (heap_usage: --max-old-space-size, or V8's default, less the young
+ * generation), where V8 ends the process ("JavaScript heap out of memory"). V8 gives up from
+ * 80% of the limit already, once four full collections in a row reclaim little while taking
+ * most of the thread's time ("Ineffective mark-compacts near heap limit"): hosts under
+ * --max-old-space-size=64 growing 1-4 MB/s died at 81-82%. So the rule reads the latest
+ * reading against 70% and 80%, and the growth of the newest minute (each bucket's mean) for the
+ * time left to 80%: a heap at 55% growing 1%/s is said to have 25 s, not left to a report that
+ * reads only levels. Where heap_used of the same process was read, the limit is said in MiB.
+ */
+const heapNearLimit: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.heapNearLimit;
+  const out: Diagnosis[] = [];
+  // On a hub, each member's own series: the cluster-wide one mixes every process's heap (and
+  // the hub's), whose last reading is whichever wrote last.
+  const hub = series.some((s) => s.stats.name === r.metric && s.stats.tags.instance !== undefined);
+  for (const s of series) {
+    if (s.stats.name !== r.metric || s.stats.count === 0 || (hub && s.stats.tags.instance === undefined)) continue;
+    const now = s.stats.value;
+    if (!Number.isFinite(now)) continue;
+    const p = s.pieces;
+    const times: number[] = [];
+    const values: number[] = [];
+    const newest = p.n > 0 ? p.start[p.n - 1]! : 0;
+    for (let i = 0; i < p.n; i++) {
+      if (p.count[i]! > 0 && p.start[i]! > newest - r.fitMs) {
+        times.push(p.start[i]!);
+        values.push(p.sum[i]! / p.count[i]!);
+      }
+    }
+    const fit = times.length >= r.minFitBuckets ? leastSquares(times, values) : null;
+    const perSecond = fit && fit.slopePerSecond > 0 ? fit.slopePerSecond : 0;
+    const toCritical = perSecond > 0 && now < r.critical ? (r.critical - now) / perSecond : undefined;
+    const soon = toCritical !== undefined && toCritical <= r.soonSeconds && now >= r.minSeen;
+    if (now < r.warning && !soon) continue;
+    const used = series.find((x) => x.stats.name === r.bytesMetric && sameTags(x.stats.tags, s.stats.tags))?.stats.value;
+    const limit = used !== undefined && Number.isFinite(used) && now > 0 ? used / (now / 100) : undefined;
+    const of = limit !== undefined ? ` (${round(used! / MiB)} MiB of ${round(limit / MiB)} MiB)` : '';
+    const growth = perSecond > 0 ? ` and grew ${round(perSecond, 2)} points/s over the newest minute${limit !== undefined ? ` (${round((perSecond / 100) * limit / MiB, 2)} MiB/s)` : ''}` : '';
+    const left = perSecond > 0 ? (now < r.critical ? `: at that pace it reaches ${r.critical}% in about ${timeLeft(toCritical!)}, and the limit in ${timeLeft((100 - now) / perSecond)}` : `: at that pace it reaches the limit in about ${timeLeft((100 - now) / perSecond)}`) : '';
+    const who = s.stats.tags.instance !== undefined ? ` of ${tagsLabel(s.stats.tags)}` : '';
+    const evidence = [ev(r.metric, 'last', now, now >= r.critical ? r.critical : r.warning, 'percent', window, s.stats.tags)];
+    if (perSecond > 0) evidence.push(ev(r.metric, 'growth over the newest minute', perSecond, 0, 'percent/s', window, s.stats.tags));
+    out.push({
+      id: 'heap-near-limit',
+      title: 'Heap near its limit',
+      severity: now >= r.critical || soon ? 'critical' : 'warning',
+      category: 'memory',
+      summary: `The main thread's heap${who} is at ${round(now)}% of its limit${of}${growth}${left}. V8 ends the process at the limit, and from ${r.critical}% already when full collections reclaim little ("JavaScript heap out of memory").`,
+      evidence,
+      actions: [
+        perSecond > 0
+          ? 'Find what grows: take a heap profile now (capture_performance_profile with kind heap, or monitor.profile({ kind: \'heap\' })), or two heap snapshots a little apart, and bound the cache, queue or map that holds it.'
+          : 'Find what holds the heap: a heap profile (capture_performance_profile with kind heap, or monitor.profile({ kind: \'heap\' })) names the allocation sites; bound caches and queues by size.',
+        'Give the heap room: raise --max-old-space-size (or NODE_OPTIONS) and the container\'s memory limit with it, leaving room for buffers and native memory outside the heap (rss).',
+        'Alert before it ends: a rule on heap_usage (e.g. heap_usage > 75) fires whatever each service\'s flag is.',
+      ],
+    });
+  }
+  return out;
+};
 
 const memoryLeak: Rule = ({ series, window }) => {
   const r = DIAGNOSIS_RULES.memoryLeak;
@@ -749,7 +815,7 @@ function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[]
   return out;
 }
 
-export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, workerPoolSaturation, slowFormula, slowEndpoints];
+export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, heapNearLimit, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, workerPoolSaturation, slowFormula, slowEndpoints];
 
 export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const order: Record<DiagnosisSeverity, number> = { critical: 0, warning: 1, info: 2 };
