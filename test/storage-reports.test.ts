@@ -91,6 +91,8 @@ describe("a gauge's baseline across a restart", () => {
     const b = monitor(dir);
     await b.start();
     for (const v of [1, 2]) b.record('pool_size', v);
+    // A series recorded since the restart alone, whose quantiles stand for all its samples.
+    for (const v of [3, 4]) b.record('queue_depth', v);
     await b.flush();
     // The stored minutes of a gauge keep no sketch: p50 and p99 are of the 2 samples since the restart.
     const baseline = (await b.getBaselines()).find((x) => x.metric === 'pool_size')!;
@@ -105,8 +107,11 @@ describe("a gauge's baseline across a restart", () => {
       expect(shown).toMatchObject({ count: 5, quantile_count: 2 });
       expect(r.content[0]!.text).toMatch(/\npool_size mean 601\.?\d* p99 \S+ \(quantiles of 2 of the 5 samples\)(\n|$)/);
       // A series whose quantiles stand for all its samples says nothing more.
-      const whole = (await b.getBaselines()).find((x) => x.metric !== 'pool_size' && x.count > 0);
-      if (whole) expect(whole.quantileCount).toBeUndefined();
+      // (Not any other series: one of the monitor's own, monitor_faults of a fault before the
+      // restart on a loaded machine, holds stored minutes too.)
+      const whole = (await b.getBaselines()).find((x) => x.metric === 'queue_depth')!;
+      expect(whole.count).toBe(2);
+      expect(whole.quantileCount).toBeUndefined();
     } finally {
       await client.close();
     }
