@@ -27,7 +27,8 @@
  * then not judged while its thread is runnable and has not run since the last look (its time on
  * a CPU and its count of runs as they were); once it has run, the wait it ended is in its total,
  * and a wait begun since is shorter than the span since that look, which its deadline allows
- * for. An actor asleep is not judged while another thread of the process waited for a CPU since
+ * for (and for the spans the looks found it waiting through: a thread its cgroup's quota holds
+ * off the queue has no wait counted). An actor asleep is not judged while another thread of the process waited for a CPU since
  * the last look: it may wait for a lock that thread holds (V8's own, behind Atomics). All of it
  * within MAX_STARVED_MS past its deadline. Judged on the ended waits alone, a collector that one
  * wait for a CPU held 300-1300 ms on a loaded machine (load 6-15 on 2 cores; a CPU quota) was
@@ -130,8 +131,11 @@ interface Watched {
   recent: number[];
   /** Its thread's wait for a CPU (ms) when last found on time; NaN when unknown. */
   waitMs: number;
-  /** Once found overdue: the process's runnable threads then, how far each had run, and when (monotonic ms). */
-  runProbe: { runnable: Map<number, string>; mono: number } | undefined;
+  /**
+   * Once found overdue: the process's runnable threads at the last look, how far each had run,
+   * and when (monotonic ms); `waited`, the spans between looks it was let wait through.
+   */
+  runProbe: { runnable: Map<number, string>; mono: number; waited: number } | undefined;
   /**
    * After a step of the wall clock, until the actor beats again: its clock cell as it was
    * when the step was found, and the step (ms). A beat written before the step is moved by it.
@@ -459,7 +463,8 @@ export class Watchdog {
   /**
    * Whether overdue actor w may be waiting for a CPU now, a wait its thread's total (`starved`,
    * the ended waits) does not count yet: its thread is runnable and has not run since the last
-   * look, or has, and its silence is within its ended waits and the span since that look; or
+   * look (or was asleep then), or has, and its silence is within its ended waits and the span
+   * since that look; or
    * it is asleep while another thread of the process waited for a CPU since the last look (a
    * lock that thread holds, V8's own among them). The first look only reads the threads. Never
    * past MAX_STARVED_MS after its deadline. See the file's comment.
@@ -471,15 +476,32 @@ export class Watchdog {
     runnable.delete(this.ownTid);
     const mono = this.clock.mono();
     const probe = w.runProbe;
-    w.runProbe = { runnable, mono };
-    if (probe === undefined) return runnable.size > 0;
+    if (probe === undefined) {
+      w.runProbe = { runnable, mono, waited: 0 };
+      return runnable.size > 0;
+    }
+    const span = mono - probe.mono;
+    const waited = this.waitedSince(probe.runnable, runnable, tid);
+    w.runProbe = { runnable, mono, waited: probe.waited + (waited ? span : 0) };
+    if (waited) return true;
+    // Run since: the waits it ended are in `starved` (not one its cgroup's quota held it off the
+    // queue for: the looks that found it waiting count that), and one begun since is shorter
+    // than the span since the last look.
+    return runnable.has(tid) && now <= due + Math.min(MAX_STARVED_MS, starved + probe.waited + span) + CLOCK_TICK_MS;
+  }
+
+  /**
+   * Whether thread `tid` waited since the last look (`before`): runnable and not run since, or
+   * asleep then (woken since, it may not have run yet); or asleep now while another thread of
+   * the process is runnable and has not run since.
+   */
+  private waitedSince(before: Map<number, string>, runnable: Map<number, string>, tid: number): boolean {
     const ran = runnable.get(tid);
     if (ran !== undefined) {
-      if (ran === probe.runnable.get(tid)) return true;
-      // Run since: the wait it ended is in `starved`; one begun since is shorter than the span.
-      return now <= due + Math.min(MAX_STARVED_MS, starved + (mono - probe.mono)) + CLOCK_TICK_MS;
+      const then = before.get(tid);
+      return then === undefined || ran === then;
     }
-    for (const [other, at] of runnable) if (probe.runnable.get(other) === at) return true;
+    for (const [other, at] of runnable) if (before.get(other) === at) return true;
     return false;
   }
 
