@@ -8545,6 +8545,16 @@ export const BREAKS = [
     mustFail: ["reads the memory part from the heap against its limit where that scores lower than the machine's memory"],
   },
   {
+    name: 'a collector waiting for a CPU right now judged on its ended waits alone',
+    what: "the watchdog judges an overdue actor on the waits for a CPU its thread has ended (schedstat counts one only when it ends): a collector queued right then, on a loaded machine or under a CPU quota, is replaced as hung",
+    edits: [{ file: 'src/actors/watchdog.ts', find: '      else if (this.waitingNow(w, tid, now, due, starved)) this.wakeAt(now + RUN_PROBE_MS);\n', replace: '' }],
+    tests: ['watchdog-starved-cgroup.test.ts', 'watchdog-starved.test.ts'],
+    mustFail: [
+      'is not replaced as hung, and one hung in a loop there still is',
+      'waits while the silent actor waits for a CPU now (a wait the kernel counts once it ends), or sleeps while another thread does, up to MAX_STARVED_MS',
+    ],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -36,10 +36,10 @@ afterEach(() => {
   for (const { dog, actor } of watchdogs.splice(0)) dog.handle({ op: 'terminate', actor });
 });
 
-function watch(actor: string, wait: FakeWait): { control: SharedArrayBuffer; events: WatchdogEvent[] } {
+function watch(actor: string, wait: FakeWait, runnable?: () => Map<number, string> | undefined): { control: SharedArrayBuffer; events: WatchdogEvent[] } {
   const control = new SharedArrayBuffer(64);
   const events: WatchdogEvent[] = [];
-  const dog = new Watchdog((e) => events.push(e), wait.read);
+  const dog = new Watchdog((e) => events.push(e), wait.read, undefined, undefined, runnable);
   watchdogs.push({ dog, actor });
   dog.handle({ op: 'start', actor, url: ACTOR, data: { control, cells: CELLS }, beat: { control, at: CELLS.at, by: CELLS.by, tid: CELLS.tid } });
   return { control, events };
@@ -105,6 +105,40 @@ describe('the watchdog and a starved actor', () => {
     const exit = await exitOf(b.events);
     expect(exit.error).toMatch(/waiting for a CPU/);
     // Found all the same, past the cap's worth of waiting.
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(MAX_STARVED_MS);
+  });
+
+  it('waits while the silent actor waits for a CPU now (a wait the kernel counts once it ends), or sleeps while another thread does, up to MAX_STARVED_MS', async () => {
+    // The kernel's total of ended waits stays as it was (FakeWait never starving); the threads'
+    // states say the rest: runnable, and not run since the watchdog's last look.
+    let threads = new Map<number, string>();
+    let ran = 0;
+    const queued = watch('queued', new FakeWait(), () => new Map(threads));
+    await beating(queued.control);
+    threads = new Map([[4242, '1000 5'], [77, '2000 9']]);
+    stopBeating(queued.control);
+    await sleep(50 + GRACE_MS + 400);
+    expect(queued.events.filter((e) => e.ev === 'exit')).toEqual([]);
+    // Asleep now, while another thread of the process waits for a CPU: not judged either.
+    threads = new Map([[77, '2000 9']]);
+    await sleep(200);
+    expect(queued.events.filter((e) => e.ev === 'exit')).toEqual([]);
+    // That thread runs (its time on a CPU moves at each look), the actor still silent: hung.
+    const running = setInterval(() => (threads = new Map([[77, `${++ran} 9`]])), 2);
+    try {
+      const exit = await exitOf(queued.events);
+      expect(exit).toMatchObject({ actor: 'queued', hung: true, expected: false });
+      expect(exit.error).toMatch(/^no heartbeat for \d+ ms$/);
+    } finally {
+      clearInterval(running);
+    }
+
+    // Runnable and never run, for ever: found all the same, past the cap's worth of waiting.
+    const stuck = watch('stuck', new FakeWait(), () => new Map([[4242, '1000 5']]));
+    await beating(stuck.control);
+    stopBeating(stuck.control);
+    const t1 = Date.now();
+    expect((await exitOf(stuck.events)).error).toMatch(/^no heartbeat for \d+ ms$/);
     expect(Date.now() - t1).toBeGreaterThanOrEqual(MAX_STARVED_MS);
   });
 

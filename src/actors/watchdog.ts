@@ -21,6 +21,20 @@
  * cost its host a resend (a hub) or a fresh start (its samples drained twice as fast) for
  * nothing, and on a loaded machine it happened several times a minute.
  *
+ * schedstat adds a wait to the thread's total only when it ends, as the thread gets a CPU: a
+ * thread waiting for one now shows none of that wait. So an overdue actor is looked at again
+ * RUN_PROBE_MS later rather than replaced while the process has runnable threads (state R), and
+ * then not judged while its thread is runnable and has not run since the last look (its time on
+ * a CPU and its count of runs as they were); once it has run, the wait it ended is in its total,
+ * and a wait begun since is shorter than the span since that look, which its deadline allows
+ * for (and for the spans the looks found it waiting through: a thread its cgroup's quota holds
+ * off the queue has no wait counted). An actor asleep is not judged while another thread of the process waited for a CPU since
+ * the last look: it may wait for a lock that thread holds (V8's own, behind Atomics). All of it
+ * within MAX_STARVED_MS past its deadline. Judged on the ended waits alone, a collector that one
+ * wait for a CPU held 300-1300 ms on a loaded machine (load 6-15 on 2 cores; a CPU quota) was
+ * replaced as hung, "no heartbeat for 504 ms", an instant before it would have beaten, and the
+ * alert actor, asleep behind it, "no heartbeat for 1302 ms".
+ *
  * A step of the wall clock is not a hang either. Actors beat in the monitor's clock (the wall
  * clock, moved ahead past a step back: engine/monitor-clock.ts), in which a step of the wall
  * clock forward, or one back until the collector finds it, moves every beat's age by its
@@ -41,7 +55,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
+import { ownThreadId, runnableThreads, threadWaitMs } from '../engine/thread-cpu.js';
 import { closeFirst } from './close-first.js';
 import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
@@ -60,6 +74,8 @@ const FAST_RESTARTS = 60;
 const BACKOFF_MS = 250;
 /** The most an overdue actor's deadline moves for the time it waited for a CPU. */
 export const MAX_STARVED_MS = 2_000;
+/** How soon an overdue actor whose thread is runnable is looked at again (see the file's comment). */
+export const RUN_PROBE_MS = 10;
 /** The clocks' resolution the watchdog allows for when it compares a wait for a CPU with the time (see check). */
 const CLOCK_TICK_MS = 1;
 /** A change of the wall clock against the monotonic one past this (ms) is a step of the wall clock, not drift. */
@@ -116,6 +132,11 @@ interface Watched {
   /** Its thread's wait for a CPU (ms) when last found on time; NaN when unknown. */
   waitMs: number;
   /**
+   * Once found overdue: the process's runnable threads at the last look, how far each had run,
+   * and when (monotonic ms); `waited`, the spans between looks it was let wait through.
+   */
+  runProbe: { runnable: Map<number, string>; mono: number; waited: number } | undefined;
+  /**
    * After a step of the wall clock, until the actor beats again: its clock cell as it was
    * when the step was found, and the step (ms). A beat written before the step is moved by it.
    */
@@ -142,6 +163,9 @@ export class Watchdog {
   private readonly actors = new Map<string, Watched>();
   private readonly send: (event: WatchdogEvent, transfer?: MessagePort[]) => void;
   private readonly waitOf: (tid: number) => number;
+  private readonly runnableNow: () => Map<number, string> | undefined;
+  /** The watchdog's own thread id, left out of the threads an actor may wait behind. */
+  private readonly ownTid = ownThreadId();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   /** When the timer is due, in the monotonic clock: a round later than that by more than GRACE_MS was stopped (see check). */
@@ -155,11 +179,19 @@ export class Watchdog {
 
   /**
    * `waitOf`: a thread's wait for a CPU so far (ms), by thread id; `selfWait`, the watchdog's
-   * own thread's; tests stand in for the kernel's, and for the clocks.
+   * own thread's; `runnableNow`, the process's runnable threads and how far each has run
+   * (runnableThreads); tests stand in for the kernel's, and for the clocks.
    */
-  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs, clock: WatchdogClock = SYSTEM_CLOCK, selfWait: () => number = ownWait()) {
+  constructor(
+    send: (event: WatchdogEvent, transfer?: MessagePort[]) => void,
+    waitOf: (tid: number) => number = threadWaitMs,
+    clock: WatchdogClock = SYSTEM_CLOCK,
+    selfWait: () => number = ownWait(),
+    runnableNow: () => Map<number, string> | undefined = runnableThreads,
+  ) {
     this.send = send;
     this.waitOf = waitOf;
+    this.runnableNow = runnableNow;
     this.selfWait = selfWait;
     this.clock = clock;
     this.skew = clock.wall() - clock.mono();
@@ -251,6 +283,7 @@ export class Watchdog {
         restarts: old?.restarts ?? req.restarts ?? 0,
         recent: [],
         waitMs: Number.NaN,
+        runProbe: undefined,
         stepFrom: undefined,
         step: 0,
         lateFrom: undefined,
@@ -342,6 +375,7 @@ export class Watchdog {
     w.beating = false;
     w.ending = undefined;
     w.waitMs = Number.NaN;
+    w.runProbe = undefined;
     let error: string | null = null;
     worker.on('error', (e: Error) => {
       error = e.message;
@@ -407,9 +441,11 @@ export class Watchdog {
         }
       }
       const due = Math.max(by, at) + GRACE_MS;
-      const waitMs = this.waitOf(w.f64[w.beat.tid]!);
+      const tid = w.f64[w.beat.tid]!;
+      const waitMs = this.waitOf(tid);
       if (now <= due) {
         w.waitMs = waitMs;
+        w.runProbe = undefined;
         this.wakeAt(due + 1);
         continue;
       }
@@ -419,8 +455,54 @@ export class Watchdog {
       // `now` (at `due`) left the next look a tick short of it (seen in CI: replaced 352 ms
       // silent, "1 ms of it waiting for a CPU", in test/watchdog-starved.test.ts).
       if (now <= due + (starved > 0 ? starved + CLOCK_TICK_MS : 0)) this.wakeAt(due + starved + CLOCK_TICK_MS + 1);
+      else if (this.waitingNow(w, tid, now, due, starved)) this.wakeAt(now + RUN_PROBE_MS);
       else this.end(w, `no heartbeat for ${now - at} ms` + (starved > 0 ? ` (${Math.round(starved)} ms of it waiting for a CPU)` : ''));
     }
+  }
+
+  /**
+   * Whether overdue actor w may be waiting for a CPU now, a wait its thread's total (`starved`,
+   * the ended waits) does not count yet: its thread is runnable and has not run since the last
+   * look (or was asleep then), or has, and its silence is within its ended waits and the span
+   * since that look; or
+   * it is asleep while another thread of the process waited for a CPU since the last look (a
+   * lock that thread holds, V8's own among them). The first look only reads the threads. Never
+   * past MAX_STARVED_MS after its deadline. See the file's comment.
+   */
+  private waitingNow(w: Watched, tid: number, now: number, due: number, starved: number): boolean {
+    if (now > due + MAX_STARVED_MS + CLOCK_TICK_MS) return false;
+    const runnable = this.runnableNow();
+    if (runnable === undefined) return false;
+    runnable.delete(this.ownTid);
+    const mono = this.clock.mono();
+    const probe = w.runProbe;
+    if (probe === undefined) {
+      w.runProbe = { runnable, mono, waited: 0 };
+      return runnable.size > 0;
+    }
+    const span = mono - probe.mono;
+    const waited = this.waitedSince(probe.runnable, runnable, tid);
+    w.runProbe = { runnable, mono, waited: probe.waited + (waited ? span : 0) };
+    if (waited) return true;
+    // Run since: the waits it ended are in `starved` (not one its cgroup's quota held it off the
+    // queue for: the looks that found it waiting count that), and one begun since is shorter
+    // than the span since the last look.
+    return runnable.has(tid) && now <= due + Math.min(MAX_STARVED_MS, starved + probe.waited + span) + CLOCK_TICK_MS;
+  }
+
+  /**
+   * Whether thread `tid` waited since the last look (`before`): runnable and not run since, or
+   * asleep then (woken since, it may not have run yet); or asleep now while another thread of
+   * the process is runnable and has not run since.
+   */
+  private waitedSince(before: Map<number, string>, runnable: Map<number, string>, tid: number): boolean {
+    const ran = runnable.get(tid);
+    if (ran !== undefined) {
+      const then = before.get(tid);
+      return then === undefined || ran === then;
+    }
+    for (const [other, at] of runnable) if (before.get(other) === at) return true;
+    return false;
   }
 
   /** After a round `late` ms late, at `now`: each actor's beat counts as written now (beatOf), a starting one's timeout moves by the gap. */

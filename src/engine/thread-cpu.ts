@@ -6,7 +6,7 @@
  * (utime + stime, in clock ticks of 10 ms) otherwise. Elsewhere the source is 'none' and
  * callers fall back to timing their own work.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export type CpuSource = 'schedstat' | 'stat' | 'none';
 
@@ -78,6 +78,33 @@ export function threadWaitMs(tid: number): number {
   if (!text) return Number.NaN;
   const first = text.indexOf(' ');
   return Number(text.slice(first + 1, text.indexOf(' ', first + 1))) / 1e6;
+}
+
+/**
+ * The threads of this process that are runnable (state R: on a CPU or waiting for one), each
+ * with how far it has run (schedstat's time on a CPU and its count of times put on one: both
+ * unchanged between two readings while it waits for a CPU throughout); undefined when unknown.
+ * schedstat adds a wait to a thread's total only once the wait ends (as the thread gets a CPU),
+ * so a thread waiting now shows none of that wait yet.
+ */
+export function runnableThreads(): Map<number, string> | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  const runnable = new Map<number, string>();
+  for (const tid of tids) {
+    const stat = read(`/proc/self/task/${tid}/stat`);
+    if (!stat || statFields(stat)[0] !== 'R') continue;
+    const sched = read(`/proc/self/task/${tid}/schedstat`);
+    if (!sched) return undefined;
+    const f = sched.split(' ');
+    runnable.set(Number(tid), `${f[0]} ${(f[2] ?? '').trim()}`);
+  }
+  return runnable;
 }
 
 /** CPU time (ms) of the process's children that have exited and been waited for; NaN off Linux. */
