@@ -67,12 +67,12 @@ function busyMessage(held: HeldBodies, rendering: number, maxMetricsBytes: numbe
 }
 
 /** `fault`: reports a fault of the monitor's (status().faults, monitor_faults). */
-export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}): Promise<HttpServer> {
+export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}, heapMb?: (maxMetricsBytes: number) => number): Promise<HttpServer> {
   const { policy, http } = resolveHttpOptions(options);
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
   const mcp = mcpEndpoint(front, policy);
-  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads);
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads, heapMb?.(http.maxMetricsBytes));
   const events = eventRoutes(monitor, http);
   let lastExposition: ExpositionStats | undefined;
   /** The fault of an exposition that the bound cut is reported once a server. */
