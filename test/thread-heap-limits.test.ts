@@ -85,4 +85,22 @@ describe("each of perfwatch's threads has a heap limit of its own", () => {
       await actor.stop();
     }
   }, 90_000);
+
+  it('the /metrics renderer past its limit ends alone: the scrape is a 503 saying the limit and the option, a fault is counted, the server goes on', async () => {
+    const m = await started({ maxSeries: 20_200, threadHeapMb: { exposition: 16 } });
+    for (let i = 0; i < 20_000; i++) m.metric('latency_ms', { route: `/r/${i}/${'x'.repeat(100)}`, method: 'GET', zone: `zone-${i % 7}` }).record(i % 50);
+    await m.flush();
+    const server = await m.serveHttp({ port: 0 });
+    try {
+      const url = new URL(server.status().url);
+      const res = await fetch(new URL('/metrics', url), { headers: { host: url.host } });
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('the /metrics renderer (exposition) thread reached its heap limit of 16 MB and was ended alone (ERR_WORKER_OUT_OF_MEMORY), the host unharmed; threadHeapMb.exposition raises the limit');
+      expect(m.status().faults.byKind.exposition?.lastMessage).toContain('threadHeapMb.exposition');
+      const api = await fetch(new URL('/api/status', url), { headers: { host: url.host } });
+      expect(api.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

@@ -161,7 +161,7 @@ export class ExpositionWorker {
     // it, the first scrape left the host running for good).
     worker.unref();
     // At its heap limit it ended alone: the scrapes in flight fail saying the limit and the option; the next starts another.
-    worker.on('error', (error: Error) => gone(isOutOfMemory(error) && this.heapMb !== undefined ? new Error(outOfMemoryMessage('exposition', this.heapMb, 'the /metrics renderer (exposition) thread')) : error));
+    worker.on('error', (error: Error) => gone(isOutOfMemory(error) && this.heapMb !== undefined ? Object.assign(new Error(outOfMemoryMessage('exposition', this.heapMb, 'the /metrics renderer (exposition) thread')), { code: 'ERR_WORKER_OUT_OF_MEMORY' }) : error));
     worker.on('exit', (code) => gone(new Error(`the exposition worker exited (code ${code})`)));
     this.worker = worker;
     this.starts++;

@@ -9,6 +9,7 @@
  * before it is routed (mcp/http-listen.ts); a browser signs in once with `?token=` and then
  * carries a session cookie (browser-session.ts). Loaded lazily by the monitor, like serveMcp.
  */
+import { isOutOfMemory } from '../actors/thread-limits.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -121,6 +122,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
         res.once('close', () => (closed = true));
         const rendered = await exposition.render(format, stopped).catch((error: Error) => {
           logHttpError(error);
+          // A renderer ended at its heap limit is the monitor's fault to report (the limit and the option in it).
+          if (isOutOfMemory(error)) fault('exposition', error);
           throw new HttpError(503, `Service Unavailable: the exposition worker failed (${error.message}); the next scrape starts a new one`, undefined, { 'Retry-After': '1' });
         });
         scrapes++;
