@@ -455,6 +455,9 @@ if (!root && process.env.CI === 'true') {
         for (let i = 0; i < 300; i++) m.record('mcp_rt', 2, { shard: `s${i}` });
         await m.flush();
         expect(await m.flushStorage()).toBe(false);
+        // The flush's answer and its failure's fault come on two channels of the storage actor:
+        // the fault may be counted a moment after the answer (CI, 2026-12-07: "faults: none").
+        await waitFor(() => (m.status().faults.byKind.storage?.count ?? 0) > 0, 10_000, 'the failed flush counted as a storage fault');
         // The periodic flush (storageFlushMs) may fail once more meanwhile on a loaded machine: the counts are 1 or more.
         const full = await status();
         expect(line(full, 'storage (sqlite): ')).toMatch(/^storage \(sqlite\): attached, but its last flush FAILED: what was recorded since waits in memory, retried at each flush, flushes \d+, failures [1-9]\d*; last error: .*perfwatch\.db: database or disk is full$/);
