@@ -142,3 +142,15 @@ export function countingWaits(fn: () => void): number {
   }
   return waits;
 }
+
+/** mulberry32: a seeded uniform generator in [0, 1), the same values at every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

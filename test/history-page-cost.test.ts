@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HistoryQuery, type MetricHistory } from '../dist/src/index.js';
-import { monitorStarter } from './helpers.js';
+import { monitorStarter, seeded as random } from './helpers.js';
 
 const started = monitorStarter();
 const dirs: string[] = [];
@@ -69,18 +69,6 @@ async function reads<T>(m: PerformanceMonitor, fn: () => Promise<T>): Promise<{ 
     registry.info = info;
     reader.snapshot = snapshot;
   }
-}
-
-/** A seeded generator (mulberry32): the same cases each run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const RESOLUTIONS = ['auto', 'raw', 'bucket', 'rollup', 'bucketed'] as const;

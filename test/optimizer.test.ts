@@ -4,6 +4,7 @@ import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from 
 import { Optimizer } from '../dist/src/optimizer/optimizer.js';
 import { measureTarget } from '../dist/src/optimizer/tunables.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { seeded } from './helpers.js';
 import { T0, synthetic } from './synthetic.js';
 
 const WINDOW = 400;
@@ -572,17 +573,6 @@ function fed(before: number[], after: (knob: number) => number[]) {
   return { optimizer, knob: () => knob };
 }
 
-/** mulberry32: a seeded uniform generator, for samples the same at every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Response times of a steady service: 2 ms and an exponential tail of mean 0.6 ms. */
 const responseTimes = (random: () => number, n: number, scale = 1) => Array.from({ length: n }, () => scale * (2 - 0.6 * Math.log(1 - random())));
