@@ -8552,6 +8552,13 @@ export const BREAKS = [
     mustFail: ['waits while the silent actor waits for a CPU now (a wait the kernel counts once it ends), or sleeps while another thread does, up to MAX_STARVED_MS'],
   },
   {
+    name: "two monitors' profiles in one temporary directory",
+    what: "every monitor of a process with storage 'memory' keeps its profiles in one directory: each one's profiling.maxFiles prunes the other's files, and a path one answered is gone",
+    edits: [{ file: 'src/profiling/temp-dirs.ts', find: "${process.pid}-${randomBytes(4).toString('hex')}`", replace: "${process.pid}-${randomBytes(4).fill(0).toString('hex')}`" }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ["gives each monitor of a process a directory of its own, whose bounds prune its own files only, and removes a dead process's directory whose pid this process reuses"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

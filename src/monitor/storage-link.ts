@@ -57,7 +57,7 @@ const STICKY = 0o1000;
  * temporary files), the profiles and a capture's temporary directory; and `lost+found`, which the
  * root of every ext4 filesystem holds (a volume mounted for perfwatch alone).
  */
-const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+|profiles|lost\+found)$/;
+const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+(-[0-9a-f]{8})?|profiles|lost\+found)$/;
 
 /**
  * How long this thread's process 'exit' waits for the storage actor to close its connection
