@@ -564,9 +564,10 @@ export class StorageLink {
 
   /**
    * A port on which the storage actor answers (a report pool thread reads stored rollups on
-   * it, past this thread); null when the actor cannot take one now (a fault then).
+   * it, past this thread); null when the actor is stopped; the error when it cannot take one
+   * now (a fault then), for the report to say why its stored history is missing.
    */
-  async port(): Promise<MessagePort | null> {
+  async port(): Promise<MessagePort | Error | null> {
     if (this.actor.state === 'stopped') return null;
     const { port1, port2 } = new MessageChannel();
     try {
@@ -575,7 +576,7 @@ export class StorageLink {
     } catch (error) {
       port2.close();
       this.deps.faults.report('storage', error);
-      return null;
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 
