@@ -8559,6 +8559,23 @@ export const BREAKS = [
     mustFail: ["gives each monitor of a process a directory of its own, whose bounds prune its own files only, and removes a dead process's directory whose pid this process reuses"],
   },
   {
+    name: 'calls waiting without bound on an actor whose restarts die in their start-up',
+    what: "a call to an actor being restarted waits for a successor to come up, however many end before they start: a report, a history or a flush hangs for as long as the storage actor's crash loop lasts",
+    edits: [{ file: 'src/actors/supervisor.ts', find: ': await this.successor();', replace: ': await this.next.promise;' }],
+    tests: ['actor-stillborn-restarts.test.ts', 'storage-crash-loop.test.ts'],
+    mustFail: [
+      'fails the calls waiting for a successor, and those made meanwhile, while its successors end before they start, and answers again once one comes up',
+      'answers a report from memory with a note saying why the stored history is missing, a history with its unread series, and fails a flush saying so, rather than wait for ever',
+    ],
+  },
+  {
+    name: 'a report without its stored history saying nothing of it',
+    what: "a report while the storage actor cannot give a port (down, its restarts dying) covers the memory alone with no note: the stored history silently missing",
+    edits: [{ file: 'src/reports/service.ts', find: "        if (task.kind === 'report') task.notes = [...(task.notes ?? []), `The rollups on disk could not be read (${storage.message}): only the data in memory is included.`];\n", replace: '' }],
+    tests: ['storage-crash-loop.test.ts'],
+    mustFail: ['answers a report from memory with a note saying why the stored history is missing, a history with its unread series, and fails a flush saying so, rather than wait for ever'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
