@@ -8576,6 +8576,13 @@ export const BREAKS = [
     mustFail: ['answers a report from memory with a note saying why the stored history is missing, a history with its unread series, and fails a flush saying so, rather than wait for ever'],
   },
   {
+    name: "the serve table without the heap's % of its limit",
+    what: "perfwatch serve's row shows the heap's MiB but not heap_usage, the % of its limit the dashboard and /metrics show",
+    edits: [{ file: 'src/cli/serve.ts', find: "    fmt(pick(metrics, 'heap_usage')?.value),\n", replace: '' }],
+    tests: ['cli-serve-heap.test.ts'],
+    mustFail: ["shows the heap's % of its limit in the serve table, beside its MiB"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
