@@ -1416,7 +1416,7 @@ export const BREAKS = [
   {
     name: 'profile temp dirs: a live process\'s reaped',
     what: 'the reaping of temporary profile directories takes every process as exited: a running service loses its profiles to another one',
-    edits: [{ find: "    if (!(pid > 0) || pid === process.pid || processAlive(pid)) continue;", replace: "    if (!(pid > 0) || pid === process.pid) continue;" }],
+    edits: [{ find: "    if (!(pid > 0) || given().has(name) || (pid !== process.pid && processAlive(pid))) continue;", replace: "    if (!(pid > 0) || given().has(name) || pid === process.pid) continue;" }],
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ['removes what exited processes left'],
   },
@@ -3510,7 +3510,7 @@ export const BREAKS = [
   {
     name: "a link at an exited process's profile directory followed",
     what: "the reaper of exited processes' temporary profile directories follows a symbolic link at such a name and removes files named as ours where it leads",
-    edits: [{ find: '      if (!(await lstat(dir)).isDirectory()) continue;\n', replace: '' }],
+    edits: [{ find: '      if (!st.isDirectory()) continue;\n', replace: '' }],
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ["follows no link at an exited process's name"],
   },
@@ -7123,7 +7123,7 @@ export const BREAKS = [
   {
     name: 'actor restarts: a successor that ended before it started not a fault',
     what: "a running actor whose successors crash in their start-up, before their first heartbeat, counts its restarts in status() but no actor-restart fault: a crash loop that never comes up leaves faults at 0 and no warning",
-    edits: [{ file: 'src/actors/supervisor.ts', find: "    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
+    edits: [{ file: 'src/actors/supervisor.ts', find: "      this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
     tests: ['actor-stillborn-restarts.test.ts'],
     mustFail: ['counts each restart that ended before it started as an actor-restart fault, then the one that came up', 'counts a crash loop that never comes up, restart by restart'],
   },
