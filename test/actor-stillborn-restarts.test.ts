@@ -68,4 +68,25 @@ describe('an actor whose successors crash before their first heartbeat', () => {
     expect(actor.restarts - from).toBeLessThanOrEqual(Math.ceil((performance.now() - t0) / 250) + 1);
     Atomics.store(dying, 0, 0);
   }, 90_000);
+
+  it('fails the calls waiting for a successor, and those made meanwhile, while its successors end before they start, and answers again once one comes up', async () => {
+    // A running actor's successors are tried for as long as it takes; a call waited for one to
+    // come up without bound (a report on a storage actor dying in its start-up hung for good).
+    const { actor, dying, ups } = crasher();
+    await actor.start();
+    Atomics.store(dying, 0, 1_000_000);
+    await actor.kill();
+    const waiting = actor.call((r) => r.ready()).then(
+      () => null,
+      (error: Error) => error,
+    );
+    const failed = await waiting;
+    expect(failed?.message).toMatch(/^crasher: is down, its restarts ending before they start \(restart \d+: crashed in its start-up\); the call was not made: the watchdog keeps starting another, and calls are answered once one is up$/);
+    await expect(actor.call((r) => r.ready())).rejects.toThrow(/^crasher: is down, its restarts ending before they start/);
+    Atomics.store(dying, 0, 0);
+    await waitFor(() => ups.length > 0, 30_000, 'a successor to beat');
+    await waitFor(() => actor.state === 'running', 30_000, 'a successor ready');
+    await expect(actor.call((r) => r.ready())).resolves.toBeUndefined();
+  }, 90_000);
 });
+

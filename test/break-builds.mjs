@@ -1416,7 +1416,7 @@ export const BREAKS = [
   {
     name: 'profile temp dirs: a live process\'s reaped',
     what: 'the reaping of temporary profile directories takes every process as exited: a running service loses its profiles to another one',
-    edits: [{ find: "    if (!(pid > 0) || pid === process.pid || processAlive(pid)) continue;", replace: "    if (!(pid > 0) || pid === process.pid) continue;" }],
+    edits: [{ find: "    if (!(pid > 0) || given().has(name) || (pid !== process.pid && processAlive(pid))) continue;", replace: "    if (!(pid > 0) || given().has(name) || pid === process.pid) continue;" }],
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ['removes what exited processes left'],
   },
@@ -3510,7 +3510,7 @@ export const BREAKS = [
   {
     name: "a link at an exited process's profile directory followed",
     what: "the reaper of exited processes' temporary profile directories follows a symbolic link at such a name and removes files named as ours where it leads",
-    edits: [{ find: '      if (!(await lstat(dir)).isDirectory()) continue;\n', replace: '' }],
+    edits: [{ find: '      if (!st.isDirectory()) continue;\n', replace: '' }],
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ["follows no link at an exited process's name"],
   },
@@ -7123,7 +7123,7 @@ export const BREAKS = [
   {
     name: 'actor restarts: a successor that ended before it started not a fault',
     what: "a running actor whose successors crash in their start-up, before their first heartbeat, counts its restarts in status() but no actor-restart fault: a crash loop that never comes up leaves faults at 0 and no warning",
-    edits: [{ file: 'src/actors/supervisor.ts', find: "    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
+    edits: [{ file: 'src/actors/supervisor.ts', find: "      this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));\n", replace: '' }],
     tests: ['actor-stillborn-restarts.test.ts'],
     mustFail: ['counts each restart that ended before it started as an actor-restart fault, then the one that came up', 'counts a crash loop that never comes up, restart by restart'],
   },
@@ -8550,6 +8550,37 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/watchdog.ts', find: '      else if (this.waitingNow(w, tid, now, due, starved)) this.wakeAt(now + RUN_PROBE_MS);\n', replace: '' }],
     tests: ['watchdog-starved.test.ts'],
     mustFail: ['waits while the silent actor waits for a CPU now (a wait the kernel counts once it ends), or sleeps while another thread does, up to MAX_STARVED_MS'],
+  },
+  {
+    name: "two monitors' profiles in one temporary directory",
+    what: "every monitor of a process with storage 'memory' keeps its profiles in one directory: each one's profiling.maxFiles prunes the other's files, and a path one answered is gone",
+    edits: [{ file: 'src/profiling/temp-dirs.ts', find: "${process.pid}-${randomBytes(4).toString('hex')}`", replace: "${process.pid}-${randomBytes(4).fill(0).toString('hex')}`" }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ["gives each monitor of a process a directory of its own, whose bounds prune its own files only, and removes a dead process's directory whose pid this process reuses"],
+  },
+  {
+    name: 'calls waiting without bound on an actor whose restarts die in their start-up',
+    what: "a call to an actor being restarted waits for a successor to come up, however many end before they start: a report, a history or a flush hangs for as long as the storage actor's crash loop lasts",
+    edits: [{ file: 'src/actors/supervisor.ts', find: ': await this.successor();', replace: ': await this.next.promise;' }],
+    tests: ['actor-stillborn-restarts.test.ts', 'storage-crash-loop.test.ts'],
+    mustFail: [
+      'fails the calls waiting for a successor, and those made meanwhile, while its successors end before they start, and answers again once one comes up',
+      'answers a report from memory with a note saying why the stored history is missing, a history with its unread series, and fails a flush saying so, rather than wait for ever',
+    ],
+  },
+  {
+    name: 'a report without its stored history saying nothing of it',
+    what: "a report while the storage actor cannot give a port (down, its restarts dying) covers the memory alone with no note: the stored history silently missing",
+    edits: [{ file: 'src/reports/service.ts', find: "        if (task.kind === 'report') task.notes = [...(task.notes ?? []), `The rollups on disk could not be read (${storage.message}): only the data in memory is included.`];\n", replace: '' }],
+    tests: ['storage-crash-loop.test.ts'],
+    mustFail: ['answers a report from memory with a note saying why the stored history is missing, a history with its unread series, and fails a flush saying so, rather than wait for ever'],
+  },
+  {
+    name: "the serve table without the heap's % of its limit",
+    what: "perfwatch serve's row shows the heap's MiB but not heap_usage, the % of its limit the dashboard and /metrics show",
+    edits: [{ file: 'src/cli/serve.ts', find: "    fmt(pick(metrics, 'heap_usage')?.value),\n", replace: '' }],
+    tests: ['cli-serve-heap.test.ts'],
+    mustFail: ["shows the heap's % of its limit in the serve table, beside its MiB"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ describe('profile directories under the temporary directory', () => {
     await m.start();
     try {
       const capture = await m.profile({ kind: 'cpu', seconds: 1 });
-      expect(capture.file).toBe(join(root, `perfwatch-profiles-${process.pid}`, capture.file!.split('/').pop()!));
+      expect(capture.file).toMatch(new RegExp(`^${root}/perfwatch-profiles-${process.pid}-[0-9a-f]{8}/perfwatch-[^/]+\\.cpuprofile$`));
       expect(existsSync(capture.file!)).toBe(true);
       expect(existsSync(dead)).toBe(false);
       expect(readdirSync(shared)).toEqual(['notes.txt']);
@@ -66,8 +66,6 @@ describe('profile directories under the temporary directory', () => {
     process.env.TMPDIR = root;
     const chosen = join(root, 'chosen');
     mkdirSync(chosen);
-    const own = join(root, `perfwatch-profiles-${process.pid}`);
-    symlinkSync(chosen, own);
     // One at an exited process's name, leading to a file named as ours: not followed to remove it.
     const elsewhere = join(root, 'elsewhere');
     mkdirSync(elsewhere);
@@ -75,6 +73,10 @@ describe('profile directories under the temporary directory', () => {
     symlinkSync(elsewhere, join(root, `perfwatch-profiles-${await exitedPid()}`));
     const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
     await m.start();
+    // Its name is listed in the temporary directory once made: a link made there after a cleaner removed it.
+    const own = m.status().profiling.dir;
+    expect(own).toMatch(new RegExp(`^${root}/perfwatch-profiles-${process.pid}-[0-9a-f]{8}$`));
+    symlinkSync(chosen, own);
     try {
       const linked = await m.profile({ kind: 'cpu', seconds: 1 });
       expect(linked.file).toBeNull();
@@ -89,5 +91,52 @@ describe('profile directories under the temporary directory', () => {
     } finally {
       await m.stop();
     }
+  });
+
+  it("gives each monitor of a process a directory of its own, whose bounds prune its own files only, and removes a dead process's directory whose pid this process reuses", async () => {
+    // One directory a process: two monitors' maxFiles counted and pruned each other's files,
+    // and a profile path one had just answered no longer existed once the other wrote one.
+    const root = mkdtempSync(join(tmpdir(), 'pw-profile-tmp-'));
+    roots.push(root);
+    process.env.TMPDIR = root;
+    // A dead process's directory named with this process's pid (a pid reused, a container's
+    // pid 1 every run), last written before this process started; and one of another copy of
+    // perfwatch in this process (an older release names its directory so), written since.
+    const stale = join(root, `perfwatch-profiles-${process.pid}`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, OURS_NAME), '{}');
+    const before = (Date.now() - process.uptime() * 1000 - 60_000) / 1000;
+    utimesSync(stale, before, before);
+    const copy = join(root, `perfwatch-profiles-${process.pid}-0123abcd`);
+    mkdirSync(copy);
+    writeFileSync(join(copy, OURS_NAME), '{}');
+    const a = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { maxFiles: 1 } });
+    const b = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { maxFiles: 1 } });
+    await a.start();
+    await b.start();
+    let kept = '';
+    try {
+      expect(a.status().profiling.dir).not.toBe(b.status().profiling.dir);
+      const first = await a.profile({ kind: 'cpu', seconds: 1 });
+      const second = await b.profile({ kind: 'cpu', seconds: 1 });
+      expect(existsSync(first.file!)).toBe(true);
+      expect(existsSync(second.file!)).toBe(true);
+      expect((await a.getProfile(first.id))?.file).toBe(first.file);
+      expect(a.status().profiling.files.count).toBe(1);
+      expect(b.status().profiling.files.count).toBe(1);
+      // Each keeps maxFiles of its own: a's next prunes a's first, not b's.
+      const third = await a.profile({ kind: 'cpu', seconds: 1 });
+      expect(existsSync(third.file!)).toBe(true);
+      expect(existsSync(first.file!)).toBe(false);
+      expect(existsSync(second.file!)).toBe(true);
+      expect(existsSync(stale)).toBe(false);
+      expect(readdirSync(copy)).toEqual([OURS_NAME]);
+      kept = second.file!;
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+    // Stopped, a monitor's profiles stay where it named them (a stopped monitor's data stays readable).
+    expect(existsSync(kept)).toBe(true);
   });
 });

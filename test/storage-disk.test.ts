@@ -95,7 +95,8 @@ if (!root && process.env.CI === 'true') {
         const c = await m.profile({ seconds: 1 });
         expect(c.summary.kind).toBe('cpu');
         expect(c.file).toBeNull();
-        const own = join(ro, `perfwatch-profiles-${process.pid}`);
+        const own = m.status().profiling.dir;
+        expect(own).toMatch(new RegExp(`^${ro}/perfwatch-profiles-${process.pid}-[0-9a-f]{8}$`));
         expect(c.fileError).toMatch(new RegExp(`^cannot write ${own}/perfwatch-[^ ]+\\.cpuprofile: EROFS: .*: the capture's summary is kept without its file; give this process write access to ${ro}, or set profiling\\.dir \\(or TMPDIR, where it goes with no dataDir of its own\\) to a directory this process may write$`));
         expect(m.status().profiling.files.lastError).toBe(c.fileError);
       } finally {

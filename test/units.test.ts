@@ -50,6 +50,7 @@ it("names the serve table's heap and network columns by the 1024s they are divid
     });
     expect(header).toMatch(/net KiB\/s/);
     expect(header).toMatch(/heap MiB/);
+    expect(header).toMatch(/ heap % /);
     expect(header).toMatch(/^ *time UTC /);
   } finally {
     if (child.exitCode === null && child.signalCode === null) {

@@ -355,6 +355,13 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private finisher: Deferred<Instance<Api>> | undefined;
   /** Its threads in a row that ended before they were ready while start() waits (see onExit). */
   private stillborn = 0;
+  /**
+   * While the running actor's successors end before they start (a crash loop: see onExit), why:
+   * a call then fails at once, rather than wait for one that may never come up. Rejected when
+   * the first such successor ends, for the calls already waiting; cleared once one is ready.
+   */
+  private crashLoop: Deferred<never> = deferred();
+  private crashing: { restart: number; why: string } | undefined;
 
   constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
     this.posted = options.posted;
@@ -404,13 +411,29 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       if (this.state === 'stopped') throw new ActorError(this.name, 'is not running');
       // A ready actor is called before this function first yields: the message leaves even
       // if this thread then stays busy (a producer() followed by a recording loop).
-      const instance = this.state === 'running' && this.instance ? this.instance : await this.next.promise;
+      const instance = this.state === 'running' && this.instance ? this.instance : await this.successor();
       try {
         return await instance.untilExit(fn(instance.remote));
       } catch (error) {
         if (!(error instanceof ActorError) || !retry || attempt > 0 || (this.state as ActorState) === 'stopped') throw error;
       }
     }
+  }
+
+  /**
+   * The instance a call waits for while the actor is not running. A running actor's successors
+   * are tried for as long as it takes (the watchdog spacing the tries), and a call waited for
+   * one to come up without bound: a report, a history or a flush hung for as long as the
+   * storage actor's successors died in their start-up. While they do, the call fails saying so.
+   */
+  private successor(): Promise<Instance<Api>> {
+    if (this.state !== 'restarting') return this.next.promise;
+    if (this.crashing) return Promise.reject(this.downError(this.crashing));
+    return Promise.race([this.next.promise, this.crashLoop.promise]);
+  }
+
+  private downError(down: { restart: number; why: string }): ActorError {
+    return new ActorError(this.name, `is down, its restarts ending before they start (restart ${down.restart}: ${down.why}); the call was not made: the watchdog keeps starting another, and calls are answered once one is up`);
   }
 
   /**
@@ -657,6 +680,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       this.starting = undefined;
       this.instance = instance;
       this.state = 'running';
+      this.crashing = undefined;
       this.next.resolve(instance);
     })().catch(() => {
       // it died before it was ready: the watchdog reports the exit and starts another
@@ -683,9 +707,14 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     if (this.state === 'running') {
       this.state = 'restarting';
       this.next = deferred();
+      this.crashLoop = deferred();
     }
     this.events.exit(info);
-    if (event.downMs !== undefined && this.state === 'restarting') this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));
+    if (event.downMs !== undefined && this.state === 'restarting') {
+      this.endedUnstarted(event.restarts - 1, event.downMs, exitReason(info));
+      this.crashing = { restart: event.restarts - 1, why: exitReason(info) };
+      this.crashLoop.reject(this.downError(this.crashing));
+    }
     // An actor that never comes up kept start() waiting for ever, and the host alive with it
     // (start() holds it): one whose thread the watchdog could not make (at the process's limit
     // on threads) was made again a few times a second for as long as the limit held. A running

@@ -23,9 +23,10 @@ function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefin
   return metrics.find((m) => m.name === name && !('instance' in m.tags)) ?? metrics.find((m) => m.name === name);
 }
 
-const TABLE_METRICS = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'heap_used'];
-const COLUMNS = ['time UTC', 'cpu %', 'mem %', 'disk %', 'net KiB/s', 'loop p99 ms', 'heap MiB', 'ingest/s', 'app series', 'dropped'];
-const WIDTHS = [9, 6, 6, 7, 9, 11, 8, 10, 10, 8];
+/** heap_usage, the heap's % of its limit, beside its MiB: the reading that says the process nears an out-of-memory end, as the dashboard and /metrics show it. */
+const TABLE_METRICS = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'heap_used', 'heap_usage'];
+const COLUMNS = ['time UTC', 'cpu %', 'mem %', 'disk %', 'net KiB/s', 'loop p99 ms', 'heap MiB', 'heap %', 'ingest/s', 'app series', 'dropped'];
+const WIDTHS = [9, 6, 6, 7, 9, 11, 8, 6, 10, 10, 8];
 
 /**
  * The table's time of a row: UTC, marked `Z` (`14:03:07Z`), under the header `time UTC`. It was
@@ -56,6 +57,7 @@ export function tableRow(monitor: PerformanceMonitor): string {
     fmt(net / 1024),
     fmt(lag?.window.max ?? lag?.last, 2),
     fmt((pick(metrics, 'heap_used')?.value ?? Number.NaN) / 1048576),
+    fmt(pick(metrics, 'heap_usage')?.value),
     fmt(status.ingestion.ratePerSecond, 0),
     String(status.series.count),
     String(status.ingestion.dropped),

@@ -57,7 +57,7 @@ const STICKY = 0o1000;
  * temporary files), the profiles and a capture's temporary directory; and `lost+found`, which the
  * root of every ext4 filesystem holds (a volume mounted for perfwatch alone).
  */
-const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+|profiles|lost\+found)$/;
+const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+(-[0-9a-f]{8})?|profiles|lost\+found)$/;
 
 /**
  * How long this thread's process 'exit' waits for the storage actor to close its connection
@@ -564,9 +564,10 @@ export class StorageLink {
 
   /**
    * A port on which the storage actor answers (a report pool thread reads stored rollups on
-   * it, past this thread); null when the actor cannot take one now (a fault then).
+   * it, past this thread); null when the actor is stopped; the error when it cannot take one
+   * now (a fault then), for the report to say why its stored history is missing.
    */
-  async port(): Promise<MessagePort | null> {
+  async port(): Promise<MessagePort | Error | null> {
     if (this.actor.state === 'stopped') return null;
     const { port1, port2 } = new MessageChannel();
     try {
@@ -575,7 +576,7 @@ export class StorageLink {
     } catch (error) {
       port2.close();
       this.deps.faults.report('storage', error);
-      return null;
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 

@@ -117,8 +117,8 @@ export interface ReportServiceDeps {
   watched?: () => Watched;
   /** Called after each finished task with its wall time and its thread's CPU time. */
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
-  /** A port to the storage actor, for a task to read the stored rollups (none: memory only; null: not now). */
-  storagePort?: () => Promise<MessagePort | null>;
+  /** A port to the storage actor, for a task to read the stored rollups (none: memory only; null: not now; an Error: why the actor could not give one). */
+  storagePort?: () => Promise<MessagePort | Error | null>;
   /** The series with samples in the memory, in id order: the ones a baseline is learned for. */
   seriesWithData: () => number[];
   /** Keeps each baseline learned in the monitor's database (none: memory only). */
@@ -578,7 +578,10 @@ export class ReportService {
     const transferList: MessagePort[] = [channel.port2];
     if ((task.kind === 'report' || task.kind === 'baselines') && this.deps.storagePort) {
       const storage = await this.deps.storagePort();
-      if (storage) transferList.push((task.storage = storage));
+      // The actor down (its successors dying in their start-up): the report covers the memory, and says so.
+      if (storage instanceof Error) {
+        if (task.kind === 'report') task.notes = [...(task.notes ?? []), `The rollups on disk could not be read (${storage.message}): only the data in memory is included.`];
+      } else if (storage) transferList.push((task.storage = storage));
     }
     let started = 0;
     let pool: Piscina<ReportTask, ReportTaskResult>;
