@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { CallGate } from './call-gate.js';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
@@ -109,6 +109,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
     if (!isInitialize) return jsonError(res, 400, -32000, 'Bad Request: send initialize first, then the Mcp-Session-Id it returns');
+    // The SDK checks the header on a session's requests only; an initialize naming a version it
+    // does not serve was taken (the MCP spec, 2025-06-18: 400 for an unsupported version).
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return jsonError(res, 400, -32000, `Bad Request: Unsupported protocol version in the MCP-Protocol-Version header: ${JSON.stringify(version.slice(0, 64))} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}); send a supported one, or none on initialize`);
+    }
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
