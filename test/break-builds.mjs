@@ -8552,6 +8552,27 @@ export const BREAKS = [
     mustFail: ['waits while the silent actor waits for a CPU now (a wait the kernel counts once it ends), or sleeps while another thread does, up to MAX_STARVED_MS'],
   },
   {
+    name: "the MCP endpoint's calls unbounded on the host's main thread",
+    what: "every request with calls runs at once, however many clients loop: twenty cut the host's own timer to a fifth of its rate, and none is ever answered busy",
+    edits: [{ file: 'src/mcp/call-gate.ts', find: '    if (this.inProgress >= this.limits.maxCallsInProgress) return false;\n', replace: '' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ['wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer'],
+  },
+  {
+    name: 'silent connections holding maxConnections',
+    what: 'at maxConnections the new connection is closed, whatever the open ones do: 256 TCP connects that send nothing lock every client out until headersTimeoutMs',
+    edits: [{ file: 'src/mcp/http-listen.ts', find: '      const oldest = waiting.values().next().value;', replace: '      const oldest = undefined as Socket | undefined;' }],
+    tests: ['mcp-http-silent.test.ts'],
+    mustFail: ['give their place to a client that sends a request'],
+  },
+  {
+    name: 'an unsupported MCP-Protocol-Version taken on initialize',
+    what: 'an initialize whose MCP-Protocol-Version header names a version the server does not serve opens a session, where the MCP spec says 400',
+    edits: [{ file: 'src/mcp/http.ts', find: "    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {", replace: '    if (version === SUPPORTED_PROTOCOL_VERSIONS) {' }],
+    tests: ['mcp-http-version.test.ts'],
+    mustFail: ['naming an unsupported version is refused on initialize, and a supported one taken'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
