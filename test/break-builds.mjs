@@ -2556,7 +2556,7 @@ export const BREAKS = [
   {
     name: 'HTTP fronts keep the host alive',
     what: "serveHttp's and serveMcp's servers and connections are ref'd: a service that closes its own server on SIGTERM never ends while a scraper or a dashboard is connected, and the monitor's stop at 'beforeExit' never runs",
-    edits: [{ find: "  server.unref();\n  server.on('connection', (socket) => {\n    socket.unref();\n", replace: "  server.on('connection', (socket) => {\n" }],
+    edits: [{ find: "  server.unref();\n  server.on('connection', (socket: Socket) => {\n    socket.unref();\n", replace: "  server.on('connection', (socket: Socket) => {\n" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
   },
