@@ -2556,7 +2556,7 @@ export const BREAKS = [
   {
     name: 'HTTP fronts keep the host alive',
     what: "serveHttp's and serveMcp's servers and connections are ref'd: a service that closes its own server on SIGTERM never ends while a scraper or a dashboard is connected, and the monitor's stop at 'beforeExit' never runs",
-    edits: [{ find: "  server.unref();\n  server.on('connection', (socket) => {\n    socket.unref();\n", replace: "  server.on('connection', (socket) => {\n" }],
+    edits: [{ find: "  server.unref();\n  server.on('connection', (socket: Socket) => {\n    socket.unref();\n", replace: "  server.on('connection', (socket: Socket) => {\n" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
   },
@@ -8581,6 +8581,27 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/serve.ts', find: "    fmt(pick(metrics, 'heap_usage')?.value),\n", replace: '' }],
     tests: ['cli-serve-heap.test.ts'],
     mustFail: ["shows the heap's % of its limit in the serve table, beside its MiB"],
+  },
+  {
+    name: "the MCP endpoint's calls unbounded on the host's main thread",
+    what: "every request with calls runs at once, however many clients loop: twenty cut the host's own timer to a fifth of its rate, and none is ever answered busy",
+    edits: [{ file: 'src/mcp/call-gate.ts', find: '    if (this.inProgress >= this.limits.maxCallsInProgress) return false;\n', replace: '' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ['wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer'],
+  },
+  {
+    name: 'silent connections holding maxConnections',
+    what: 'at maxConnections the new connection is closed, whatever the open ones do: 256 TCP connects that send nothing lock every client out until headersTimeoutMs',
+    edits: [{ file: 'src/mcp/http-listen.ts', find: '      const oldest = waiting.values().next().value;', replace: '      const oldest = undefined as Socket | undefined;' }],
+    tests: ['mcp-http-silent.test.ts'],
+    mustFail: ['give their place to a client that sends a request'],
+  },
+  {
+    name: 'an unsupported MCP-Protocol-Version taken on initialize',
+    what: 'an initialize whose MCP-Protocol-Version header names a version the server does not serve opens a session, where the MCP spec says 400',
+    edits: [{ file: 'src/mcp/http.ts', find: "    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {", replace: '    if (version === SUPPORTED_PROTOCOL_VERSIONS) {' }],
+    tests: ['mcp-http-version.test.ts'],
+    mustFail: ['naming an unsupported version is refused on initialize, and a supported one taken'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

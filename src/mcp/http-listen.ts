@@ -5,7 +5,7 @@
  * http-guard.ts) that runs before any route sees the request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal, type Unauthorized } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 import { markOwnServer } from '../instrument/http-server.js';
@@ -30,8 +30,8 @@ export interface Listening {
   readonly origin: string;
   readonly port: number;
   readonly server: Server;
-  /** Connections open now, the cap, and those refused at the cap since the start. */
-  connections(): { open: number; limit: number; refused: number };
+  /** Connections open now, the cap, those refused at the cap since the start, and those closed at the cap, without a request yet, to make room. */
+  connections(): { open: number; limit: number; refused: number; evicted: number };
   /** Stops accepting, ends every connection (open streams included). */
   close(): Promise<void>;
 }
@@ -78,11 +78,18 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
       });
     },
   );
-  server.maxConnections = policy.maxConnections;
+  // maxConnections is kept here rather than by Node's server.maxConnections, which refused a
+  // new connection while the cap was held by connections that had sent nothing (256 silent
+  // TCP connects locked every client out until headersTimeoutMs): at the cap, the oldest
+  // connection without a whole request yet gives its place; only when every connection has
+  // had one is the new one closed.
+  const waiting = new Set<Socket>();
+  server.on('request', (req: IncomingMessage) => waiting.delete(req.socket));
   // Its requests are the monitor's, not the service's: instrument() leaves them out.
   markOwnServer(server);
   let open = 0;
   let refused = 0;
+  let evicted = 0;
   // Neither the server nor its connections keep the host alive, as no other port or timer of
   // a monitor does (docs/reference.md): a service that closes its own server on SIGTERM and lets
   // Node end must end, a scraper's keep-alive connection or a dashboard's event stream open or
@@ -90,12 +97,27 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
   // 'beforeExit' (the samples since the last flush) never ran. `perfwatch serve` holds its
   // process with a timer of its own.
   server.unref();
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     socket.unref();
     open++;
-    socket.once('close', () => open--);
+    socket.once('close', () => {
+      open--;
+      waiting.delete(socket);
+    });
+    if (open > policy.maxConnections) {
+      // The Set keeps the order connections came in: its first is the oldest still silent.
+      const oldest = waiting.values().next().value;
+      if (oldest === undefined) {
+        refused++;
+        socket.destroy();
+        return;
+      }
+      waiting.delete(oldest);
+      evicted++;
+      oldest.destroy();
+    }
+    waiting.add(socket);
   });
-  server.on('drop', () => refused++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError(policy.host, policy.port, error)));
     server.listen(policy.port, policy.host, () => {
@@ -109,7 +131,7 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
     origin: `http://${shownHost}:${port}`,
     port,
     server,
-    connections: () => ({ open, limit: policy.maxConnections, refused }),
+    connections: () => ({ open, limit: policy.maxConnections, refused, evicted }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -22,6 +22,7 @@ import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
 import { TOKEN_ENV, TOKEN_RULE, tokenKeepsRule } from './token.js';
 import type { SessionStats } from './sessions.js';
+import type { CallStats } from './call-gate.js';
 import { MAX_BATCH, MAX_TIME_LENGTH, intRange } from './schemas.js';
 
 /** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */
@@ -38,6 +39,8 @@ export interface EndpointStatus {
   /** Answers and streams closed since the server started, their client having left written bytes unread for responseStallMs. */
   stalled: number;
   responseStallMs: number;
+  /** Requests with calls in progress and waiting for a place, the limits, and those answered busy (call-gate.ts). */
+  calls: CallStats;
   /** Whether the tools that change state run (policy.ts). */
   stateChanges: boolean;
   /** Whether clients must send a token. */
@@ -109,6 +112,18 @@ export const ServeMcpOptionsSchema = z.strictObject({
   maxBodyBytes: intRange(1024, 1024 * MiB).default(MAX_REQUEST_BYTES),
   /** Bytes of request bodies held at once, across requests; a body beyond it is answered 503 with Retry-After. */
   maxBufferedBytes: intRange(1024, 4096 * MiB).optional(),
+  /**
+   * Requests with calls (tools, resources, any request of a client's) in progress at once on
+   * the endpoint: their answers are built on the host's main thread, which these limits keep
+   * for the service. More wait their turn (call-gate.ts).
+   */
+  maxCallsInProgress: intRange(1, 1_000).default(2),
+  /** Of those, requests of one session (a 2025-era client) in progress at once. */
+  maxSessionCalls: intRange(1, 1_000).default(2),
+  /** Requests waiting for a place at once; one more is answered 429 with Retry-After. */
+  maxQueuedCalls: intRange(0, 100_000).default(256),
+  /** How long a request waits for a place before it is answered 429 with Retry-After. */
+  callQueueMs: intRange(100, 600_000).default(10_000),
   /** Open TCP connections; more are closed at once. */
   maxConnections: intRange(1, 100_000).default(256),
   /** Time a client has to send its request headers. */

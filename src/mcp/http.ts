@@ -24,8 +24,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { CallGate } from './call-gate.js';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import { HttpRejections } from './http-rejections.js';
@@ -63,6 +64,11 @@ function sessionIdOf(req: IncomingMessage): string | undefined {
   return Array.isArray(id) ? id[0] : id;
 }
 
+/** Whether a body holds a request (a method and an id): notifications and responses hold none. */
+function carriesCall(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((m) => m !== null && typeof m === 'object' && 'method' in m && 'id' in m);
+}
+
 export function logHttpError(error: Error): void {
   process.stderr.write(`perfwatch http: ${error.message}\n`);
 }
@@ -86,6 +92,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const stalls = new StallWatch(policy.responseStallMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
+  const gate = new CallGate(policy);
 
   /** `session` is the one the request names, taken as the request arrived (handle); undefined when none open has its id. */
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {
@@ -102,6 +109,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
     if (!isInitialize) return jsonError(res, 400, -32000, 'Bad Request: send initialize first, then the Mcp-Session-Id it returns');
+    // The SDK checks the header on a session's requests only; an initialize naming a version it
+    // does not serve was taken (the MCP spec, 2025-06-18: 400 for an unsupported version).
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return jsonError(res, 400, -32000, `Bad Request: Unsupported protocol version in the MCP-Protocol-Version header: ${JSON.stringify(version.slice(0, 64))} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}); send a supported one, or none on initialize`);
+    }
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
@@ -159,6 +172,18 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
         return jsonError(res, 400, -32600, `Bad Request: ${batch ? 'JSON-RPC batch contains an invalid message' : 'the request body is not a valid JSON-RPC message'}: ${fault}`);
       }
       for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
+      // A call's answer is built on the host's main thread: it waits its turn (call-gate.ts).
+      if (carriesCall(body)) {
+        const gone = new AbortController();
+        const onClose = (): void => gone.abort();
+        res.once('close', onClose);
+        const place = await gate.acquire(session ? sessionId : undefined, gone.signal);
+        if (place === undefined) return;
+        if (typeof place !== 'function') return jsonError(res, 429, -32000, place.message, { 'Retry-After': String(place.retryAfterSeconds) });
+        res.off('close', onClose);
+        if (res.destroyed) place();
+        else res.once('close', place);
+      }
     }
     if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);
     // A 2026-07-28 request has no session of ours, whatever header it carries.
@@ -174,6 +199,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     refusedBodies: { ...refusedBodies },
     rejected: rejections.counted,
     stalled: stalls.stalled,
+    calls: gate.stats(),
     responseStallMs: policy.responseStallMs,
     stateChanges: policy.stateChanges,
     token: policy.token !== undefined,
@@ -186,6 +212,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       front.endpointStatus = undefined;
       unpublish();
       await modern.close();
+      gate.close();
       await sessions.close();
       stalls.close();
     },

@@ -1,0 +1,66 @@
+/**
+ * The MCP endpoint's share of the host's main thread (call-gate.ts), against a real server: at
+ * most maxCallsInProgress requests with calls in progress, maxQueuedCalls more waiting, the
+ * rest answered 429 with Retry-After, and the host's own timer runs meanwhile.
+ */
+import { describe, expect, it } from 'vitest';
+import { INIT, JSON_HEADERS, useServing } from './http-helpers.js';
+import { waitFor } from './helpers.js';
+
+const { serving } = useServing();
+
+/** A 2025-era session's id, initialized. */
+async function session(url: string): Promise<string> {
+  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+  await r.text();
+  const id = r.headers.get('mcp-session-id')!;
+  const n = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await n.text();
+  return id;
+}
+
+function post(url: string, id: string, message: object): Promise<{ status: number; retryAfter: string | null; text: string }> {
+  return fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify(message) }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), text: await r.text() }));
+}
+
+describe('MCP calls over HTTP', () => {
+  it('wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer', async () => {
+    const { server } = await serving({ port: 0, maxCallsInProgress: 1, maxQueuedCalls: 1, callQueueMs: 120_000, allowStateChanges: true });
+    const a = await session(server.url);
+    const b = await session(server.url);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      // A capture holds its place for its two seconds.
+      const capture = post(server.url, a, { jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'capture_performance_profile', arguments: { seconds: 2 } } });
+      await waitFor(() => server.status().calls.inProgress === 1, 20_000, 'the capture to be in progress');
+      const list = (id: number) => post(server.url, b, { jsonrpc: '2.0', id, method: 'tools/list' });
+      const answers = [list(20), list(21), list(22)];
+      await waitFor(() => server.status().calls.refusedBusy === 2, 20_000, 'two of three calls to be refused');
+      expect(server.status().calls).toMatchObject({ inProgress: 1, queued: 1, limit: 1, refusedBusy: 2 });
+      // A notification holds no call: it passes while the endpoint is full.
+      expect((await post(server.url, b, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 99 } })).status).toBe(202);
+      const ticksWhileFull = ticks;
+      const done = await Promise.all(answers);
+      expect((await capture).status).toBe(200);
+      const busy = done.filter((r) => r.status === 429);
+      expect(busy).toHaveLength(2);
+      for (const r of busy) {
+        expect(r.retryAfter).toMatch(/^[1-9]\d*$/);
+        expect(JSON.parse(r.text)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringContaining('maxCallsInProgress') } });
+        expect(JSON.parse(r.text).error.message).toContain('maxQueuedCalls');
+      }
+      // The one that waited was answered once the capture was done.
+      expect(done.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(ticksWhileFull).toBeGreaterThan(0);
+      expect(server.status().calls).toMatchObject({ queued: 0, refusedBusy: 2 });
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('refuses limits out of range, naming the option', async () => {
+    const { monitor } = await serving({ port: 0 });
+    await expect(monitor.serveMcp({ port: 0, maxCallsInProgress: 0 })).rejects.toThrow(/maxCallsInProgress/);
+  });
+});
