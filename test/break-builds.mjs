@@ -8556,7 +8556,7 @@ export const BREAKS = [
     what: "the report pool's threads take V8's default heap limit (4 GB on a large machine): a report that runs away grows until the kernel's OOM killer ends the host, instead of its thread alone",
     edits: [{ file: 'src/reports/service.ts', find: "        ...(this.deps.heapMb === undefined ? {} : { resourceLimits: resourceLimitsFor('reports', this.deps.heapMb) }),\n", replace: '' }],
     tests: ['thread-heap-limits.test.ts'],
-    mustFail: ['a report thread past its limit over 10,000 series ends alone: the report fails saying the limit and the option, a fault is counted, the host goes on and the next report gets a new thread'],
+    mustFail: ['a report thread past its limit over 20,000 series ends alone: the report fails saying the limit and the option, a fault is counted, the host goes on and the next report gets a new thread'],
   },
   {
     name: "an actor at its heap limit said as Node's bare error",
