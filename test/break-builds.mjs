@@ -2565,7 +2565,7 @@ export const BREAKS = [
     what: "the exposition worker is unref'd before its 'message' listener is added, which refs its port again: the first scrape of /metrics keeps the host alive for good",
     edits: [
       { find: "    worker.on('message', (reply: RenderReply) => {", replace: "    worker.unref();\n    worker.on('message', (reply: RenderReply) => {" },
-      { find: "    worker.unref();\n    worker.on('error', gone);", replace: "    worker.on('error', gone);" },
+      { find: "    worker.unref();\n    // At its heap limit", replace: "    // At its heap limit" },
     ],
     tests: ['host-safety.test.ts'],
     mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
@@ -8602,6 +8602,27 @@ export const BREAKS = [
     edits: [{ file: 'src/mcp/http.ts', find: "    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {", replace: '    if (version === SUPPORTED_PROTOCOL_VERSIONS) {' }],
     tests: ['mcp-http-version.test.ts'],
     mustFail: ['naming an unsupported version is refused on initialize, and a supported one taken'],
+  },
+  {
+    name: 'a report thread made with no heap limit of its own',
+    what: "the report pool's threads take V8's default heap limit (4 GB on a large machine): a report that runs away grows until the kernel's OOM killer ends the host, instead of its thread alone",
+    edits: [{ file: 'src/reports/service.ts', find: "        ...(this.deps.heapMb === undefined ? {} : { resourceLimits: resourceLimitsFor('reports', this.deps.heapMb) }),\n", replace: '' }],
+    tests: ['thread-heap-limits.test.ts'],
+    mustFail: ['a report thread past its limit over 20,000 series ends alone: the report fails saying the limit and the option, a fault is counted, the host goes on and the next report gets a new thread'],
+  },
+  {
+    name: "an actor at its heap limit said as Node's bare error",
+    what: "an actor that ends at its heap limit is reported as Node's 'Worker terminated due to reaching memory limit', naming neither the limit nor threadHeapMb, the option that raises it",
+    edits: [{ file: 'src/actors/watchdog.ts', find: 'error = isOutOfMemory(e) && w.heapMb !== undefined ?', replace: 'error = isOutOfMemory(e) && w.heapMb === -1 ?' }],
+    tests: ['thread-heap-limits.test.ts'],
+    mustFail: ["an actor past its limit ends alone, and the watchdog's fault names it, its limit and the option, and replaces it"],
+  },
+  {
+    name: 'a /metrics renderer at its heap limit not reported',
+    what: 'the exposition thread that ends at its heap limit fails the scrape with a 503 but is no fault: status().faults and monitor_faults say nothing of it',
+    edits: [{ file: 'src/http/index.ts', find: "          if (isOutOfMemory(error)) fault('exposition', error);\n", replace: '' }],
+    tests: ['thread-heap-limits.test.ts'],
+    mustFail: ['the /metrics renderer past its limit ends alone: the scrape is a 503 saying the limit and the option, a fault is counted, the server goes on'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -349,7 +349,7 @@ export type WatchdogRequest =
    * `restarts` and `downSince` (wall clock): an actor taken over from a watchdog that died,
    * down since then, whose count of replacements goes on, and whose first beat is an 'up'.
    */
-  | { op: 'start'; actor: string; url: string; data: object; beat: BeatCells; restarts?: number; downSince?: number }
+  | { op: 'start'; actor: string; url: string; data: object; beat: BeatCells; restarts?: number; downSince?: number; heapMb?: number }
   | { op: 'data'; actor: string; data: object }
   | { op: 'retire'; actor: string }
   | { op: 'terminate'; actor: string }

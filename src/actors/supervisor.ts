@@ -21,6 +21,7 @@ import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError, threadsRefused } from './thread-error.js';
 import { checkWorkerFile } from './package-files.js';
 import { ensureRoomForThread, holdUntilOnline } from './thread-room.js';
+import { isOutOfMemory, outOfMemoryMessage, resourceLimitsFor, type ThreadKind } from './thread-limits.js';
 import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
 import { clearTimeout, setImmediate, setTimeout, wallNow } from '../engine/real-timers.js';
 
@@ -174,10 +175,14 @@ export class WatchdogLink {
    */
   private unmade = false;
 
-  constructor(onFault: (error: Error, kind?: string) => void, preloads: ThreadPreloads, url = new URL('../../workers/watchdog.js', import.meta.url)) {
+  /** Each thread's heap limit (MB; thread-limits.ts): the watchdog's, and its actors' given with their start. None: V8's defaults. */
+  private readonly heapMb: Partial<Record<ThreadKind, number>>;
+
+  constructor(onFault: (error: Error, kind?: string) => void, preloads: ThreadPreloads, url = new URL('../../workers/watchdog.js', import.meta.url), heapMb: Partial<Record<ThreadKind, number>> = {}) {
     this.onFault = onFault;
     this.preloads = preloads;
     this.url = url;
+    this.heapMb = heapMb;
   }
 
   /** Throws when the watchdog's file is not where this code expects it (a bundled service: package-files.ts). */
@@ -196,7 +201,7 @@ export class WatchdogLink {
 
   post(req: WatchdogRequest): void {
     // Only a start needs a thread: with none running, no actor is there for the rest to reach.
-    if (req.op === 'start') this.ensure()?.postMessage(req);
+    if (req.op === 'start') this.ensure()?.postMessage({ ...req, heapMb: this.heapMb[req.actor as ThreadKind] });
     else this.worker?.postMessage(req);
   }
 
@@ -222,7 +227,8 @@ export class WatchdogLink {
     let worker: Worker;
     try {
       ensureRoomForThread('watchdog');
-      worker = new Worker(this.url, hostThreadOptions(this.preloads));
+      const mb = this.heapMb.watchdog;
+      worker = new Worker(this.url, { ...hostThreadOptions(this.preloads), ...(mb === undefined ? {} : { resourceLimits: resourceLimitsFor('watchdog', mb) }) });
       holdUntilOnline(worker);
     } catch (error) {
       this.unmade = true;
@@ -255,8 +261,10 @@ export class WatchdogLink {
     // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.
     worker.unref();
     worker.on('error', (error: Error) => {
-      lastError = error;
-      this.onFault(error);
+      const mb = this.heapMb.watchdog;
+      // At its heap limit it ended alone, its actors with it: said with the limit and the option.
+      lastError = isOutOfMemory(error) && mb !== undefined ? Object.assign(new Error(outOfMemoryMessage('watchdog', mb)), { code: 'ERR_WORKER_OUT_OF_MEMORY' }) : error;
+      this.onFault(lastError);
     });
     worker.once('exit', () => {
       if (this.worker !== worker) return;

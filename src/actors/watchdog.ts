@@ -61,6 +61,7 @@ import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
 import { ensureRoomForThread, holdUntilOnline } from './thread-room.js';
+import { isOutOfMemory, outOfMemoryMessage, resourceLimitsFor, type ThreadKind } from './thread-limits.js';
 import { ownThreadOptions } from './worker-argv.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
@@ -103,6 +104,8 @@ interface Watched {
   name: string;
   url: string;
   data: object;
+  /** Its thread's heap limit (MB; thread-limits.ts), or undefined for V8's default. */
+  heapMb: number | undefined;
   f64: Float64Array;
   beat: BeatCells;
   /** The control block as Int32 cells, when the actor has a native gate (beat.gate). */
@@ -267,6 +270,7 @@ export class Watchdog {
         name: req.actor,
         url: req.url,
         data: req.data,
+        heapMb: req.heapMb,
         f64: new Float64Array(req.beat.control),
         beat: req.beat,
         gate: req.beat.gate === undefined ? undefined : new Int32Array(req.beat.control),
@@ -351,7 +355,7 @@ export class Watchdog {
     let worker: Worker;
     try {
       ensureRoomForThread(w.name);
-      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2, ...(w.gate ? { gen: w.gateGen } : {}) }, transferList: [port2], ...ownThreadOptions() });
+      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2, ...(w.gate ? { gen: w.gateGen } : {}) }, transferList: [port2], ...ownThreadOptions(), ...(w.heapMb === undefined ? {} : { resourceLimits: resourceLimitsFor(w.name as ThreadKind, w.heapMb) }) });
       holdUntilOnline(worker);
     } catch (error) {
       // No thread could be made: new Worker() throws at once, with no 'error' event, when the
@@ -378,7 +382,8 @@ export class Watchdog {
     w.runProbe = undefined;
     let error: string | null = null;
     worker.on('error', (e: Error) => {
-      error = e.message;
+      // At its heap limit the thread ended alone: said with the limit and the option that raises it.
+      error = isOutOfMemory(e) && w.heapMb !== undefined ? outOfMemoryMessage(w.name as ThreadKind, w.heapMb) : e.message;
     });
     const gateGen = w.gateGen;
     worker.once('exit', (code) => {

@@ -24,6 +24,7 @@ import { describeError } from '../actors/thread-error.js';
 import { ensureRoomForThread, holdUntilOnline } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { ExpositionStats } from './exposition.js';
+import { isOutOfMemory, outOfMemoryMessage, resourceLimitsFor } from '../actors/thread-limits.js';
 import type { ExpositionFormat } from './text-format.js';
 
 export interface ExpositionData {
@@ -75,7 +76,11 @@ export class ExpositionWorker {
   /** Renders asked of the worker (fewer than the scrapes when some shared one). */
   renders = 0;
 
-  constructor(data: Omit<ExpositionData, 'folds'>, preloads: ThreadPreloads) {
+  /** Its thread's heap limit (MB; actors/thread-limits.ts), or undefined for V8's default. */
+  private readonly heapMb: number | undefined;
+
+  constructor(data: Omit<ExpositionData, 'folds'>, preloads: ThreadPreloads, heapMb?: number) {
+    this.heapMb = heapMb;
     // The histograms outlive each worker: one started again takes them up where the one that
     // died left them, instead of folding anew from the bucket ring alone, which put the
     // samples older than the ring in +Inf only and took every other bucket down (a counter
@@ -138,7 +143,7 @@ export class ExpositionWorker {
   private started(): Worker {
     if (this.worker) return this.worker;
     ensureRoomForThread('exposition');
-    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', ...hostThreadOptions(this.preloads) });
+    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', ...hostThreadOptions(this.preloads), ...(this.heapMb === undefined ? {} : { resourceLimits: resourceLimitsFor('exposition', this.heapMb) }) });
     holdUntilOnline(worker);
     worker.on('message', (reply: RenderReply) => {
       const waiting = this.pending.get(reply.id);
@@ -155,7 +160,8 @@ export class ExpositionWorker {
     // 'message' listener: adding one refs the worker's port, which unref() then lets go (before
     // it, the first scrape left the host running for good).
     worker.unref();
-    worker.on('error', gone);
+    // At its heap limit it ended alone: the scrapes in flight fail saying the limit and the option; the next starts another.
+    worker.on('error', (error: Error) => gone(isOutOfMemory(error) && this.heapMb !== undefined ? Object.assign(new Error(outOfMemoryMessage('exposition', this.heapMb, 'the /metrics renderer (exposition) thread')), { code: 'ERR_WORKER_OUT_OF_MEMORY' }) : error));
     worker.on('exit', (code) => gone(new Error(`the exposition worker exited (code ${code})`)));
     this.worker = worker;
     this.starts++;

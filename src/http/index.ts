@@ -9,6 +9,7 @@
  * before it is routed (mcp/http-listen.ts); a browser signs in once with `?token=` and then
  * carries a session cookie (browser-session.ts). Loaded lazily by the monitor, like serveMcp.
  */
+import { isOutOfMemory } from '../actors/thread-limits.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -67,12 +68,12 @@ function busyMessage(held: HeldBodies, rendering: number, maxMetricsBytes: numbe
 }
 
 /** `fault`: reports a fault of the monitor's (status().faults, monitor_faults). */
-export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}): Promise<HttpServer> {
+export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions, fault: (kind: string, error: Error) => void = () => {}, heapMb?: (maxMetricsBytes: number) => number): Promise<HttpServer> {
   const { policy, http } = resolveHttpOptions(options);
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
   const mcp = mcpEndpoint(front, policy);
-  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads);
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads, heapMb?.(http.maxMetricsBytes));
   const events = eventRoutes(monitor, http);
   let lastExposition: ExpositionStats | undefined;
   /** The fault of an exposition that the bound cut is reported once a server. */
@@ -121,6 +122,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
         res.once('close', () => (closed = true));
         const rendered = await exposition.render(format, stopped).catch((error: Error) => {
           logHttpError(error);
+          // A renderer ended at its heap limit is the monitor's fault to report (the limit and the option in it).
+          if (isOutOfMemory(error)) fault('exposition', error);
           throw new HttpError(503, `Service Unavailable: the exposition worker failed (${error.message}); the next scrape starts a new one`, undefined, { 'Retry-After': '1' });
         });
         scrapes++;

@@ -65,6 +65,7 @@ import { ServedFronts } from './served.js';
 import { timedOwn } from './front-stages.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
 import type { MonitorOptions, ResolvedOptions } from './options.js';
+import { threadHeapLimits, type ThreadKind } from '../actors/thread-limits.js';
 import { noMemoryFor, resolveForMemory, startThreads, type MemoryFit } from './memory-fit.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
@@ -147,6 +148,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly exporter: ExportLink;
   /** The memory limit the buffers were sized and checked against (memory-fit.ts; status().memory.limit). */
   private readonly memoryFit: MemoryFit;
+  /** Each of its threads' heap limit (MB; actors/thread-limits.ts). */
+  private readonly threadHeap: Record<ThreadKind, number>;
   /**
    * Why this monitor never runs (status().inert): it was built on one of perfwatch's own
    * threads, by a preload of the host's (threadPreloads: 'inherit'). Started, it would make
@@ -199,7 +202,9 @@ export class PerformanceMonitor extends EventEmitter {
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
     if (this.inert !== undefined) closeRing(this.mainRing, true, true);
-    this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error), o.threadPreloads);
+    // Each thread's heap limit: one that runs away ends alone, reported, instead of the host (actors/thread-limits.ts).
+    this.threadHeap = threadHeapLimits({ maxSeries: o.maxSeries, maxAlertRules: o.maxAlertRules, historyLimit: o.alerts.historyLimit }, o.threadHeapMb, this.memoryFit);
+    this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error), o.threadPreloads, undefined, this.threadHeap);
     this.collector = new Supervisor<CollectorApi>(
       'collector',
       new URL('../../workers/collector.js', import.meta.url),
@@ -262,6 +267,7 @@ export class PerformanceMonitor extends EventEmitter {
       registry: this.registryBuffers,
       threads: o.reports.threads,
       threadPreloads: o.threadPreloads,
+      heapMb: this.threadHeap.reports,
       timeoutMs: o.reports.timeoutMs,
       // Reports analyse the alert engine's history of transitions.
       alertHistory: (q) => this.alerting.getHistory(q),
@@ -1098,6 +1104,12 @@ export class PerformanceMonitor extends EventEmitter {
     return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options))));
   }
 
+  /** The /metrics renderer's heap limit (MB): the option's, or sized to the largest body it may build. */
+  private exposeHeapMb(maxMetricsBytes: number): number {
+    const o = this.options;
+    return threadHeapLimits({ maxSeries: o.maxSeries, maxAlertRules: o.maxAlertRules, historyLimit: o.alerts.historyLimit, maxMetricsBytes }, o.threadHeapMb, this.memoryFit).exposition;
+  }
+
   /**
    * Serves this monitor over HTTP on one port (127.0.0.1 by default): the MCP endpoint at
    * /mcp (as serveMcp), Prometheus /metrics and the JSON API at /api/*, all under the
@@ -1108,7 +1120,7 @@ export class PerformanceMonitor extends EventEmitter {
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     this.refuseInert('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
-    return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error)))));
+    return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error), (maxMetricsBytes) => this.exposeHeapMb(maxMetricsBytes)))));
   }
 
   /**

@@ -17,8 +17,10 @@ import { ProfilingOptionsSchema } from '../profiling/options.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS } from '../analysis/series-walk.js';
 import { MIN_SAMPLES_PER_REQUEST } from '../export/batch.js';
 import { DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from './interval.js';
+import { MAX_THREAD_HEAP_MB, MIN_THREAD_HEAP_MB, THREAD_KINDS, type ThreadKind } from '../actors/thread-limits.js';
 
 const MiB = 1024 * 1024;
+const HEAP_RANGE = `must be an integer from ${MIN_THREAD_HEAP_MB} to ${MAX_THREAD_HEAP_MB} (MB)`;
 
 const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
@@ -286,6 +288,15 @@ export const MonitorOptionsSchema = z.strictObject({
    * exporter's and the webhooks' requests). See src/actors/worker-argv.ts.
    */
   threadPreloads: z.enum(['skip', 'inherit'], { error: 'must be "skip" or "inherit"' }).default('skip'),
+  /**
+   * Each of the monitor's threads' heap limit in MB (resourceLimits.maxOldGenerationSizeMb), by
+   * thread; one not given is sized to the options that drive it, at most half a container's
+   * memory limit (src/actors/thread-limits.ts). A thread at its limit ends alone, is reported
+   * (a fault naming it, its limit and this option) and replaced; the host goes on.
+   */
+  threadHeapMb: z
+    .strictObject(Object.fromEntries(THREAD_KINDS.map((k) => [k, z.number({ error: HEAP_RANGE }).int({ error: HEAP_RANGE }).min(MIN_THREAD_HEAP_MB, { error: HEAP_RANGE }).max(MAX_THREAD_HEAP_MB, { error: HEAP_RANGE }).optional()])) as Record<ThreadKind, z.ZodOptional<z.ZodNumber>>)
+    .optional(),
   /** Recent raw samples kept per series. */
   rawCapacity: powerOfTwo(16, 1 << 16, 256),
   /** Closed buckets kept per series (300 × 1 s = 5 minutes). */

@@ -12,7 +12,10 @@
  * process's cutime/cstime, counted only in checks during which the collector started one,
  * since the host may spawn processes of its own. Memory is the shared memory the monitor
  * has touched (series slots in use, sketch logs up to their write position, sketch pages
- * in use, registry, rings) plus the heaps of its worker threads.
+ * in use, registry, rings) plus the heaps in use of the collector's thread and of the report
+ * pool's (the last task's, once per thread). The other threads' heaps (watchdog, alert,
+ * storage and exporter actors, the /metrics renderer) are not read from here, and not
+ * counted: each is bounded by its heap limit instead (actors/thread-limits.ts, threadHeapMb).
  *
  * Over the CPU budget, each check raises the back-off level: ×4 the system sampling cadence
  * and the spawning sources' cadence per level, and from level 2 one report thread. Below

@@ -43,6 +43,7 @@ import { missingFile } from '../actors/package-files.js';
 import { describeError, threadsRefused } from '../actors/thread-error.js';
 import { ensureRoomForThread, holdUntilOnline, roomForThread } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
+import { isOutOfMemory, outOfMemoryMessage, resourceLimitsFor } from '../actors/thread-limits.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -109,6 +110,8 @@ export interface ReportServiceDeps {
   threads: number;
   /** Whether its threads run the host's preloads (MonitorOptions.threadPreloads; default 'skip'). */
   threadPreloads?: ThreadPreloads;
+  /** Each report thread's heap limit (MB; actors/thread-limits.ts), or undefined for V8's default. */
+  heapMb?: number;
   /** Longest a task may run once a thread took it. */
   timeoutMs: number;
   /** The alert engine's history; undefined when the monitor has none. */
@@ -397,6 +400,7 @@ export class ReportService {
         idleTimeout: IDLE_TIMEOUT_MS,
         name: 'default',
         ...hostThreadOptions(this.deps.threadPreloads ?? 'skip'),
+        ...(this.deps.heapMb === undefined ? {} : { resourceLimits: resourceLimitsFor('reports', this.deps.heapMb) }),
       });
       pool.on('error', (error: Error) => this.poolFailed(pool, error));
       this.pool = pool;
@@ -621,7 +625,8 @@ export class ReportService {
       if (this.closedPools.has(pool)) throw new ReportAbortedError(STOPPED_RULE);
       const failed = this.failedPools.get(pool);
       if (failed) throw new ReportFailedError(`a report thread could not start (${failed.message}); the next report starts another`);
-      const cause = error instanceof Error ? error.message : String(error);
+      // At its heap limit the thread ended alone (piscina makes another for the next task): said with the limit and the option.
+      const cause = isOutOfMemory(error) && this.deps.heapMb !== undefined ? outOfMemoryMessage('reports', this.deps.heapMb) : error instanceof Error ? error.message : String(error);
       this.deps.fault?.(new Error(taskFailed(partial.kind, cause)), 'report-failed');
       throw new ReportFailedError(cause);
     } finally {
