@@ -5,6 +5,7 @@
  */
 import { createHook } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
+import { performance as hooksPerformance } from 'node:perf_hooks';
 import { createServer, request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
@@ -79,7 +80,7 @@ describe('start/stop cycles around fake timers', () => {
   }, 90_000);
 
   it("times an instrumented request in real time while the test's fake clock jumps 10 minutes during it", async () => {
-    // instrument() timed requests by the global performance.now(): faked, a handler that
+    // instrument() timed requests by node:perf_hooks' performance.now(): faked by sinon, a handler that
     // advanced the test's clock by 10 minutes recorded a 600,000 ms response, and one that did not, 0 ms.
     const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     await m.start();
@@ -91,16 +92,20 @@ describe('start/stop cycles around fake timers', () => {
     try {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       vi.useFakeTimers({ toFake: [...FAKED] });
+      // sinon's clock fakes node:perf_hooks' performance too, where vitest's replaces the global's.
+      const now = vi.spyOn(hooksPerformance, 'now').mockImplementation(() => Date.now());
       const port = (server.address() as { port: number }).port;
       await new Promise<void>((resolve, reject) => {
         request({ port, host: '127.0.0.1', path: '/jobs' }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
       });
+      now.mockRestore();
       vi.useRealTimers();
       await m.flush();
       const [series] = m.getMetrics({ names: ['response_time'] });
       expect(series?.totalCount).toBe(1);
       expect(series!.window!.max).toBeLessThan(600_000);
     } finally {
+      vi.restoreAllMocks();
       vi.useRealTimers();
       server.close();
       await m.stop();
