@@ -329,14 +329,14 @@ export const BREAKS = [
   {
     name: 'instrument: server reads the global performance',
     what: 'the incoming-HTTP subscribers time requests through globalThis.performance, a lazy getter on Node 20, twice a request',
-    edits: [{ find: "import type { Socket } from 'node:net';\nimport { performance } from 'node:perf_hooks';", replace: "import type { Socket } from 'node:net';" }],
+    edits: [{ file: 'src/instrument/http-server.ts', find: "import { monoNow } from '../engine/real-timers.js';", replace: "const monoNow = (): number => performance.now();" }],
     tests: ['instrument.test.ts'],
     mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
   },
   {
     name: 'instrument: client reads the global performance',
     what: 'the outgoing-HTTP and fetch subscribers time calls through globalThis.performance, a lazy getter on Node 20',
-    edits: [{ find: "import dc from 'node:diagnostics_channel';\nimport { performance } from 'node:perf_hooks';\nimport type { MetricHandle }", replace: "import dc from 'node:diagnostics_channel';\nimport type { MetricHandle }" }],
+    edits: [{ file: 'src/instrument/http-client.ts', find: "import { clearImmediate, monoNow, setImmediate } from '../engine/real-timers.js';", replace: "import { clearImmediate, setImmediate } from '../engine/real-timers.js';\nconst monoNow = (): number => performance.now();" }],
     tests: ['instrument.test.ts'],
     mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
   },
