@@ -47,3 +47,14 @@ export const setInterval: typeof timers.setInterval = timers.setInterval;
 export const clearInterval: typeof timers.clearInterval = timers.clearInterval;
 export const setImmediate: typeof timers.setImmediate = timers.setImmediate;
 export const clearImmediate: typeof timers.clearImmediate = timers.clearImmediate;
+
+/**
+ * Whether `process.nextTick` is a test's fake clock's now (@sinonjs/fake-timers marks each of
+ * its fakes with its `clock`): sinon's `useFakeTimers()` fakes it by default, as a `toFake`
+ * naming `'nextTick'` does. Node's own sockets wait on it (a server's listen() calls back
+ * through it), so a front started under it never listens until the fake clock is run; no
+ * timer of ours can stand in for Node's.
+ */
+export function nextTickFaked(): boolean {
+  return (process.nextTick as { clock?: unknown }).clock !== undefined;
+}

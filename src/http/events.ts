@@ -21,6 +21,7 @@ import type { AlertTransition } from '../alerts/schema.js';
 import { MAX_TIME_MS } from '../analysis/time-arg.js';
 import type { EventStreamStats } from './types.js';
 import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from '../engine/real-timers.js';
 
 const HEARTBEAT_MS = 15_000;
 const DEFAULT_BACKFILL_MS = 5 * 60_000;

@@ -8,12 +8,12 @@
  * routes are (capped.ts). A redirect fetch follows is one call with its hops (park()).
  */
 import dc from 'node:diagnostics_channel';
-import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
 import { isOwnRequest } from '../own-requests.js';
 import { CappedTags, CLASS_COUNT, ERROR_CLASS, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpClientInstrumentOptions } from './options.js';
 import type { Recorder, Source } from './recorder.js';
+import { clearImmediate, monoNow, setImmediate } from '../engine/real-timers.js';
 
 /** A request's start time, under the symbol of the source that stamped it (HttpClientSource.started). */
 type Stamped = Record<symbol, number | undefined>;
@@ -234,7 +234,7 @@ export class HttpClientSource implements Source {
     const request = (message as { request: Stamped }).request;
     // Not stamped, so never recorded: a notification of perfwatch's own, any monitor's, or a tunnel (finish()).
     if (isOwnRequest(request) || isTunnel(this.channels.method(request))) return;
-    request[this.started] = performance.now();
+    request[this.started] = monoNow();
     request[SEEN] = 1;
     if (this.parked.size > 0) this.follow(request);
   };
@@ -343,7 +343,7 @@ export class HttpClientSource implements Source {
       return;
     }
     if (started === undefined) this.untimed++;
-    else handles.responseTime.record(performance.now() - started);
+    else handles.responseTime.record(monoNow() - started);
     handles.errors.record(failed ? 1 : 0);
   }
 

@@ -28,7 +28,6 @@
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
 import type { RingWriter } from '../engine/ring.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
@@ -36,6 +35,7 @@ import type { HttpServerInstrumentOptions } from './options.js';
 import { normalizePath } from './paths.js';
 import { RecentUrls } from './recent-urls.js';
 import type { Recorder, Source } from './recorder.js';
+import { monoNow } from '../engine/real-timers.js';
 
 const REQUEST_START = 'http.server.request.start';
 const RESPONSE_FINISH = 'http.server.response.finish';
@@ -109,7 +109,7 @@ interface ServerMessage {
   server: Marked;
 }
 
-/** A request started and not finished yet, with when it started (performance.now()). */
+/** A request started and not finished yet, with when it started (monoNow()). */
 interface Pending {
   response: ServerResponse;
   started: number;
@@ -334,7 +334,7 @@ export class HttpServerSource implements Source {
   private readonly onStart = (message: unknown): void => {
     try {
       const { response, socket } = message as ServerMessage;
-      const started = performance.now();
+      const started = monoNow();
       const held = socket as Held;
       const first = held[FLIGHTS];
       const owner = this.owner;
@@ -385,7 +385,7 @@ export class HttpServerSource implements Source {
         started = f.queue![i]!.started;
         f.queue!.splice(i, 1);
       }
-      const ms = performance.now() - started;
+      const ms = monoNow() - started;
       const status = response.statusCode;
       const method = request.method;
       const route = request[ROUTE];
@@ -443,7 +443,7 @@ export class HttpServerSource implements Source {
       // started again) is still in the flight, its finish unseen: it was answered, not aborted.
       const head = f.response;
       if (head !== undefined && !head.writableFinished) {
-        if (timedOut && !head.headersSent) this.recordTimeout(head.req as Routed, performance.now() - f.started);
+        if (timedOut && !head.headersSent) this.recordTimeout(head.req as Routed, monoNow() - f.started);
         else this.abort(head);
       }
       for (const p of f.queue ?? []) if (!p.response.writableFinished) this.abort(p.response);

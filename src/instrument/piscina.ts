@@ -23,6 +23,7 @@
 import type { MetricHandle } from '../engine/producer.js';
 import type { PiscinaLike } from './options.js';
 import type { Recorder, Source } from './recorder.js';
+import { clearInterval, monoNow, setInterval } from '../engine/real-timers.js';
 
 interface PoolState {
   pool: PiscinaLike;
@@ -117,7 +118,7 @@ export class PiscinaSource implements Source {
    */
   attach(): void {
     if (this.timer !== undefined || this.size === 0) return;
-    const now = performance.now();
+    const now = monoNow();
     this.states = [];
     for (const [name, pool] of Object.entries(this.pools)) {
       const tags = { pool: name };
@@ -154,7 +155,7 @@ export class PiscinaSource implements Source {
 
   /** One reading of every pool (the timer's work; callable to read now). */
   sample(): void {
-    const now = performance.now();
+    const now = monoNow();
     for (const s of this.states) {
       try {
         const p = s.pool;

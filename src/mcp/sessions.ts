@@ -32,6 +32,7 @@
 import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { IdsInProgress } from './request-ids.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from '../engine/real-timers.js';
 
 export interface SessionStats {
   /** Sessions open now. */

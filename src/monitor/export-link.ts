@@ -23,6 +23,7 @@ import { idleStatus, type ExporterStatus } from '../export/exporter-status.js';
 import { exportInstance } from '../process-name.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from '../engine/real-timers.js';
 
 export type { ExporterStatus } from '../export/exporter-status.js';
 

@@ -25,6 +25,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { monoNow, setImmediate } from '../engine/real-timers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -85,11 +86,11 @@ const loaded = new Set<string>();
 
 /** Runs `fn` and tells `own` how long it held the thread; its result or its error as they are. */
 export function timedOwn<T>(own: (ms: number) => void, fn: () => T): T {
-  const from = performance.now();
+  const from = monoNow();
   try {
     return fn();
   } finally {
-    own(performance.now() - from);
+    own(monoNow() - from);
   }
 }
 

@@ -50,6 +50,7 @@ import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, Optimiz
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
 import { cpuLimit } from '../engine/cpu-limit.js';
+import { nextTickFaked, wallNow } from '../engine/real-timers.js';
 import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
@@ -82,6 +83,16 @@ import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { checkListenPath } from '../hub/socket-path.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 import { VERSION } from '../version.js';
+
+/**
+ * A front called while a test's fake clock holds process.nextTick is refused, where it hung:
+ * Node's listen() calls back through it, and the call never settled (a test suite's timeout,
+ * or a process that ended with it pending).
+ */
+function refuseFakedTicks(call: string): void {
+  if (!nextTickFaked()) return;
+  throw new InvalidArgumentError('process.nextTick', `is a test's fake timer (sinon's useFakeTimers() fakes it by default): Node's sockets call back through it, so ${call}() would never listen while it is faked; call ${call}() before installing the fake timers, or leave nextTick and queueMicrotask real (sinon: a toFake list without them)`);
+}
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
 export type { StoredData } from './control-state.js';
@@ -298,6 +309,7 @@ export class PerformanceMonitor extends EventEmitter {
         reports: () => this.reports.usage(),
         limitReports: (cap) => this.reports.limit(cap),
         record: (name, value) => this.recordOwn(name, value),
+        now: wallNow,
       },
       o.overhead,
       { limit: cpuLimit(), given: options?.overhead?.cpuPercent !== undefined },
@@ -1100,6 +1112,7 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     this.refuseInert('serveMcp');
+    refuseFakedTicks('serveMcp');
     const front = await mcpFront(this.faults, this.frontWork);
     return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options))));
   }
@@ -1119,6 +1132,7 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     this.refuseInert('serveHttp');
+    refuseFakedTicks('serveHttp');
     const front = await httpFront(this.faults, this.frontWork);
     return this.served.add(await inOwnContext(() => timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options, (kind, error) => this.faults.report(kind, error), (maxMetricsBytes) => this.exposeHeapMb(maxMetricsBytes)))));
   }

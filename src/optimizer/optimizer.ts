@@ -26,6 +26,7 @@ import { toInvalidArgument } from '../schema-errors.js';
 import { welchTest } from '../analysis/stats.js';
 import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
 import { MAX_VERIFICATION_WINDOW_MS, OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
+import { clearTimeout, setTimeout } from '../engine/real-timers.js';
 
 export interface OptimizerDeps {
   /** Reads the target over [from, to], in the monitor's clock (engine/monitor-clock.ts). */

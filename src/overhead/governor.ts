@@ -28,6 +28,7 @@ import type { CollectorUsage } from '../actors/protocols.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { childrenCpuMs, threadCpuSource, type CpuSource } from '../engine/thread-cpu.js';
 import type { CpuLimit } from '../engine/cpu-limit.js';
+import { clearInterval, setInterval } from '../engine/real-timers.js';
 
 const MiB = 1024 * 1024;
 const MAX_LEVEL = 3;
@@ -93,6 +94,8 @@ export interface OverheadDeps {
   reports(): { cpuMs: number; heapBytes: number };
   limitReports(cap: number | undefined): void;
   record(name: string, value: number): void;
+  /** The wall clock its checks are dated by (default Date.now; the monitor gives Node's own, out of a test's fake timers' reach). */
+  now?: () => number;
 }
 
 /** The process's cgroup CPU limit (engine/cpu-limit.ts), and whether `overhead.cpuPercent` was given. */
@@ -199,7 +202,7 @@ export class OverheadGovernor {
   start(): void {
     if (!this.budget.enabled || this.timer) return;
     this.last = undefined;
-    this.startedAt = Date.now();
+    this.startedAt = this.now();
     // A failed check is skipped, never an unhandled rejection in the host.
     this.timer = setInterval(() => void this.check().catch(() => {}), this.budget.checkIntervalMs);
     this.timer.unref();
@@ -251,6 +254,10 @@ export class OverheadGovernor {
     };
   }
 
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
   /** Measures, then moves the back-off level by at most one step. */
   async check(): Promise<void> {
     if (this.checking) return;
@@ -258,7 +265,7 @@ export class OverheadGovernor {
     try {
       const usage = await this.deps.collectorUsage().catch(() => undefined);
       if (!usage) return;
-      const now = Date.now();
+      const now = this.now();
       const children = childrenCpuMs();
       const reports = this.deps.reports();
       const prev = this.last;

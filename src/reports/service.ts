@@ -46,6 +46,7 @@ import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js
 import { isOutOfMemory, outOfMemoryMessage, resourceLimitsFor } from '../actors/thread-limits.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
+import { clearTimeout, monoNow, setTimeout } from '../engine/real-timers.js';
 
 /**
  * The report pool's thread file: a CommonJS entry that import()s the task's ES module
@@ -593,7 +594,7 @@ export class ReportService {
     try {
       // A task may make a thread: one that does not fit the address space would end the process.
       ({ pool, given: pending } = await this.giveWhenFits(Pool, signal, (fit) => {
-        started = performance.now();
+        started = monoNow();
         try {
           return this.runHeld(fit, task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
         } catch (error) {
@@ -611,7 +612,7 @@ export class ReportService {
       await drained;
       if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
       this.heapBytes = result.heapUsed;
-      this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
+      this.deps.onTask?.(partial.kind, monoNow() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {
       // threadNotMade's, as it is (a task's own errors come from its thread, never this class).
