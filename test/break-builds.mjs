@@ -8653,6 +8653,13 @@ export const BREAKS = [
     mustFail: ["refuses serveHttp() and serveMcp() while process.nextTick is a fake clock's, naming it, where they hung"],
   },
   {
+    name: "the MCP call gate on the test's fake timers",
+    what: "the MCP endpoint's call gate hands a place on by the global setImmediate and ends a wait by the global setTimeout: under a test's fake timers the first call's end lets none of the others in",
+    edits: [{ file: 'src/mcp/call-gate.ts', find: "import { clearTimeout, setImmediate, setTimeout } from '../engine/real-timers.js';\n", replace: '' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ["hands its places on under a test's fake timers, installed after the server started"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -3,7 +3,8 @@
  * most maxCallsInProgress requests with calls in progress, maxQueuedCalls more waiting, the
  * rest answered 429 with Retry-After, and the host's own timer runs meanwhile.
  */
-import { describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { INIT, JSON_HEADERS, useServing } from './http-helpers.js';
 import { waitFor } from './helpers.js';
 
@@ -19,9 +20,26 @@ async function session(url: string): Promise<string> {
   return id;
 }
 
+/** post() over node:http, whose sockets run on Node's own timers whatever a test fakes. */
+function postRaw(url: string, id: string, message: object): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(message);
+    const req = request(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function post(url: string, id: string, message: object): Promise<{ status: number; retryAfter: string | null; text: string }> {
   return fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify(message) }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), text: await r.text() }));
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('MCP calls over HTTP', () => {
   it('wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer', async () => {
@@ -58,6 +76,17 @@ describe('MCP calls over HTTP', () => {
       clearInterval(timer);
     }
   });
+
+  it("hands its places on under a test's fake timers, installed after the server started", async () => {
+    // A call's place was handed on by the global setImmediate and a wait ended by the global
+    // setTimeout: under a test's fakes the first call's end let none of the others in.
+    const { server } = await serving({ port: 0, maxCallsInProgress: 1, callQueueMs: 120_000 });
+    const id = await session(server.url);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+    const statuses = await Promise.all([30, 31, 32, 33].map((n) => postRaw(server.url, id, { jsonrpc: '2.0', id: n, method: 'tools/list' })));
+    vi.useRealTimers();
+    expect(statuses).toEqual([200, 200, 200, 200]);
+  }, 30_000);
 
   it('refuses limits out of range, naming the option', async () => {
     const { monitor } = await serving({ port: 0 });

@@ -12,6 +12,7 @@ import { isolated } from '../isolate.js';
 import { ALERTS_URI } from './resources.js';
 import { derivedRules, transitionOut, valueText } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';
+import { clearTimeout, setTimeout } from '../engine/real-timers.js';
 
 /** How long transitions are gathered after the first before they go out as one message. */
 export const GROUP_WAIT_MS = 1000;

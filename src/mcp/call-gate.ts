@@ -14,6 +14,7 @@
  * Notifications and responses (a client's answer to our ping, a cancellation) are never held:
  * they carry no call, and holding them would hold the calls they end.
  */
+import { clearTimeout, setImmediate, setTimeout } from '../engine/real-timers.js';
 
 /** What the gate reports (EndpointStatus.calls). */
 export interface CallStats {

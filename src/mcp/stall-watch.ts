@@ -10,6 +10,7 @@
  * Main thread only; one timer for every response watched, a check every quarter of stallMs.
  */
 import type { ServerResponse } from 'node:http';
+import { clearInterval, setInterval, wallNow } from '../engine/real-timers.js';
 
 interface Watched {
   /** When the response was first seen waiting for its socket to drain, since it last drained. */
@@ -44,7 +45,7 @@ export class StallWatch {
     this.watched.clear();
   }
 
-  private check(now = Date.now()): void {
+  private check(now = wallNow()): void {
     for (const [res, entry] of this.watched) {
       if (!res.writableNeedDrain) {
         entry.since = undefined;

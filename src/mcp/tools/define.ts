@@ -12,6 +12,7 @@ import type { Front } from '../front.js';
 import type { MonitorHost } from '../host.js';
 import { StateChangeRefusedError } from '../policy.js';
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from '../validate.js';
+import { clearTimeout, setTimeout } from '../../engine/real-timers.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {
