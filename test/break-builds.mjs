@@ -8653,6 +8653,13 @@ export const BREAKS = [
     mustFail: ["refuses serveHttp() and serveMcp() while process.nextTick is a fake clock's, naming it, where they hung"],
   },
   {
+    name: "the JSON API's requests not gated",
+    what: "serveHttp's /api routes take no place of the call gate: clients looping on /api/history or POST /api/reports take the host's main thread without a bound, none answered 429",
+    edits: [{ file: 'src/http/index.ts', find: '...gateRoutes(gate, apiRoutes(', replace: '...((_g: unknown, r: Route[]) => r)(gate, apiRoutes(' }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ['waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer', 'answers a dashboard polling among clients looping on /api/history and POST /api/reports, holding them to maxCallsInProgress'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
