@@ -8660,6 +8660,13 @@ export const BREAKS = [
     mustFail: ['waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer', 'answers a dashboard polling among clients looping on /api/history and POST /api/reports, holding them to maxCallsInProgress'],
   },
   {
+    name: "the CLI's 429 not retried",
+    what: "perfwatch report --url and perfwatch profile give up on an endpoint's first 429, though its Retry-After says when a place frees",
+    edits: [{ file: 'src/cli/busy-retry.ts', find: '!resendable || retry > retries)', replace: '!resendable || retry > 0)' }],
+    tests: ['cli-busy-retry.test.ts'],
+    mustFail: ['report retries a 429 after its Retry-After, saying so, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, and answers once a place frees', 'report gives up after 3 retries of a gate that stays full, saying the 429'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
