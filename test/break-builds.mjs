@@ -8667,6 +8667,13 @@ export const BREAKS = [
     mustFail: ['report retries a 429 after its Retry-After, saying so, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, and answers once a place frees', 'report gives up after 3 retries of a gate that stays full, saying the 429'],
   },
   {
+    name: "the call gate's counts left out of get_monitoring_status",
+    what: "get_monitoring_status's http section does not say how many of the endpoint's calls were refused busy",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '    calls_refused_busy: e.calls.refusedBusy,\n', replace: '' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ['wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
