@@ -8660,6 +8660,27 @@ export const BREAKS = [
     mustFail: ["hands its places on under a test's fake timers, installed after the server started"],
   },
   {
+    name: "the JSON API's requests not gated",
+    what: "serveHttp's /api routes take no place of the call gate: clients looping on /api/history or POST /api/reports take the host's main thread without a bound, none answered 429",
+    edits: [{ file: 'src/http/index.ts', find: '...gateRoutes(gate, apiRoutes(', replace: '...((_g: unknown, r: Route[]) => r)(gate, apiRoutes(' }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ['waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer', 'answers a dashboard polling among clients looping on /api/history and POST /api/reports, holding them to maxCallsInProgress'],
+  },
+  {
+    name: "the CLI's 429 not retried",
+    what: "perfwatch report --url and perfwatch profile give up on an endpoint's first 429, though its Retry-After says when a place frees",
+    edits: [{ file: 'src/cli/busy-retry.ts', find: '!resendable || retry > retries)', replace: '!resendable || retry > 0)' }],
+    tests: ['cli-busy-retry.test.ts'],
+    mustFail: ['report retries a 429 after its Retry-After, saying so, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, and answers once a place frees', 'report gives up after 3 retries of a gate that stays full, saying the 429'],
+  },
+  {
+    name: "the call gate's counts left out of get_monitoring_status",
+    what: "get_monitoring_status's http section does not say how many of the endpoint's calls were refused busy",
+    edits: [{ file: 'src/mcp/status-answer.ts', find: '    calls_refused_busy: e.calls.refusedBusy,\n', replace: '' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ['wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -5,10 +5,12 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import { INIT, JSON_HEADERS, useServing } from './http-helpers.js';
 import { waitFor } from './helpers.js';
+import { call, ok } from './mcp-helpers.js';
 
-const { serving } = useServing();
+const { serving, client } = useServing();
 
 /** A 2025-era session's id, initialized. */
 async function session(url: string): Promise<string> {
@@ -72,6 +74,11 @@ describe('MCP calls over HTTP', () => {
       expect(done.filter((r) => r.status === 200)).toHaveLength(1);
       expect(ticksWhileFull).toBeGreaterThan(0);
       expect(server.status().calls).toMatchObject({ queued: 0, refusedBusy: 2 });
+      // An agent sees the counts in get_monitoring_status (its own call the one in progress).
+      const c = await client(server.url);
+      const status = await ok(c, 'get_monitoring_status', {}, StatusOutput);
+      expect(status.http).toMatchObject({ calls_in_progress: 1, max_calls_in_progress: 1, calls_queued: 0, calls_refused_busy: 2 });
+      expect((await call(c, 'get_monitoring_status')).content[0]!.text).toMatch(/^http: .*, 0 answers stalled, 1\/1 calls in progress \(0 queued, 2 refused busy\), /m);
     } finally {
       clearInterval(timer);
     }

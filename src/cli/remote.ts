@@ -15,6 +15,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { intFlag } from './args.js';
+import { busyRetryingFetch } from './busy-retry.js';
 import { unreachable } from './unreachable.js';
 import { withoutToken } from './token.js';
 import { describeValue } from '../errors.js';
@@ -82,7 +83,9 @@ export function remoteUrl(value: string): URL | string {
 export async function connectRemote(client: Client, url: URL, token: string | undefined, timeoutMs: number): Promise<Remote | string> {
   // Imported here: the flags, help and usage errors of the commands that connect load no MCP client.
   const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
-  const transport = new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {});
+  // A 429 (the endpoint's calls at their limit) is retried after its Retry-After (busy-retry.ts).
+  const fetch = busyRetryingFetch(url, (line) => process.stderr.write(line));
+  const transport = new StreamableHTTPClientTransport(url, { fetch, ...(token ? { authProvider: { token: async () => token } } : {}) });
   // A server that went away during a call (its process killed or stopped) broke the call's
   // stream; the client tried to reconnect, was refused, gave up, and the call went on waiting
   // for an answer that could not come: a profile of 10 s waited 40 s, then said the server

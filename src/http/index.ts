@@ -19,6 +19,8 @@ import { jsonRpcRefusal } from '../mcp/http-guard.js';
 import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
 import { apiRoutes } from './api.js';
+import { gateRoutes } from './api-gate.js';
+import { CallGate } from '../mcp/call-gate.js';
 import { browserAccess } from './browser-session.js';
 import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
@@ -72,7 +74,9 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   const { policy, http } = resolveHttpOptions(options);
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
-  const mcp = mcpEndpoint(front, policy);
+  // One gate for /mcp's calls and /api's requests: both are answered on the host's one main thread.
+  const gate = new CallGate(policy);
+  const mcp = mcpEndpoint(front, policy, gate);
   const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs, maxBytes: http.maxMetricsBytes }, preloads, heapMb?.(http.maxMetricsBytes));
   const events = eventRoutes(monitor, http);
   let lastExposition: ExpositionStats | undefined;
@@ -148,7 +152,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   const router = new Router()
     // Listed for the paths a 404 names; requests to /mcp go to mcp.handle before the router.
     .add(...MCP_METHODS.map((method): Route => ({ method, path: MCP_PATH, handle: ({ req, res }) => mcp.handle(req, res) })))
-    .add(metricsRoute, events.route, ...apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status }))
+    .add(metricsRoute, events.route, ...gateRoutes(gate, apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status })))
     .add(...new DashboardAssets().routes());
 
   const listening = await listenGuarded(

@@ -156,7 +156,7 @@ export class CallGate {
     const cause = why === 'queue' ? `${maxQueuedCalls.toLocaleString('en-US')} more wait, the limit (maxQueuedCalls)` : `this request waited callQueueMs (${callQueueMs.toLocaleString('en-US')} ms) for a place`;
     return {
       retryAfterSeconds,
-      message: `Too Many Requests: the endpoint is busy: ${limit} ${limit === 1 ? 'call is' : 'calls are'} in progress, the limit (maxCallsInProgress), and ${cause}; retry in ${retryAfterSeconds} s, with fewer calls at once`,
+      message: `Too Many Requests: the server is busy: ${limit} ${limit === 1 ? 'call is' : 'calls are'} in progress, the limit (maxCallsInProgress), and ${cause}; retry in ${retryAfterSeconds} s, with fewer calls at once`,
     };
   }
 }

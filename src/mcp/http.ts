@@ -81,7 +81,8 @@ export interface McpEndpoint {
 }
 
 /** The MCP endpoint of `front`, to mount at MCP_PATH on a server that guards its requests. */
-export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
+/** `gate`: the share of the host's main thread its calls take, one a server (serveHttp's /api takes places of it too). */
+export function mcpEndpoint(front: McpFront, policy: HttpPolicy, gate: CallGate = new CallGate(policy)): McpEndpoint {
   // A refusal the SDK reports is logged once per kind and counted (http-rejections.ts).
   const rejections = new HttpRejections();
   const onerror = rejections.report;
@@ -92,7 +93,6 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const stalls = new StallWatch(policy.responseStallMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
-  const gate = new CallGate(policy);
 
   /** `session` is the one the request names, taken as the request arrived (handle); undefined when none open has its id. */
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {

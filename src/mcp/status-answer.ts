@@ -191,6 +191,11 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
     max_body_bytes: e.maxBodyBytes,
     bodies_too_large: e.refusedBodies.tooLarge,
     bodies_refused_busy: e.refusedBodies.busy,
+    // The share of the host's main thread its calls take (call-gate.ts; serveHttp's /api too).
+    calls_in_progress: e.calls.inProgress,
+    max_calls_in_progress: e.calls.limit,
+    calls_queued: e.calls.queued,
+    calls_refused_busy: e.calls.refusedBusy,
     state_changes: e.stateChanges,
     token: e.token,
   };
@@ -241,7 +246,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     ...catalogLines(status.storage),
     ...overheadLines(status.overhead),
     profilingLine(status.profiling),
-    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
+    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.calls_in_progress}/${s.http.max_calls_in_progress} calls in progress (${s.http.calls_queued} queued, ${s.http.calls_refused_busy} refused busy), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
 

@@ -1,0 +1,120 @@
+/**
+ * The JSON API's share of the host's main thread (http/api-gate.ts), against a real server:
+ * /api requests take places of the same gate as /mcp's calls (maxCallsInProgress in progress,
+ * maxQueuedCalls more waiting, the rest 429 with Retry-After in the API's error shape), the
+ * host's own timer runs meanwhile, and a dashboard's polling among looping clients is answered.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+import { INIT, JSON_HEADERS } from './http-helpers.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+});
+
+async function serving(options: Partial<ServeHttpOptions>): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+  await monitor.start();
+  cleanup.push(() => monitor.stop());
+  const server = await monitor.serveHttp({ port: 0, ...options });
+  cleanup.push(() => server.close());
+  return { monitor, server };
+}
+
+/** A 2025-era MCP session's id, initialized. */
+async function session(url: string): Promise<string> {
+  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+  await r.text();
+  const id = r.headers.get('mcp-session-id')!;
+  const n = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await n.text();
+  return id;
+}
+
+async function get(server: HttpServer, path: string, init: RequestInit = {}): Promise<{ status: number; retryAfter: string | null; body: any }> {
+  const r = await fetch(new URL(path, server.url), init);
+  const text = await r.text();
+  return { status: r.status, retryAfter: r.headers.get('retry-after'), body: JSON.parse(text) };
+}
+
+describe('the JSON API on the host main thread', () => {
+  it('waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer', async () => {
+    const { monitor, server } = await serving({ maxCallsInProgress: 1, maxQueuedCalls: 1, callQueueMs: 120_000, allowStateChanges: true });
+    monitor.record('api_gate', 1);
+    const id = await session(server.mcpUrl);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      // A capture holds the one place for its two seconds.
+      const capture = fetch(server.mcpUrl, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'capture_performance_profile', arguments: { seconds: 2 } } }) }).then((r) => r.text().then(() => r.status));
+      await waitFor(() => server.status().mcp.calls.inProgress === 1, 20_000, 'the capture to be in progress');
+      const answers = [get(server, '/api/history?metric=api_gate'), get(server, '/api/status'), get(server, '/api/metrics')];
+      await waitFor(() => server.status().mcp.calls.refusedBusy === 2, 20_000, 'two of three API requests to be refused');
+      expect(server.status().mcp.calls).toMatchObject({ inProgress: 1, queued: 1, limit: 1, refusedBusy: 2 });
+      const ticksWhileFull = ticks;
+      const done = await Promise.all(answers);
+      expect(await capture).toBe(200);
+      const busy = done.filter((r) => r.status === 429);
+      expect(busy).toHaveLength(2);
+      for (const r of busy) {
+        expect(r.retryAfter).toMatch(/^[1-9]\d*$/);
+        expect(r.body).toMatchObject({ error: { code: 'HTTP_429', field: null, message: expect.stringContaining('maxCallsInProgress') } });
+        expect(r.body.error.message).toContain('maxQueuedCalls');
+      }
+      // The one that waited was answered once the capture was done.
+      expect(done.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(ticksWhileFull).toBeGreaterThan(0);
+      // Places are handed back at the next turn of the loop after each answer's end.
+      await waitFor(() => server.status().mcp.calls.inProgress === 0, 20_000, 'every place to be handed back');
+      expect(server.status().mcp.calls).toMatchObject({ queued: 0, refusedBusy: 2 });
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('answers a dashboard polling among clients looping on /api/history and POST /api/reports, holding them to maxCallsInProgress', async () => {
+    const { monitor, server } = await serving({});
+    for (let i = 0; i < 2000; i++) monitor.record('loop_latency', i % 97, { route: `/r${i}` });
+    await monitor.flush();
+    let ticks = 0;
+    let mostInProgress = 0;
+    let mostQueued = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      const { inProgress, queued } = server.status().mcp.calls;
+      mostInProgress = Math.max(mostInProgress, inProgress);
+      mostQueued = Math.max(mostQueued, queued);
+    }, 5);
+    const statuses: number[] = [];
+    const loop = async (k: number): Promise<void> => {
+      for (let i = 0; i < 8; i++) {
+        const r = k % 2 === 0 ? await get(server, '/api/history?metric=loop_latency&limit=100&max_points=100') : await get(server, '/api/reports', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        statuses.push(r.status);
+      }
+    };
+    const dashboard: number[] = [];
+    const poll = async (): Promise<void> => {
+      for (let i = 0; i < 6; i++) {
+        for (const path of ['/api/status', '/api/alerts?history=true&limit=50', '/api/reports/latest?optional=true']) dashboard.push((await get(server, path)).status);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await Promise.all([...Array.from({ length: 6 }, (_, k) => loop(k)), poll()]);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(dashboard).toHaveLength(18);
+    expect(dashboard.every((s) => s === 200)).toBe(true);
+    expect(statuses).toHaveLength(48);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await waitFor(() => server.status().mcp.calls.inProgress === 0, 20_000, 'every place to be handed back');
+    expect(server.status().mcp.calls).toMatchObject({ queued: 0, limit: 2, refusedBusy: 0 });
+    // Held to the limit, the others waiting their turn.
+    expect(mostInProgress).toBe(2);
+    expect(mostQueued).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(0);
+  }, 120_000);
+});
