@@ -8653,6 +8653,27 @@ export const BREAKS = [
     mustFail: ["refuses serveHttp() and serveMcp() while process.nextTick is a fake clock's, naming it, where they hung"],
   },
   {
+    name: "the storage lock's takeover waiting on the global timers and Date.now()",
+    what: "acquireLock waits on a held takeover guard and an empty lock by the global setTimeout, and judges its deadline and an empty lock's age by the global Date.now(): under a test's fake timers start() on a dead owner's dataDir never settles",
+    edits: [{ file: 'src/storage/lock.ts', find: "import { setTimeout, wallNow } from '../engine/real-timers.js';", replace: 'const wallNow = (): number => Date.now();' }],
+    tests: ['fake-timers-lock.test.ts'],
+    mustFail: ['takes over an empty lock its maker died writing a minute ago, with the fake clock at the epoch', "refuses after its real 2 s while another live process holds the takeover of a dead owner's lock"],
+  },
+  {
+    name: "the hub's turn on the global timers and Date.now()",
+    what: "the hub's turn, which judges its members' silence, is a global setTimeout re-armed each turn and reads the global Date.now(): under a test's fake timers it never comes again, and a killed member stays live",
+    edits: [{ file: 'src/hub/hub.ts', find: "import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';", replace: 'const wallNow = (): number => Date.now();' }],
+    tests: ['fake-timers-hub.test.ts'],
+    mustFail: ['keep applying buckets once the fakes are installed after start, and mark a member killed meanwhile stale'],
+  },
+  {
+    name: "a socket member's redial on the global setTimeout",
+    what: "a socket member whose connect failed dials again after a global setTimeout: under a test's fake timers it never dials again, and a hub started later never hears from it",
+    edits: [{ file: 'src/hub/socket.ts', find: "import { clearTimeout, setTimeout } from '../engine/real-timers.js';\nimport { DEFAULT_HELLO_TIMEOUT_MS", replace: 'import { DEFAULT_HELLO_TIMEOUT_MS' }],
+    tests: ['fake-timers-hub.test.ts'],
+    mustFail: ['a member started before its hub dials it on real time, and fake time that jumps two minutes marks it not stale'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
