@@ -1921,7 +1921,7 @@ export const BREAKS = [
   {
     name: 'an unanswered hello is never said again',
     what: "a member whose hello got no welcome says it again only on a new link: a cluster worker's hello on the channel while the primary's hub is stopped reaches nobody, and the worker holds every batch from then on",
-    edits: [{ find: '    } else if (this.connected && !this.welcomed && !this.refused && Date.now() - this.helloAt >= this.d.intervalMs) {', replace: '    } else if (Date.now() < 0) {' }],
+    edits: [{ find: '    } else if (this.connected && !this.welcomed && !this.refused && wallNow() - this.helloAt >= this.d.intervalMs) {', replace: '    } else if (wallNow() < 0) {' }],
     tests: ['hub-cluster-hub-restart.test.ts'],
     mustFail: ["gets every worker's samples, before, during and after"],
   },
@@ -4704,7 +4704,7 @@ export const BREAKS = [
   {
     name: "hub member's read in one hold",
     what: "a member reads every series' closed buckets in one go on the service's main thread: 17-28 ms at 10,000 series, which requests waited for",
-    edits: [{ find: 'while (p.next < n && p.next < most && performance.now() < until);', replace: 'while (p.next < n);' }],
+    edits: [{ find: 'while (p.next < n && p.next < most && monoNow() < until);', replace: 'while (p.next < n);' }],
     tests: ['hub-frames.test.ts'],
     mustFail: ["a member reads an interval's buckets of many series in slices, a turn of the event loop each, not in one hold of the service's main thread"],
   },
@@ -8396,7 +8396,7 @@ export const BREAKS = [
     name: "a hub's sweep judged before its loop read the links",
     what: "a hub's sweep runs from its timer, which a held host thread makes late and runs before the loop reads what the members sent meanwhile: a hub held past dropMs forgets a member sending all along and resets its link",
     edits: [
-      { file: 'src/hub/hub.ts', find: '    const now = Date.now();\n    const at = this.d.clock();\n', replace: '    const now = Date.now();\n    this.sweep(now);\n    const at = this.d.clock();\n' },
+      { file: 'src/hub/hub.ts', find: '    const now = wallNow();\n    const at = this.d.clock();\n', replace: '    const now = wallNow();\n    this.sweep(now);\n    const at = this.d.clock();\n' },
       { file: 'src/hub/hub.ts', find: '      if (this.stopping) return;\n      this.sweep(now);\n', replace: '      if (this.stopping) return;\n' },
     ],
     tests: ['hub-block.test.ts'],
@@ -8627,7 +8627,7 @@ export const BREAKS = [
   {
     name: "the overhead governor's interval cleared by the global clearInterval",
     what: "the governor's check interval is set and cleared by the global timers: a sinon-like fake clearInterval leaves the native interval running, one more per stop() under fakes",
-    edits: [{ file: 'src/overhead/governor.ts', find: "import { clearInterval, setInterval } from '../engine/real-timers.js';\n", replace: '' }],
+    edits: [{ file: 'src/overhead/governor.ts', find: "import { clearInterval, setInterval } from '../engine/real-timers.js';\n\nconst MiB", replace: '\nconst MiB' }],
     tests: ['fake-timers-cycles.test.ts'],
     mustFail: ['leave no interval running: a monitor started before the fakes and stopped under them, 6 times'],
   },
@@ -8679,6 +8679,27 @@ export const BREAKS = [
     edits: [{ file: 'src/mcp/status-answer.ts', find: '    calls_refused_busy: e.calls.refusedBusy,\n', replace: '' }],
     tests: ['mcp-http-calls.test.ts'],
     mustFail: ['wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer'],
+  },
+  {
+    name: "the storage lock's takeover waiting on the global timers and Date.now()",
+    what: "acquireLock waits on a held takeover guard and an empty lock by the global setTimeout, and judges its deadline and an empty lock's age by the global Date.now(): under a test's fake timers start() on a dead owner's dataDir never settles",
+    edits: [{ file: 'src/storage/lock.ts', find: "import { setTimeout, wallNow } from '../engine/real-timers.js';", replace: 'const wallNow = (): number => Date.now();' }],
+    tests: ['fake-timers-lock.test.ts'],
+    mustFail: ['takes over an empty lock its maker died writing a minute ago, with the fake clock at the epoch', "refuses after its real 2 s while another live process holds the takeover of a dead owner's lock"],
+  },
+  {
+    name: "the hub's turn on the global timers and Date.now()",
+    what: "the hub's turn, which judges its members' silence, is a global setTimeout re-armed each turn and reads the global Date.now(): under a test's fake timers it never comes again, and a killed member stays live",
+    edits: [{ file: 'src/hub/hub.ts', find: "import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';", replace: 'const wallNow = (): number => Date.now();' }],
+    tests: ['fake-timers-hub.test.ts'],
+    mustFail: ['keep applying buckets once the fakes are installed after start, and mark a member killed meanwhile stale'],
+  },
+  {
+    name: "a socket member's redial on the global setTimeout",
+    what: "a socket member whose connect failed dials again after a global setTimeout: under a test's fake timers it never dials again, and a hub started later never hears from it",
+    edits: [{ file: 'src/hub/socket.ts', find: "import { clearTimeout, setTimeout } from '../engine/real-timers.js';\nimport { DEFAULT_HELLO_TIMEOUT_MS", replace: 'import { DEFAULT_HELLO_TIMEOUT_MS' }],
+    tests: ['fake-timers-hub.test.ts'],
+    mustFail: ['a member started before its hub dials it on real time, and fake time that jumps two minutes marks it not stale'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

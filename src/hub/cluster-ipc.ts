@@ -32,6 +32,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clearTimeout, setTimeout } from '../engine/real-timers.js';
 import { DEFAULT_SOCKET_BOUNDS, SocketHub, type SocketHubBounds } from './socket.js';
 import { sweepStale } from './socket-path.js';
 import type { HubConnection, HubConnections, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';

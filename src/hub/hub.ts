@@ -33,6 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
+import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';
 import { INSTANCE_TAG, MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
@@ -212,7 +213,7 @@ export class Hub {
         if (m && m.conn === conn) m.conn = undefined;
       },
       turnedAway: (message) => {
-        this.lastError = { message, at: Date.now() };
+        this.lastError = { message, at: wallNow() };
         this.d.fault('hub-connections', new Error(message));
       },
     });
@@ -235,7 +236,7 @@ export class Hub {
    * on at the hub's closes, fired that member's `rate < 10` with 0, its buckets unread in the socket.
    */
   private turn(): void {
-    const now = Date.now();
+    const now = wallNow();
     const at = this.d.clock();
     setImmediate(() => {
       if (this.stopping) return;
@@ -298,7 +299,7 @@ export class Hub {
     member.chain
       .then(() => (this.stopping || member.acked <= member.saved ? false : this.flushDisk(false)))
       .catch((error: unknown) => {
-        this.lastError = { message: `flushing for member "${member.instance}", which is stopping: ${(error as Error).message}`, at: Date.now() };
+        this.lastError = { message: `flushing for member "${member.instance}", which is stopping: ${(error as Error).message}`, at: wallNow() };
       });
   }
 
@@ -328,7 +329,7 @@ export class Hub {
     await this.applyBatch(m, batch).catch(() => {});
   }
 
-  status(now = Date.now()): HubStatus {
+  status(now = wallNow()): HubStatus {
     return {
       role: 'hub',
       transport: this.d.transport.kind,
@@ -396,7 +397,7 @@ export class Hub {
     this.malformed++;
     const member = this.byConn.get(conn);
     const message = `${member ? `member "${member.instance}"` : conn.label}: ${error.message}`;
-    this.lastError = { message, at: Date.now() };
+    this.lastError = { message, at: wallNow() };
     if (member) member.lastError = this.lastError;
     this.d.fault('hub-malformed', new WireError(message));
     this.byConn.delete(conn);
@@ -421,7 +422,7 @@ export class Hub {
       this.reject(conn, new WireError(`${m.t} before hello`));
       return;
     }
-    member.lastSeen = Date.now();
+    member.lastSeen = wallNow();
     member.stale = false;
     member.stopped = false;
     if (m.t === 'beat') {
@@ -467,7 +468,7 @@ export class Hub {
     const instance = slotName ?? m.instance;
     if (m.intervalMs !== this.d.intervalMs) {
       conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
-      this.lastError = { message: `member "${instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
+      this.lastError = { message: `member "${instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: wallNow() };
       conn.reset();
       return;
     }
@@ -476,7 +477,7 @@ export class Hub {
       // sent it again at each reconnection (some 8 a second), and nothing of it ever arrived.
       const message = `member "${instance}" sends frames of up to ${m.maxFrameBytes} bytes (its hub.maxFrameBytes) and this hub reads at most ${this.d.options.maxFrameBytes} (the hub's hub.maxFrameBytes): give the member the hub's value or a smaller one`;
       conn.send({ t: 'reject', field: 'hub.maxFrameBytes', message });
-      this.lastError = { message, at: Date.now() };
+      this.lastError = { message, at: wallNow() };
       conn.reset();
       return;
     }
@@ -485,7 +486,7 @@ export class Hub {
       // Prometheus, the cluster total replaced by the member's, while the exporter said sent.
       const message = `member "${instance}" has the name this hub exports its cluster-wide series under (the hub's export.instance): in Prometheus they would be the same series, and the cluster total would vanish; give the member another hub.instance, or the hub another export.instance`;
       conn.send({ t: 'reject', field: 'hub.instance', message });
-      this.lastError = { message, at: Date.now() };
+      this.lastError = { message, at: wallNow() };
       conn.reset();
       return;
     }
@@ -497,7 +498,7 @@ export class Hub {
       // silent (a restart whose old link the hub has not seen close yet: the member redials).
       const message = `member "${instance}" is the name of another live member of this hub (another process): give each process its own hub.instance`;
       conn.send({ t: 'reject', field: 'hub.instance', message });
-      this.lastError = { message, at: Date.now() };
+      this.lastError = { message, at: wallNow() };
       conn.reset();
       return;
     }
@@ -509,7 +510,7 @@ export class Hub {
       const limit = this.d.registry.limits.maxSeries;
       const message = `member "${instance}" would be one more than the ${limit} members a hub holds at most (its maxSeries: each member has series of its own); raise the hub's maxSeries, or wait until a silent member is forgotten (hub.dropMs)`;
       conn.send({ t: 'reject', field: 'maxSeries', message });
-      this.lastError = { message, at: Date.now() };
+      this.lastError = { message, at: wallNow() };
       conn.reset();
       return;
     }
@@ -545,7 +546,7 @@ export class Hub {
     if (prior !== undefined && prior !== member && prior.conn === conn) prior.conn = undefined;
     member.conn = conn;
     member.slotNamed = slotName !== undefined;
-    member.lastSeen = Date.now();
+    member.lastSeen = wallNow();
     member.stale = false;
     member.stopped = false;
     this.byConn.set(conn, member);
@@ -626,7 +627,7 @@ export class Hub {
       await this.applyBatch(member, m);
     } catch (error) {
       member.failed++;
-      member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
+      member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: wallNow() };
       member.round = ++this.rounds;
       setTimeout(() => {
         member.conn?.send(this.welcomeOf(member));
@@ -755,7 +756,7 @@ export class Hub {
   /** Counts and names `entries` refused, here and to the member, whose own status would otherwise say its rows were sent. */
   private refuse(member: Member, message: string, entries = 1): void {
     member.failed += entries;
-    member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
+    member.lastError = { message: `member "${member.instance}": ${message}`, at: wallNow() };
     member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
 }

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
+import { clearImmediate, clearInterval, clearTimeout, monoNow, setImmediate, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';
 import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
 import type { MetricKind } from '../engine/metrics.js';
@@ -274,7 +275,7 @@ export class HubMember {
       connected: this.welcomed,
       ...this.counts,
       queueDepth: this.heldEntries,
-      lagMs: this.held.length > 0 ? Math.max(0, Date.now() - this.held[0]!.at) : 0,
+      lagMs: this.held.length > 0 ? Math.max(0, wallNow() - this.held[0]!.at) : 0,
       lastError: this.lastError,
     };
   }
@@ -288,7 +289,7 @@ export class HubMember {
     if (this.rehello && this.connected) {
       this.rehello = false;
       this.hello();
-    } else if (this.connected && !this.welcomed && !this.refused && Date.now() - this.helloAt >= this.d.intervalMs) {
+    } else if (this.connected && !this.welcomed && !this.refused && wallNow() - this.helloAt >= this.d.intervalMs) {
       // A hello that got no welcome in an interval is said again: a cluster worker's on the
       // channel reaches nobody while the primary's hub is stopped, and the channel stays open,
       // so nothing else would ever say it again (it held every batch from then on, for good).
@@ -298,7 +299,7 @@ export class HubMember {
     if (final) {
       const p = this.pass ?? this.newPass();
       this.pass = null;
-      p.closedTo = Math.floor(Date.now() / this.d.intervalMs) * this.d.intervalMs;
+      p.closedTo = Math.floor(wallNow() / this.d.intervalMs) * this.d.intervalMs;
       const n = this.d.registry.seriesCount();
       this.readSeries(p, n, false);
       // Then every series again for its open bucket (the closed ones are read by now).
@@ -313,7 +314,7 @@ export class HubMember {
   }
 
   private newPass(): Pass {
-    const now = Date.now();
+    const now = wallNow();
     return { next: 0, out: new Columns(), batches: [], first: this.seq + 1, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, any: false };
   }
 
@@ -329,10 +330,10 @@ export class HubMember {
     const p = this.pass;
     if (p === null) return;
     const n = this.d.registry.seriesCount();
-    const until = performance.now() + SLICE_MS;
+    const until = monoNow() + SLICE_MS;
     const most = p.next + SLICE_MAX_SERIES;
     do this.readSeries(p, Math.min(n, p.next + SLICE_SERIES), false);
-    while (p.next < n && p.next < most && performance.now() < until);
+    while (p.next < n && p.next < most && monoNow() < until);
     if (p.next < n) {
       this.hold(p);
       this.slice = setImmediate(() => this.step());
@@ -356,7 +357,7 @@ export class HubMember {
   private hold(p: Pass): void {
     if (p.batches.length === 0) return;
     p.any = true;
-    const now = Date.now();
+    const now = wallNow();
     for (const cols of p.batches) {
       this.held.push({ seq: ++this.seq, cols, closedTo: p.closedTo, at: now });
       this.heldEntries += cols.sids.length;
@@ -416,7 +417,7 @@ export class HubMember {
    */
   private noteSilence(): void {
     if (!this.connected || this.welcomed || this.refused || this.unansweredSince === 0 || this.silenceSaid) return;
-    const waited = Date.now() - this.unansweredSince;
+    const waited = wallNow() - this.unansweredSince;
     if (waited < UNANSWERED_INTERVALS * this.d.intervalMs) return;
     this.silenceSaid = true;
     const where = this.d.transport.kind === 'cluster' ? "does the primary run a monitor with hub: 'cluster'?" : 'is what listens there a perfwatch hub?';
@@ -424,7 +425,7 @@ export class HubMember {
   }
 
   private hello(): void {
-    this.helloAt = Date.now();
+    this.helloAt = wallNow();
     if (this.unansweredSince === 0) {
       this.unansweredSince = this.helloAt;
       this.silenceSaid = false;
@@ -502,7 +503,7 @@ export class HubMember {
 
   /** `entry`: the hub refused an entry (see entryRefused). */
   private noteError(message: string, entry = false): void {
-    this.lastError = { message, at: Date.now() };
+    this.lastError = { message, at: wallNow() };
     this.entryRefused = entry;
   }
 

@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type { AppliedBuckets } from '../engine/engine.js';
+import { clearInterval, setInterval } from '../engine/real-timers.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { ClusterHub, ClusterMember } from './cluster-ipc.js';

@@ -28,6 +28,7 @@
 import { accessSync, constants, lstatSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { wallNow } from '../engine/real-timers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { processAlive } from '../process-alive.js';
 
@@ -112,7 +113,7 @@ function lookAtClaim(file: string): 'held' | 'stale' | { not: string } {
   const m = CLAIM_BODY.exec(body);
   const pid = m ? Number(m[1]) : 0;
   if (!m || body !== claimBody(pid)) return { not: 'holds something else' };
-  return Date.now() - stat.mtimeMs < CLAIM_STALE_MS && pid > 0 && processAlive(pid) ? 'held' : 'stale';
+  return wallNow() - stat.mtimeMs < CLAIM_STALE_MS && pid > 0 && processAlive(pid) ? 'held' : 'stale';
 }
 
 function readOwner(path: string): OwnerRecord | undefined {

@@ -13,6 +13,7 @@
  * fs.openSync), and 3,000 that each sent most of a first frame held 192 MB.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { clearTimeout, setTimeout } from '../engine/real-timers.js';
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from './options.js';
 import { claimPath, dropOwner, holdClaim, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubConnections, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';

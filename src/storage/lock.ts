@@ -17,6 +17,7 @@ import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync, ty
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout, wallNow } from '../engine/real-timers.js';
 import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
@@ -60,7 +61,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write, or storage: 'memory' to keep nothing on disk`);
   }
   const file = join(dir, LOCK_FILE);
-  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  const deadline = wallNow() + TAKEOVER_WAIT_MS;
   let leftBy: number | undefined;
   let leftHere = false;
   for (;;) {
@@ -88,7 +89,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     }
     // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
     const taker = await removeDead(dir, file);
-    if (taker !== undefined && Date.now() > deadline) {
+    if (taker !== undefined && wallNow() > deadline) {
       throw new StorageError(dir, `cannot be taken: pid ${taker} has held ${join(dir, TAKEOVER_FILE)} for ${TAKEOVER_WAIT_MS / 1000} s, taking over a dead monitor's lock; try again, or remove that file if pid ${taker} is no perfwatch monitor`);
     }
   }
@@ -189,7 +190,7 @@ function notOurs(dir: string, file: string, text: string): StorageError | undefi
   }
   let age = Infinity;
   try {
-    age = Date.now() - statSync(file).mtimeMs;
+    age = wallNow() - statSync(file).mtimeMs;
   } catch {
     // gone meanwhile: nothing to refuse
   }
