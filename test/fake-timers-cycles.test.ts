@@ -9,9 +9,8 @@ import { performance as hooksPerformance } from 'node:perf_hooks';
 import { createServer, request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
+import { FAKED } from './fake-timers-helpers.js';
 
-// sinon.useFakeTimers()'s list, but process.nextTick and queueMicrotask (see the last test).
-const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] as const;
 
 afterEach(() => {
   vi.useRealTimers();

@@ -8,19 +8,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HubStatus, MemberLinkStatus, PerformanceMonitor } from '../dist/src/index.js';
 import { monitorStarter } from './helpers.js';
 import { hubNodes } from './hub-helpers.js';
+import { FAKED, realSetTimeout, realSleep, realWait } from './fake-timers-helpers.js';
 
 const started = monitorStarter();
 const nodes = hubNodes();
-const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] as const;
-// The test's own waits, on timers taken before any test fakes them.
-const realSetTimeout = globalThis.setTimeout;
-const realSleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
-async function realWait(ok: () => boolean, ms: number, what: string): Promise<void> {
-  for (let waited = 0; !ok(); waited += 50) {
-    if (waited > ms) throw new Error(`waited ${ms} ms of real time for ${what}`);
-    await realSleep(50);
-  }
-}
 
 afterEach(() => {
   vi.useRealTimers();

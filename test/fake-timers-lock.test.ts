@@ -8,10 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
+import { FAKED, realSetTimeout } from './fake-timers-helpers.js';
 
-const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] as const;
-// The test's own wait, on a timer taken before any test fakes it.
-const realSetTimeout = globalThis.setTimeout;
 const monitors: PerformanceMonitor[] = [];
 
 afterEach(async () => {

@@ -2,21 +2,12 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { monitorStarter } from './helpers.js';
+import { FAKED, realSetTimeout, realSleep, realWait } from './fake-timers-helpers.js';
 
 // Teams start the monitor from their app module, so their tests run it under a test runner's
 // fake timers (jest.useFakeTimers(), vi.useFakeTimers(), node:test's mock.timers, sinon's).
 
 const started = monitorStarter();
-const FAKED = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'hrtime'] as const;
-// The test's own waits, on timers taken before any test fakes them.
-const realSetTimeout = globalThis.setTimeout;
-const realSleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
-async function realWait(ok: () => boolean, ms: number, what: string): Promise<void> {
-  for (let waited = 0; !ok(); waited += 50) {
-    if (waited > ms) throw new Error(`waited ${ms} ms of real time for ${what}`);
-    await realSleep(50);
-  }
-}
 
 afterEach(() => {
   vi.useRealTimers();

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
-import { INIT, JSON_HEADERS } from './http-helpers.js';
+import { JSON_HEADERS, mcpSession } from './http-helpers.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -23,15 +23,6 @@ async function serving(options: Partial<ServeHttpOptions>): Promise<{ monitor: P
   return { monitor, server };
 }
 
-/** A 2025-era MCP session's id, initialized. */
-async function session(url: string): Promise<string> {
-  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
-  await r.text();
-  const id = r.headers.get('mcp-session-id')!;
-  const n = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-  await n.text();
-  return id;
-}
 
 async function get(server: HttpServer, path: string, init: RequestInit = {}): Promise<{ status: number; retryAfter: string | null; body: any }> {
   const r = await fetch(new URL(path, server.url), init);
@@ -43,7 +34,7 @@ describe('the JSON API on the host main thread', () => {
   it('waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer', async () => {
     const { monitor, server } = await serving({ maxCallsInProgress: 1, maxQueuedCalls: 1, callQueueMs: 120_000, allowStateChanges: true });
     monitor.record('api_gate', 1);
-    const id = await session(server.mcpUrl);
+    const id = await mcpSession(server.mcpUrl);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     try {

@@ -12,6 +12,16 @@ import type { AnyClient } from './mcp-helpers.js';
 export const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
 export const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
+/** A 2025-era MCP session at `url`, initialized: its id. */
+export async function mcpSession(url: string): Promise<string> {
+  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+  await r.text();
+  const id = r.headers.get('mcp-session-id')!;
+  const n = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await n.text();
+  return id;
+}
+
 export interface RawAnswer {
   /** The status line's code; 0 when the server closed without answering. */
   status: number;

@@ -6,21 +6,12 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
-import { INIT, JSON_HEADERS, useServing } from './http-helpers.js';
+import { JSON_HEADERS, mcpSession, useServing } from './http-helpers.js';
 import { waitFor } from './helpers.js';
 import { call, ok } from './mcp-helpers.js';
 
 const { serving, client } = useServing();
 
-/** A 2025-era session's id, initialized. */
-async function session(url: string): Promise<string> {
-  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
-  await r.text();
-  const id = r.headers.get('mcp-session-id')!;
-  const n = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-  await n.text();
-  return id;
-}
 
 /** post() over node:http, whose sockets run on Node's own timers whatever a test fakes. */
 function postRaw(url: string, id: string, message: object): Promise<number> {
@@ -46,8 +37,8 @@ afterEach(() => {
 describe('MCP calls over HTTP', () => {
   it('wait their turn past maxCallsInProgress, are answered 429 past maxQueuedCalls, and leave the host its timer', async () => {
     const { server } = await serving({ port: 0, maxCallsInProgress: 1, maxQueuedCalls: 1, callQueueMs: 120_000, allowStateChanges: true });
-    const a = await session(server.url);
-    const b = await session(server.url);
+    const a = await mcpSession(server.url);
+    const b = await mcpSession(server.url);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     try {
@@ -88,7 +79,7 @@ describe('MCP calls over HTTP', () => {
     // A call's place was handed on by the global setImmediate and a wait ended by the global
     // setTimeout: under a test's fakes the first call's end let none of the others in.
     const { server } = await serving({ port: 0, maxCallsInProgress: 1, callQueueMs: 120_000 });
-    const id = await session(server.url);
+    const id = await mcpSession(server.url);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
     const statuses = await Promise.all([30, 31, 32, 33].map((n) => postRaw(server.url, id, { jsonrpc: '2.0', id: n, method: 'tools/list' })));
     vi.useRealTimers();
