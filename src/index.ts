@@ -45,7 +45,7 @@ export type { MetricName, MetricQuery, MetricSnapshot, MetricWindow } from './mo
 export type { HistoryQuery, HistoryOrder, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
 export type { McpHttpServer, ServeMcpOptions, EndpointStatus } from './mcp/http-options.js';
 export type { SessionStats } from './mcp/sessions.js';
-export type { CallStats } from './mcp/call-gate.js';
+export type { CallStats } from './monitor/call-gate.js';
 export type { HttpServer, HttpServerStatus, EventStreamStats } from './http/types.js';
 export type { ServeHttpOptions } from './http/options.js';
 export type { ExpositionLeftOut, ExpositionStats } from './http/exposition.js';

@@ -8702,6 +8702,13 @@ export const BREAKS = [
     mustFail: ['a member started before its hub dials it on real time, and fake time that jumps two minutes marks it not stale'],
   },
   {
+    name: 'a capture holding its place of the call gate for its length',
+    what: "an MCP capture keeps its place of the call gate while the inspector samples: with maxCallsInProgress 1 every /api request and every other call waits callQueueMs, then 429, for the capture's length",
+    edits: [{ file: 'src/mcp/tools/capture-performance-profile.ts', find: 'return captureAnswer(await work.away(started.done), args.top);', replace: 'return captureAnswer(await started.done, args.top);' }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ["answers the dashboard and another agent's calls while a capture and a report wait off the main thread, their places given back"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

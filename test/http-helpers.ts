@@ -106,3 +106,14 @@ export function useServing(): {
     },
   };
 }
+
+/**
+ * A request that holds a place of serveHttp's call gate, as an answer built on the host's main
+ * thread does, for as long as a test wants: a POST /api/reports whose body is held back (its
+ * route reads the body once it has its place). release() sends the body; `answered` is its answer.
+ */
+export function holdPlace(port: number): { release: () => void; answered: Promise<RawAnswer> } {
+  let socket: Socket | undefined;
+  const answered = raw(port, `POST /api/reports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n`, (s) => (socket = s), { guardMs: 120_000 });
+  return { release: () => void socket?.write('{}'), answered };
+}

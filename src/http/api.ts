@@ -182,7 +182,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       else sendReport(res, reportPage(report, ask));
     }),
 
-    route('POST', '/api/reports', async ({ req, res, url }) => {
+    route('POST', '/api/reports', async ({ req, res, url, away }) => {
       queryParams(url, []);
       if (reportsRunning >= deps.maxConcurrentReports) throw new HttpError(503, `${reportsRunning} reports are being built, the limit (maxConcurrentReports): retry shortly`, undefined, { 'Retry-After': '1' });
       const raw = await readBody(req, res, REPORT_BODY_BYTES, budget, refused, REPORT_BODY_REFUSAL);
@@ -208,7 +208,9 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       res.once('close', gone);
       reportsRunning++;
       try {
-        const report = await monitor.generateReport({ ...body, signal: abort.signal });
+        // Built in the pool: the request's place of the call gate goes to others meanwhile.
+        const building = monitor.generateReport({ ...body, signal: abort.signal });
+        const report = await (away ? away(building) : building);
         sendReport(res, reportPage(report, ask));
       } finally {
         reportsRunning--;

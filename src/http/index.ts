@@ -20,7 +20,7 @@ import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
 import { apiRoutes } from './api.js';
 import { gateRoutes } from './api-gate.js';
-import { CallGate } from '../mcp/call-gate.js';
+import { CallGate } from '../monitor/call-gate.js';
 import { browserAccess } from './browser-session.js';
 import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
@@ -95,6 +95,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     url: `${origin}/`,
     connections: connections(),
     mcp: mcp.status(),
+    calls: gate.stats(),
     metrics: { ...(lastExposition ?? emptyStats(http.maxMetricsBytes)), ...held.stats(), stalled: stalls.stalled },
     scrapes,
     renders: exposition.renders,

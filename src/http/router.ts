@@ -11,6 +11,8 @@ export interface RouteContext {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
+  /** `work` awaited with the request's place of the call gate given back (api-gate.ts): for work done off the main thread. */
+  away?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 export interface Route {

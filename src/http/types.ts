@@ -1,4 +1,5 @@
 /** What a running HTTP front is and says of itself (monitor.serveHttp's answer). */
+import type { CallStats } from '../monitor/call-gate.js';
 import type { EndpointStatus } from '../mcp/http-options.js';
 import type { ExpositionStats } from './exposition.js';
 import type { HeldStats } from './held-bodies.js';
@@ -19,6 +20,12 @@ export interface HttpServerStatus {
   connections: { open: number; limit: number; refused: number };
   /** The MCP endpoint's sessions, buffered bytes and refusals. */
   mcp: EndpointStatus;
+  /**
+   * The call gate /mcp's calls and /api's requests share (one main thread): places in progress,
+   * away (given back while they await work off the main thread), queued, the limits, refused
+   * busy. The same counts as `mcp.calls`, kept there for the readers of that name.
+   */
+  calls: CallStats;
   /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples; and the bodies held now for clients still reading them, against their bound, with the scrapes refused at it. */
   metrics: ExpositionStats & HeldStats & {
     /** /metrics answers closed since the server started, their client having left their body unread for responseStallMs. */

@@ -22,7 +22,7 @@ import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
 import { TOKEN_ENV, TOKEN_RULE, tokenKeepsRule } from './token.js';
 import type { SessionStats } from './sessions.js';
-import type { CallStats } from './call-gate.js';
+import type { CallStats } from '../monitor/call-gate.js';
 import { MAX_BATCH, MAX_TIME_LENGTH, intRange } from './schemas.js';
 
 /** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */

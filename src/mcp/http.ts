@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
-import { CallGate } from './call-gate.js';
+import { CallGate, stampPlace } from '../monitor/call-gate.js';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import { HttpRejections } from './http-rejections.js';
@@ -145,6 +145,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy, gate: CallGate 
       return jsonError(res, 405, -32000, `Method Not Allowed: ${MCP_PATH} takes ${MCP_ALLOW}`, { Allow: MCP_ALLOW });
     }
     stalls.watch(res);
+    stampPlace(req);
     // The session a request names is busy from the request's first byte, not from the end of
     // its body: one whose large batch is still arriving is not the idle session evicted to
     // make room for a new one, to be answered 404 once it has sent it all.
@@ -179,10 +180,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy, gate: CallGate 
         res.once('close', onClose);
         const place = await gate.acquire(session ? sessionId : undefined, gone.signal);
         if (place === undefined) return;
-        if (typeof place !== 'function') return jsonError(res, 429, -32000, place.message, { 'Retry-After': String(place.retryAfterSeconds) });
+        if ('message' in place) return jsonError(res, 429, -32000, place.message, { 'Retry-After': String(place.retryAfterSeconds) });
         res.off('close', onClose);
-        if (res.destroyed) place();
-        else res.once('close', place);
+        if (res.destroyed) place.release();
+        else res.once('close', () => place.release());
+        // Its tool calls give the place back while they await work off the main thread (ToolWork.away).
+        stampPlace(req, place);
       }
     }
     if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);

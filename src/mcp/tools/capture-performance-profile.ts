@@ -98,7 +98,7 @@ export default function register(server: McpServer, front: Front): void {
         }
         if (!(found instanceof Promise)) return captureAnswer(found, args.top);
         if (status && status.endsAt - Date.now() > waitable) return running(args.id, status.endsAt);
-        return captureAnswer(await found, args.top);
+        return captureAnswer(await work.away(found), args.top);
       }
       const seconds = args.seconds ?? DEFAULT_SECONDS;
       const started = monitor.startProfile({ kind: args.kind ?? 'cpu', seconds });
@@ -110,7 +110,8 @@ export default function register(server: McpServer, front: Front): void {
       // A client that cancels no longer waits for it: the capture ends then, kept with what it
       // sampled, instead of holding the one capture there is for its length.
       work.signal.addEventListener('abort', started.stop, { once: true });
-      return captureAnswer(await started.done, args.top);
+      // The inspector samples on its own: the call's place goes to others meanwhile.
+      return captureAnswer(await work.away(started.done), args.top);
     },
   );
 }

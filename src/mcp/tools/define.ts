@@ -13,6 +13,7 @@ import type { MonitorHost } from '../host.js';
 import { StateChangeRefusedError } from '../policy.js';
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from '../validate.js';
 import { clearTimeout, setTimeout } from '../../engine/real-timers.js';
+import { PLACE_HEADER, placeOf } from '../../monitor/call-gate.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {
@@ -55,11 +56,24 @@ export class ToolWork {
   /** Whether the handler runs: false while the call waits for the monitor's start (see afterStart). */
   handling = true;
   private readonly request: AbortSignal;
+  private readonly http: Request | undefined;
   private deadline: AbortController | undefined;
   private combined: AbortSignal | undefined;
 
-  constructor(request: AbortSignal) {
+  constructor(request: AbortSignal, http?: Request) {
     this.request = request;
+    this.http = http;
+  }
+
+  /**
+   * `work` (done off the main thread: a capture, a report in the pool), awaited with the
+   * request's place of the HTTP endpoint's call gate given back, so that other calls and the
+   * dashboard are answered meanwhile; taken again, ahead of new requests, to build the answer.
+   * Over stdio, or with no place, `work` as it is.
+   */
+  away<T>(work: Promise<T>): Promise<T> {
+    const place = placeOf(this.http?.headers.get(PLACE_HEADER));
+    return place ? place.away(work) : work;
   }
 
   get signal(): AbortSignal {
@@ -114,7 +128,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
       if ('error' in checked) return toolError(checked.error);
       // The deadline's timer is set only for work that is asynchronous: a handler that
       // answers at once cannot be stopped, and most answer at once.
-      const work = new ToolWork(ctx.mcpReq.signal);
+      const work = new ToolWork(ctx.mcpReq.signal, ctx.http?.req);
       try {
         if (!front.stateChanges && changesState(checked.value)) throw new StateChangeRefusedError(name);
         const starting = waitsForStart(checked.value) ? front.host.starting : undefined;

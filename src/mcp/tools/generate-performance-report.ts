@@ -70,7 +70,8 @@ export default function register(server: McpServer, front: Front): void {
         signal: work.signal,
         ...(progress ? { onProgress: progress.onProgress } : {}),
       };
-      const report = await monitor.generateReport({ ...common, format: 'json' });
+      // Built in the pool: the call's place goes to others meanwhile.
+      const report = await work.away(monitor.generateReport({ ...common, format: 'json' }));
       await progress?.sent();
       front.resourceUpdated(REPORT_URI);
       if (args.format === 'markdown') {
