@@ -8709,6 +8709,13 @@ export const BREAKS = [
     mustFail: ["answers the dashboard and another agent's calls while a capture and a report wait off the main thread, their places given back"],
   },
   {
+    name: 'a stopped process counted as watched',
+    what: "the collector no longer looks for a stop of the whole process: after a SIGSTOP its gap's buckets count as watched and empty, and every count and rate rule on a metric that flows fires on SIGCONT and resolves a second later",
+    edits: [{ file: 'workers/collector.ts', find: '    freeze.see(t);\n', replace: '' }],
+    tests: ['process-stopped-alerts.test.ts'],
+    mustFail: ['fires no rule on the gap of a SIGSTOP: count and rate rules judge the part watched'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -111,6 +111,7 @@ describe('the constants and buffers', () => {
       [7, ['exporter actor']],
       [8, ['main thread', 'storage actor', 'watchdog']],
       [9, ['producer']],
+      [10, ['collector']],
     ]);
   });
 });

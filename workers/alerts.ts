@@ -14,6 +14,8 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { afterFreeze } from '../src/analysis/watched.js';
+import { lastFreeze } from '../src/engine/freeze-watch.js';
 import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, HUB_READ_TO, MEMBER_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
@@ -107,6 +109,8 @@ async function run(): Promise<void> {
       await Promise.race([waited.value, new Promise<void>((resolve) => (wake = resolve))]);
     }
     const t = now();
+    // The process was stopped (SIGSTOP, a VM suspended): its gap was not watched, as between a stop() and a start().
+    evaluator.watched = afterFreeze(evaluator.watched, lastFreeze(ctl));
     // A hub's main thread read its links past a boundary (markHubRead): a silent member's windows move on.
     const read = ctl.f64[HUB_READ_TO]!;
     const readPast = Math.floor(read / data.intervalMs) !== Math.floor(evaluator.hubReadTo / data.intervalMs);

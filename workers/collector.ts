@@ -32,6 +32,7 @@ import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
 import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, TID, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
+import { FreezeWatch } from '../src/engine/freeze-watch.js';
 import { SteadyClock } from '../src/engine/monitor-clock.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
@@ -101,6 +102,8 @@ const ctl = controlViews(data.control);
 /** The monitor's clock, read through now() below. */
 const clock = new SteadyClock(ctl);
 ctl.f64[TID] = ownThreadId();
+/** Finds a stop of the whole process (SIGSTOP, a VM suspended) before the buckets of its gap close: engine/freeze-watch.ts. */
+const freeze = new FreezeWatch(ctl);
 const sampler = data.system.enabled
   ? new SystemSampler({ intervalMs: data.intervalMs, slowCadenceMs: data.system.slowCadenceMs, diskPaths: data.system.diskPaths })
   : undefined;
@@ -161,6 +164,7 @@ async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING, dozeMs: num
   if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping && Atomics.load(ctl.i32, MAIL) === 0) {
     engine.promiseBeat(wakeAt);
     const ms = Math.max(1, wakeAt - t);
+    freeze.sleeping(ms);
     if (inLoop) {
       // An async source answers through the event loop: wait in it.
       const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, ms);
@@ -184,6 +188,7 @@ async function run(): Promise<void> {
   loopTurnedAt = start;
   for (;;) {
     const t = now();
+    freeze.see(t);
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();

@@ -44,6 +44,16 @@ export function watchedSince(watched: Watched, start: number): Watched {
 /** Always watched: data built or filled without a monitor (tests, benchmarks). */
 export const ALWAYS_WATCHED: Watched = { from: -Infinity, to: Infinity };
 
+/**
+ * `watched` with a stop of the whole process in its run (engine/freeze-watch.ts: SIGSTOP, a
+ * VM suspended) left out, as the time between a stop() and a start() is: the run before it
+ * becomes an earlier span. The same stop read again changes nothing.
+ */
+export function afterFreeze(watched: Watched, freeze: WatchedSpan | undefined): Watched {
+  if (!freeze || !(freeze.from > watched.from) || !(freeze.to <= watched.to)) return watched;
+  return { from: freeze.to, to: watched.to, earlier: [...(watched.earlier ?? []), { from: watched.from, to: freeze.from }] };
+}
+
 /** `watched` as of `until`: a run still going has watched up to there, not the time to come. */
 export function watchedUntil(watched: Watched, until: number): Watched {
   return watched.to > until ? { ...watched, to: Math.max(watched.from, until) } : watched;

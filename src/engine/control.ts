@@ -19,7 +19,7 @@ import { wallNow } from './real-timers.js';
 
 export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
-  bytes: 640,
+  bytes: 704,
   oneWriterPerLine: true,
   sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the main thread raises MAIL and bumps DOORBELL after posting a control call; the collector raises SLEEPING before it waits and clears MAIL before it turns its event loop' },
     { line: 8, why: "the storage actor's native gate (actors/native-gate.ts): the actor enters and leaves it around each call into SQLite; the watchdog opens it for a new instance and shuts it before it terminates one; the main thread shuts it before it ends the watchdog, and seals it at its process 'exit'; beside it, the close cell, where the watchdog or the main thread asks the actor to close its connection before they end it, and the actor answers" },
@@ -74,6 +74,9 @@ export const CONTROL_LAYOUT = defineLayout({
     THREAD_REFUSED: { offset: 576, type: 'i32', writer: 'producer', meaning: "new series refused (at maxSeries, or by a full string arena or name table) in producer() threads (Atomics.add; wraps): the main thread's status, faults and reports count them (monitor/series-refusals.ts)" },
     THREAD_ARENA_REFUSED: { offset: 580, type: 'i32', writer: 'producer', meaning: "those of THREAD_REFUSED refused by the registry's full string arena, below maxSeries (Atomics.add; wraps)" },
     THREAD_NAMES_REFUSED: { offset: 584, type: 'i32', writer: 'producer', meaning: "those of THREAD_REFUSED refused for a new metric name by the registry's full name table (Atomics.add; wraps)" },
+    FROZEN_SEQ: { offset: 640, type: 'i32', writer: 'collector', meaning: 'bumped (atomically) before and after FROZEN_FROM and FROZEN_TO are written: odd while they are (engine/freeze-watch.ts)' },
+    FROZEN_FROM: { offset: 648, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) where the last stop of the whole process it found began (SIGSTOP, a frozen VM or container; 0: none)" },
+    FROZEN_TO: { offset: 656, type: 'f64', writer: 'collector', meaning: 'where that stop ended: nobody watched in between (analysis/watched.ts, afterFreeze)' },
     STORAGE_CLOSE: { offset: 516, type: 'i32', writer: ['watchdog', 'main thread', 'storage actor'], meaning: "the gate's next cell: generation × 4 + REQUESTED (its ender asks that instance to close its connection before it is ended) or CLOSED (it has) (actors/close-first.ts)" },
   },
 });
@@ -132,6 +135,9 @@ export const STORAGE_CLOCK = at.STORAGE_CLOCK;
 export const STORAGE_BEAT_BY = at.STORAGE_BEAT_BY;
 export const EXPORT_CLOCK = at.EXPORT_CLOCK;
 export const EXPORT_BEAT_BY = at.EXPORT_BEAT_BY;
+export const FROZEN_SEQ = at.FROZEN_SEQ;
+export const FROZEN_FROM = at.FROZEN_FROM;
+export const FROZEN_TO = at.FROZEN_TO;
 
 export interface ControlViews {
   readonly i32: Int32Array;

@@ -30,6 +30,7 @@ import { ProducerHandles } from './producer-handles.js';
 import { RestoredPlaces } from './restored-places.js';
 import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
+import { lastFreeze } from '../engine/freeze-watch.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { StoredRollups } from '../storage/rollups.js';
@@ -249,7 +250,7 @@ export class PerformanceMonitor extends EventEmitter {
       intervalMs: o.collectionIntervalMs,
       watchedFrom: () => (this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt),
       // Asked as the actor starts, after this run's start is known: the run goes on while the actor runs.
-      watched: () => ({ from: this.runFrom === Infinity ? this.now() : this.runFrom, to: Infinity, ...(this.runs.length > 0 ? { earlier: [...this.runs] } : {}) }),
+      watched: () => (this.splitAtFreeze(), { from: this.runFrom === Infinity ? this.now() : this.runFrom, to: Infinity, ...(this.runs.length > 0 ? { earlier: [...this.runs] } : {}) }),
       historyLimit,
       maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
@@ -1324,10 +1325,25 @@ export class PerformanceMonitor extends EventEmitter {
    * run, to when it stopped; the runs before it (a stop() and a start() again) are `earlier`.
    */
   private watched(): Watched {
+    this.splitAtFreeze();
     if (this.running) return this.runs.length > 0 ? { from: this.runFrom, to: Infinity, earlier: this.runs } : { from: this.runFrom, to: Infinity };
     const last = this.runs[this.runs.length - 1];
     if (!last) return { from: Infinity, to: Infinity };
     return this.runs.length > 1 ? { ...last, earlier: this.runs.slice(0, -1) } : { ...last };
+  }
+
+  /**
+   * A stop of the whole process the collector found in this run (SIGSTOP, a VM suspended:
+   * engine/freeze-watch.ts) ends the run there and begins another where it ended: nobody
+   * watched the gap, and rates, history and rules count it as the time between a stop() and
+   * a start().
+   */
+  private splitAtFreeze(): void {
+    if (!this.running) return;
+    const freeze = lastFreeze(this.ctl);
+    if (!freeze || !(freeze.from > this.runFrom)) return;
+    this.runs.push({ from: this.runFrom, to: freeze.from });
+    this.runFrom = freeze.to;
   }
 
   /** What a collector's stop that could not finish lost: the samples it left in the rings, counted once it is gone. */
