@@ -8702,6 +8702,13 @@ export const BREAKS = [
     mustFail: ['a member started before its hub dials it on real time, and fake time that jumps two minutes marks it not stale'],
   },
   {
+    name: "status()'s memory touched walked at every call",
+    what: "status() reads a word of every recorded series' slot, a page apart each, at every call though the collector wrote nothing since: 15-20 ms of the host's main thread at 100,000 series at each dashboard poll, get_monitoring_status and overhead check",
+    edits: [{ file: 'src/monitor/touched-memory.ts', find: '    if (k[0] === drain && k[1] === applied && k[2] === ingested && k[3] === started && k[4] === seriesCount && k[5] === sketchPagesPeak) return this.bytes;\n', replace: '' }],
+    tests: ['touched-memory.test.ts'],
+    mustFail: ['walks the series again only after the collector wrote, and counts what it wrote'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
