@@ -34,7 +34,13 @@ async function main(): Promise<void> {
       monitor.status();
       busy.push(performance.now() - t0);
     }
-    console.log(`${N} series, load ${loadavg()[0]!.toFixed(2)}: status() median ${median(idle)} ms with nothing recorded between calls, ${median(busy)} ms after a flushed sample`);
+    const page: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const t0 = performance.now();
+      monitor.getMetrics({ limit: 200 });
+      page.push(performance.now() - t0);
+    }
+    console.log(`${N} series, load ${loadavg()[0]!.toFixed(2)}: status() median ${median(idle)} ms with nothing recorded between calls, ${median(busy)} ms after a flushed sample; getMetrics({ limit: 200 }) ${median(page)} ms`);
   } finally {
     await monitor.close();
   }

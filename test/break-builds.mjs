@@ -8709,6 +8709,13 @@ export const BREAKS = [
     mustFail: ['walks the series again only after the collector wrote, and counts what it wrote'],
   },
   {
+    name: "a page of getMetrics() walking every series past it",
+    what: "getMetrics({ limit }) reads every series' name, tags and totals after its page is full: at 100,000 series a page of 200 (/api/metrics, get_performance_metrics) held the host's main thread 7-20 ms",
+    edits: [{ file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;', replace: '      if (at < offset || at >= offset + limit) return;' }],
+    tests: ['metrics-page-reads.test.ts'],
+    mustFail: ['reads the series up to the end of its page, not past it, and answers the same page'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
