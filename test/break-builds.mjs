@@ -2006,7 +2006,7 @@ export const BREAKS = [
     name: 'a page summarises every series',
     what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
     edits: [
-      { file: 'src/monitor/query.ts', find: '      if (at < offset || at >= offset + limit) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
+      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
       { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      // A hub\'s member series', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      // A hub\'s member series' },
     ],
     tests: ['query.test.ts'],
