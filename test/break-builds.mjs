@@ -2006,7 +2006,7 @@ export const BREAKS = [
     name: 'a page summarises every series',
     what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
     edits: [
-      { file: 'src/monitor/query.ts', find: '      if (at < offset || at >= offset + limit) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
+      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
       { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      // A hub\'s member series', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      // A hub\'s member series' },
     ],
     tests: ['query.test.ts'],
@@ -8714,6 +8714,20 @@ export const BREAKS = [
     edits: [{ file: 'workers/collector.ts', find: '    freeze.see(t);\n', replace: '' }],
     tests: ['process-stopped-alerts.test.ts'],
     mustFail: ['fires no rule on the gap of a SIGSTOP: count and rate rules judge the part watched'],
+  },
+  {
+    name: "status()'s memory touched walked at every call",
+    what: "status() reads a word of every recorded series' slot, a page apart each, at every call though the collector wrote nothing since: 15-20 ms of the host's main thread at 100,000 series at each dashboard poll, get_monitoring_status and overhead check",
+    edits: [{ file: 'src/monitor/touched-memory.ts', find: '    if (k[0] === drain && k[1] === applied && k[2] === ingested && k[3] === started && k[4] === seriesCount && k[5] === sketchPagesPeak) return this.bytes;\n', replace: '' }],
+    tests: ['touched-memory.test.ts'],
+    mustFail: ['walks the series again only after the collector wrote, and counts what it wrote'],
+  },
+  {
+    name: "a page of getMetrics() walking every series past it",
+    what: "getMetrics({ limit }) reads every series' name, tags and totals after its page is full: at 100,000 series a page of 200 (/api/metrics, get_performance_metrics) held the host's main thread 7-20 ms",
+    edits: [{ file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;', replace: '      if (at < offset || at >= offset + limit) return;' }],
+    tests: ['metrics-page-reads.test.ts'],
+    mustFail: ['reads the series up to the end of its page, not past it, and answers the same page'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

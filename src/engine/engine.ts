@@ -402,6 +402,10 @@ export class Engine {
     if (t >= this.nextSystemSample) {
       this.nextSystemSample = this.writer.bucketStart + this.cadenceMs;
       this.sampleOwn(t);
+      // Its readings moved the store after the bump above: a reader that caches by the epochs
+      // (status()'s memory touched, monitor/touched-memory.ts) reads again. No notify: they
+      // are not news for the alert actor's `last` rules, which the bump above woke.
+      Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
     }
   }
 }

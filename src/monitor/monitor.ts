@@ -82,6 +82,7 @@ import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
 import { inOwnContext } from './own-context.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { checkListenPath } from '../hub/socket-path.js';
+import { TouchedMemory } from './touched-memory.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 import { VERSION } from '../version.js';
 
@@ -140,6 +141,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly runs: WatchedSpan[] = [];
   private readonly handles = new ProducerHandles();
   private sketchPagesPeak = 0;
+  /** The store's memory touched, walked again only when the collector wrote since (touched-memory.ts). */
+  private touchedMemory: TouchedMemory | undefined;
   private readonly reports: ReportService;
   private readonly optimizer: Optimizer;
   /** For the spread of a tunable's target read from buckets (3 MB): made at the first such reading. */
@@ -1360,7 +1363,8 @@ export class PerformanceMonitor extends EventEmitter {
   /** See MonitorStatus.memory.touchedBytes; the sketch pages' peak is what this thread has seen. */
   private touchedBytes(): number {
     this.sketchPagesPeak = Math.max(this.sketchPagesPeak, this.reader.layout.poolPages - this.reader.freePages());
-    return touchedSharedBytes(this.statusParts, this.rings(), this.sketchPagesPeak);
+    const store = (this.touchedMemory ??= new TouchedMemory(this.reader, this.ctl)).read(this.registry.seriesCount(), this.sketchPagesPeak);
+    return touchedSharedBytes(this.statusParts, this.rings(), store);
   }
 
   /**

@@ -15,7 +15,6 @@ import { OWN_SERIES, type Registry } from '../engine/registry.js';
 import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { storeBytes, type StoreBuffers } from '../engine/store/layout.js';
-import { touchedBytes } from '../engine/store/usage.js';
 import { bindingLimit, type BindingLimit, type MemoryFit } from './memory-fit.js';
 import { readAddressSpace } from '../actors/thread-room.js';
 import { memoryInUse } from '../engine/memory-limit.js';
@@ -232,11 +231,11 @@ export function ringBytes(rings: readonly SharedArrayBuffer[]): number {
 }
 
 /**
- * See MonitorStatus.memory.touchedBytes: the store's pages written, for a sketch pool whose
- * peak use is `sketchPagesPeak` pages, and the other buffers whole.
+ * See MonitorStatus.memory.touchedBytes: the store's pages written (`storeTouched`, engine/
+ * store/usage.ts' touchedBytes, read through monitor/touched-memory.ts), and the other buffers whole.
  */
-export function touchedSharedBytes(p: Pick<StatusParts, 'reader' | 'registry' | 'control'>, rings: readonly SharedArrayBuffer[], sketchPagesPeak: number): number {
-  return touchedBytes(p.reader, p.registry.seriesCount(), sketchPagesPeak) + p.registry.bytes() + ringBytes(rings) + p.control.byteLength;
+export function touchedSharedBytes(p: Pick<StatusParts, 'registry' | 'control'>, rings: readonly SharedArrayBuffer[], storeTouched: number): number {
+  return storeTouched + p.registry.bytes() + ringBytes(rings) + p.control.byteLength;
 }
 
 export function monitorStatus(p: StatusParts, live: LiveState, now: number): MonitorStatus {
