@@ -8751,6 +8751,13 @@ export const BREAKS = [
     mustFail: ["names the session's limit, not the endpoint's, when the session's calls held the request, and asks it back at once after its wait"],
   },
   {
+    name: "the dashboard's 429 said as an error",
+    what: "the dashboard shows a busy server's 429 on /api as an error on every chart and drops the answers, instead of saying the server is busy and asking again after Retry-After",
+    edits: [{ file: 'dashboard/js/api.js', find: '    if (res.status !== 429) return res;', replace: '    if (res.status !== 429 || res) return res;' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['says a busy server (429) calmly, not as an error, and draws its answers once it has a place'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
