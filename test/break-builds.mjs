@@ -8655,7 +8655,7 @@ export const BREAKS = [
   {
     name: "the MCP call gate on the test's fake timers",
     what: "the MCP endpoint's call gate hands a place on by the global setImmediate and ends a wait by the global setTimeout: under a test's fake timers the first call's end lets none of the others in",
-    edits: [{ file: 'src/mcp/call-gate.ts', find: "import { clearTimeout, setImmediate, setTimeout } from '../engine/real-timers.js';\n", replace: '' }],
+    edits: [{ file: 'src/monitor/call-gate.ts', find: "import { clearTimeout, monoNow, setImmediate, setTimeout } from '../engine/real-timers.js';\n", replace: "import { monoNow } from '../engine/real-timers.js';\n" }],
     tests: ['mcp-http-calls.test.ts'],
     mustFail: ["hands its places on under a test's fake timers, installed after the server started"],
   },
