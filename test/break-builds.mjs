@@ -8655,7 +8655,7 @@ export const BREAKS = [
   {
     name: "the MCP call gate on the test's fake timers",
     what: "the MCP endpoint's call gate hands a place on by the global setImmediate and ends a wait by the global setTimeout: under a test's fake timers the first call's end lets none of the others in",
-    edits: [{ file: 'src/mcp/call-gate.ts', find: "import { clearTimeout, setImmediate, setTimeout } from '../engine/real-timers.js';\n", replace: '' }],
+    edits: [{ file: 'src/monitor/call-gate.ts', find: "import { clearTimeout, monoNow, setImmediate, setTimeout } from '../engine/real-timers.js';\n", replace: "import { monoNow } from '../engine/real-timers.js';\n" }],
     tests: ['mcp-http-calls.test.ts'],
     mustFail: ["hands its places on under a test's fake timers, installed after the server started"],
   },
@@ -8669,9 +8669,9 @@ export const BREAKS = [
   {
     name: "the CLI's 429 not retried",
     what: "perfwatch report --url and perfwatch profile give up on an endpoint's first 429, though its Retry-After says when a place frees",
-    edits: [{ file: 'src/cli/busy-retry.ts', find: '!resendable || retry > retries)', replace: '!resendable || retry > 0)' }],
+    edits: [{ file: 'src/cli/busy-retry.ts', find: 'response.status === 429 && resendable;', replace: 'response.status === 429 && resendable && retry < 1;' }],
     tests: ['cli-busy-retry.test.ts'],
-    mustFail: ['report retries a 429 after its Retry-After, saying so, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, and answers once a place frees', 'report gives up after 3 retries of a gate that stays full, saying the 429'],
+    mustFail: ['report retries a 429 after its Retry-After, saying so, past three of them, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, past three of them, and answers once a place frees', 'report gives up once --timeout leaves no room for the wait the server asks, saying the 429'],
   },
   {
     name: "the call gate's counts left out of get_monitoring_status",
@@ -8728,6 +8728,34 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;', replace: '      if (at < offset || at >= offset + limit) return;' }],
     tests: ['metrics-page-reads.test.ts'],
     mustFail: ['reads the series up to the end of its page, not past it, and answers the same page'],
+  },
+  {
+    name: "the CLI's 429 retried three times whatever the server asked",
+    what: "perfwatch report --url and perfwatch profile give up after three retries of a busy endpoint, though --timeout leaves time for more and the endpoint's queue holds each request 10 s",
+    edits: [{ file: 'src/cli/busy-retry.ts', find: 'response.status === 429 && resendable;', replace: 'response.status === 429 && resendable && retry <= 3;' }],
+    tests: ['cli-busy-retry.test.ts'],
+    mustFail: ['report retries a 429 after its Retry-After, saying so, past three of them, and answers once a place frees', 'profile retries a 429 after its Retry-After, saying so, past three of them, and answers once a place frees'],
+  },
+  {
+    name: "the busy answer's Retry-After a quarter of callQueueMs whatever the queue held",
+    what: "a request that finds the call queue full is asked back in a quarter of callQueueMs, before the oldest waiter's wait is over and the queue has room",
+    edits: [{ file: 'src/monitor/call-gate.ts', find: "const oldest = why === 'queue' ? this.waiting[0] : undefined;", replace: "const oldest = { until: monoNow() + callQueueMs / 4 };" }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ['waits its turn behind /mcp calls past maxCallsInProgress, is answered 429 past maxQueuedCalls, and leaves the host its timer'],
+  },
+  {
+    name: "the busy answer names maxCallsInProgress when the session's limit held the request",
+    what: "a call held by its session's maxSessionCalls, the endpoint empty, is answered busy saying the endpoint's calls are at maxCallsInProgress",
+    edits: [{ file: 'src/monitor/call-gate.ts', find: 'this.inProgress < limit && ofSession >= maxSessionCalls', replace: 'false' }],
+    tests: ['mcp-http-calls.test.ts'],
+    mustFail: ["names the session's limit, not the endpoint's, when the session's calls held the request, and asks it back at once after its wait"],
+  },
+  {
+    name: "the dashboard's 429 said as an error",
+    what: "the dashboard shows a busy server's 429 on /api as an error on every chart and drops the answers, instead of saying the server is busy and asking again after Retry-After",
+    edits: [{ file: 'dashboard/js/api.js', find: '    if (res.status !== 429) return res;', replace: '    if (res.status !== 429 || res) return res;' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['says a busy server (429) calmly, not as an error, and draws its answers once it has a place'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -1,7 +1,8 @@
 /**
  * `perfwatch report --url` and `perfwatch profile` against an endpoint whose call gate is full
- * (cli/busy-retry.ts): a 429 is retried after its Retry-After, at most BUSY_RETRIES times,
- * each retry said on stderr; the run goes on once a place frees, and says the 429 past them.
+ * (cli/busy-retry.ts): a 429 is retried after its Retry-After for as long as the run's
+ * --timeout lasts, each retry said on stderr; the run goes on once a place frees, and says the
+ * 429 once --timeout has no room for another wait.
  * The gate is held by an /api request whose body is left unfinished (its place is taken before
  * the body is read), so the test, not a clock, decides when it frees.
  */
@@ -53,18 +54,20 @@ function cli(args: string[], onStderr: (text: string) => void = () => {}): Promi
   });
 }
 
-const RETRY = /^perfwatch: the MCP endpoint at 127\.0\.0\.1:\d+ is busy \(HTTP 429\); retrying in 1 s as its Retry-After says \(retry (\d) of 3\)$/gm;
+const RETRY = /^perfwatch: the MCP endpoint at 127\.0\.0\.1:\d+ is busy \(HTTP 429\); retrying in 1 s as its Retry-After says \(retry (\d+), within --timeout\)$/gm;
 
 describe('perfwatch report and profile --url against a busy endpoint', () => {
   for (const [command, extra, answered] of [
     ['report', [], /perf|report|series/i],
     ['profile', ['--seconds', '1'], /^cpu profile 1 of the main thread/],
   ] as const) {
-    it(`${command} retries a 429 after its Retry-After, saying so, and answers once a place frees`, async () => {
+    it(`${command} retries a 429 after its Retry-After, saying so, past three of them, and answers once a place frees`, async () => {
+      // Three retries, whatever the server said, gave up after 3 s here, and after 9 s of waits
+      // on a server whose queue holds a request 10 s: the place frees after the fourth.
       const { server, free } = await fullGate();
       let freed = false;
       const run = await cli([command, '--url', server.mcpUrl, ...extra], (stderr) => {
-        if (!freed && stderr.includes('(retry 1 of 3)')) {
+        if (!freed && stderr.includes('(retry 4, within --timeout)')) {
           freed = true;
           free();
         }
@@ -73,17 +76,22 @@ describe('perfwatch report and profile --url against a busy endpoint', () => {
       expect(run.stderr).not.toContain('answered HTTP 429');
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(answered);
-      expect(server.status().mcp.calls.refusedBusy).toBeGreaterThan(0);
+      expect(server.status().mcp.calls.refusedBusy).toBeGreaterThanOrEqual(4);
     }, 120_000);
 
-    it(`${command} gives up after 3 retries of a gate that stays full, saying the 429`, async () => {
+    it(`${command} gives up once --timeout leaves no room for the wait the server asks, saying the 429`, async () => {
       const { server } = await fullGate();
-      const run = await cli([command, '--url', server.mcpUrl, ...extra]);
+      const run = await cli([command, '--url', server.mcpUrl, '--timeout', '4', ...extra]);
       expect(run.code).toBe(2);
-      expect([...run.stderr.matchAll(RETRY)].map((m) => m[1])).toEqual(['1', '2', '3']);
+      const retries = [...run.stderr.matchAll(RETRY)].map((m) => Number(m[1]));
+      expect(retries.length).toBeGreaterThan(0);
+      expect(retries).toEqual(retries.map((_, i) => i + 1));
+      expect(run.stderr).toMatch(/is busy \(HTTP 429\) and asks for 1 s before a retry, more than --timeout leaves \(\d+ s\); giving up, a longer --timeout waits longer\n/);
       expect(run.stderr).toContain(`the MCP endpoint at ${server.mcpUrl} answered HTTP 429: `);
       expect(run.stderr).toContain('maxCallsInProgress');
-      expect(server.status().mcp.calls.refusedBusy).toBe(4);
+      // Said as the endpoint's busy answer, not as a server that did not answer.
+      expect(run.stderr).not.toContain('did not answer');
+      expect(server.status().mcp.calls.refusedBusy).toBe(retries.length + 1);
     }, 120_000);
   }
 });

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PerformanceMonitor, type AlertTransition, type HttpServer } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
+import { holdPlace } from './http-helpers.js';
 import { describeWithPeer } from './peers/use.js';
 import { chartPixels, FIRST_SERIES } from './dashboard-pixels.js';
 
@@ -546,5 +547,40 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     const header = (await fetch(`${answered}/api/status`)).headers.get('x-perfwatch-now');
     expect(Math.abs(Number(header) - monitor.now())).toBeLessThan(5_000);
     await skewed.close();
+  });
+
+  it("says a busy server (429) calmly, not as an error, and draws its answers once it has a place", async () => {
+    // One place, held, and no queue: every /api request of the page is answered 429 with
+    // Retry-After. The page said "429: Too Many Requests: …" in red and dropped the answers
+    // until the next poll; it now waits as asked and asks again.
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    for (const ms of ORDERS) own.recordRequest({ endpoint: '/orders', responseTimeMs: ms, statusCode: 200 });
+    await own.flush();
+    const front = await own.serveHttp({ port: 0, maxCallsInProgress: 1, maxQueuedCalls: 0 });
+    const holder = holdPlace(front.port);
+    await waitFor(() => front.status().calls.inProgress === 1, GUARD_MS, 'the holder to have its place');
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await tab.goto(front.url);
+      await tab.locator('#busy').filter({ hasText: 'The server is busy' }).waitFor({ timeout: GUARD_MS });
+      expect(front.status().calls.refusedBusy).toBeGreaterThan(0);
+      expect(await tab.locator('#error').isHidden()).toBe(true);
+      expect(await tab.locator('#charts').textContent()).not.toContain('429');
+      holder.release();
+      expect((await holder.answered).status).toBe(200);
+      // Its requests asked again once the place was free: the charts drawn, the notice gone, no error.
+      await tab.locator('#busy').waitFor({ state: 'hidden', timeout: GUARD_MS });
+      await expect.poll(async () => (await charts(tab)).find((c) => c.id === 'response-time')?.data[1]?.filter((v) => v != null).length ?? 0, { timeout: GUARD_MS, interval: 200 }).toBeGreaterThan(0);
+      expect(await tab.locator('#error').isHidden()).toBe(true);
+      expect(await tab.locator('#charts').textContent()).not.toContain('429');
+      expect(errors).toEqual([]);
+    } finally {
+      await tab.close();
+      await front.close();
+      await own.stop();
+    }
   });
 });

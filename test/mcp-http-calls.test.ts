@@ -94,6 +94,31 @@ describe('MCP calls over HTTP', () => {
     expect(statuses).toEqual([200, 200, 200, 200]);
   }, 30_000);
 
+  it("names the session's limit, not the endpoint's, when the session's calls held the request, and asks it back at once after its wait", async () => {
+    // Two places of the endpoint, one of a session: a capture of session a gives its place back
+    // while it samples but still counts against its session, so a's next call waits with the
+    // endpoint empty. Its busy answer said "2 calls are in progress, the limit
+    // (maxCallsInProgress)", none being.
+    const { server } = await serving({ port: 0, maxCallsInProgress: 2, maxSessionCalls: 1, callQueueMs: 100, allowStateChanges: true });
+    const a = await mcpSession(server.url);
+    const capture = post(server.url, a, { jsonrpc: '2.0', id: 40, method: 'tools/call', params: { name: 'capture_performance_profile', arguments: { seconds: 5 } } });
+    await waitFor(() => server.status().calls.away === 1, 20_000, 'the capture to give its place back');
+    const held = await post(server.url, a, { jsonrpc: '2.0', id: 41, method: 'tools/list' });
+    expect(held.status).toBe(429);
+    const message: string = JSON.parse(held.text).error.message;
+    expect(message).toContain('1 call of its session is in progress, the limit (maxSessionCalls)');
+    expect(message).not.toContain('maxCallsInProgress');
+    expect(message).toContain('with fewer calls at once in this session');
+    // Its own wait over, a retry waits its turn in the queue again: it is asked back at once.
+    expect(held.retryAfter).toBe('1');
+    expect(message).toContain('retry in 1 s');
+    // Another session's call was never held.
+    const b = await mcpSession(server.url);
+    expect((await post(server.url, b, { jsonrpc: '2.0', id: 42, method: 'tools/list' })).status).toBe(200);
+    expect((await capture).status).toBe(200);
+    expect(server.status().calls.refusedBusy).toBe(1);
+  }, 60_000);
+
   it('refuses limits out of range, naming the option', async () => {
     const { monitor } = await serving({ port: 0 });
     await expect(monitor.serveMcp({ port: 0, maxCallsInProgress: 0 })).rejects.toThrow(/maxCallsInProgress/);

@@ -34,15 +34,50 @@ async function answer(res) {
   return body;
 }
 
+/** The longest wait before asking again a server that answered busy, whatever its Retry-After. */
+const BUSY_WAIT_MAX_MS = 60_000;
+/** Requests waiting to ask again a server that answered busy; `onBusy(waitMs | null)` hears of each change. */
+let busyWaiting = 0;
+let onBusy = () => {};
+
+/** `fn(waitMs)` when a request waits to ask a busy server again (the longest asked), `fn(null)` when none waits. */
+export function whenBusy(fn) {
+  onBusy = fn;
+}
+
+/**
+ * fetch, asked again after the server's Retry-After while it answers 429: the server's calls
+ * are at their limit (maxCallsInProgress, docs/http-security.md), a state it says will pass,
+ * not a fault. The page said it as an error in red ("429: Too Many Requests: …") and dropped
+ * the answer until the next poll; now it says the server is busy and asks again when told.
+ * A 429 is a request the server did not start, so a POST is asked again as well.
+ */
+async function fetchPatiently(url, init) {
+  for (;;) {
+    const res = await fetch(url, init);
+    if (res.status !== 429) return res;
+    const seconds = Number(res.headers.get('retry-after'));
+    const waitMs = Math.min(BUSY_WAIT_MAX_MS, 1000 * (Number.isFinite(seconds) && seconds >= 1 ? seconds : 1));
+    await res.text().catch(() => '');
+    busyWaiting++;
+    onBusy(waitMs);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    } finally {
+      if (--busyWaiting === 0) onBusy(null);
+    }
+  }
+}
+
 export async function getJson(path, params = {}) {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query.set(k, String(v));
   const qs = query.toString();
-  return answer(await fetch(qs ? `${path}?${qs}` : path, { headers: { Accept: 'application/json' } }));
+  return answer(await fetchPatiently(qs ? `${path}?${qs}` : path, { headers: { Accept: 'application/json' } }));
 }
 
 export async function postJson(path, body) {
-  return answer(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
+  return answer(await fetchPatiently(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
 }
 
 /**

@@ -32,6 +32,12 @@ function showError(error) {
   $('error').textContent = error ? String(error.message ?? error) : '';
 }
 
+// A busy server (429) is waited for, said calmly apart from the errors (api.js).
+api.whenBusy((waitMs) => {
+  $('busy').hidden = waitMs === null;
+  $('busy').textContent = waitMs === null ? '' : `The server is busy answering other requests; the dashboard asks again in ${Math.ceil(waitMs / 1000)} s.`;
+});
+
 function addChart(spec, removable) {
   const chart = new Chart($('charts'), spec, removable ? (c) => {
     c.remove();

@@ -83,8 +83,8 @@ export function remoteUrl(value: string): URL | string {
 export async function connectRemote(client: Client, url: URL, token: string | undefined, timeoutMs: number): Promise<Remote | string> {
   // Imported here: the flags, help and usage errors of the commands that connect load no MCP client.
   const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
-  // A 429 (the endpoint's calls at their limit) is retried after its Retry-After (busy-retry.ts).
-  const fetch = busyRetryingFetch(url, (line) => process.stderr.write(line));
+  // A 429 (the endpoint's calls at their limit) is retried after its Retry-After, within --timeout (busy-retry.ts).
+  const fetch = busyRetryingFetch(url, (line) => process.stderr.write(line), timeoutMs);
   const transport = new StreamableHTTPClientTransport(url, { fetch, ...(token ? { authProvider: { token: async () => token } } : {}) });
   // A server that went away during a call (its process killed or stopped) broke the call's
   // stream; the client tried to reconnect, was refused, gave up, and the call went on waiting

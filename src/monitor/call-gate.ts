@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { clearTimeout, setImmediate, setTimeout } from '../engine/real-timers.js';
+import { clearTimeout, monoNow, setImmediate, setTimeout } from '../engine/real-timers.js';
 
 /**
  * The header the MCP endpoint sets on a request that holds a place (the client's own is
@@ -77,6 +77,8 @@ interface Waiter {
   key: string | undefined;
   grant: () => void;
   timer: NodeJS.Timeout;
+  /** When its wait ends (monoNow()), let in or refused: the queue has room by then. */
+  until: number;
 }
 
 /**
@@ -178,7 +180,7 @@ export class CallGate implements GateOfPlaces {
    */
   acquire(key: string | undefined, gone: AbortSignal): Promise<Place | Busy | undefined> {
     if (this.waiting.length === 0 && this.returning.length === 0 && this.fits(key)) return Promise.resolve(this.take(key));
-    if (this.waiting.length >= this.limits.maxQueuedCalls) return Promise.resolve(this.busy('queue'));
+    if (this.waiting.length >= this.limits.maxQueuedCalls) return Promise.resolve(this.busy('queue', key));
     return new Promise((resolve) => {
       const leave = (): void => {
         clearTimeout(waiter.timer);
@@ -198,9 +200,10 @@ export class CallGate implements GateOfPlaces {
         },
         timer: setTimeout(() => {
           leave();
-          resolve(this.busy('wait'));
+          resolve(this.busy('wait', key));
           this.pump();
         }, this.limits.callQueueMs),
+        until: monoNow() + this.limits.callQueueMs,
       };
       waiter.timer.unref();
       gone.addEventListener('abort', onGone, { once: true });
@@ -293,14 +296,31 @@ export class CallGate implements GateOfPlaces {
     }
   }
 
-  private busy(why: 'queue' | 'wait'): Busy {
+  /**
+   * The answer of a request refused, its Retry-After from the queue's state: one that found the
+   * queue full is asked back once the oldest waiter's wait is over (let in or refused, it leaves
+   * room), at most callQueueMs; one whose own wait is over, at once (1 s): a retry waits its turn
+   * in the queue again, which paces it. A quarter of callQueueMs (3 s) whatever the queue held
+   * asked a client that found the queue full back before it had room, and made the CLI, which
+   * retried three times, give up after 9 s of waits on a server whose turns take 10 s.
+   * The message names the limit that held it: the endpoint's (maxCallsInProgress), or its
+   * session's (maxSessionCalls) when the endpoint had room.
+   */
+  private busy(why: 'queue' | 'wait', key: string | undefined): Busy {
     this.refusedBusy++;
-    const { maxCallsInProgress: limit, maxQueuedCalls, callQueueMs } = this.limits;
-    const retryAfterSeconds = Math.max(1, Math.ceil(callQueueMs / 1000 / 4));
+    const { maxCallsInProgress: limit, maxSessionCalls, maxQueuedCalls, callQueueMs } = this.limits;
+    const oldest = why === 'queue' ? this.waiting[0] : undefined;
+    const retryAfterSeconds = Math.min(Math.max(1, Math.ceil(callQueueMs / 1000)), Math.max(1, Math.ceil(((oldest?.until ?? 0) - monoNow()) / 1000)));
+    const ofSession = key === undefined ? 0 : (this.bySession.get(key) ?? 0);
+    const held =
+      this.inProgress < limit && ofSession >= maxSessionCalls
+        ? `${ofSession} ${ofSession === 1 ? 'call' : 'calls'} of its session ${ofSession === 1 ? 'is' : 'are'} in progress, the limit (maxSessionCalls)`
+        : `${limit} ${limit === 1 ? 'call is' : 'calls are'} in progress, the limit (maxCallsInProgress)`;
     const cause = why === 'queue' ? `${maxQueuedCalls.toLocaleString('en-US')} more wait, the limit (maxQueuedCalls)` : `this request waited callQueueMs (${callQueueMs.toLocaleString('en-US')} ms) for a place`;
+    const fewer = held.endsWith('(maxSessionCalls)') ? 'with fewer calls at once in this session' : 'with fewer calls at once';
     return {
       retryAfterSeconds,
-      message: `Too Many Requests: the server is busy: ${limit} ${limit === 1 ? 'call is' : 'calls are'} in progress, the limit (maxCallsInProgress), and ${cause}; retry in ${retryAfterSeconds} s, with fewer calls at once`,
+      message: `Too Many Requests: the server is busy: ${held}, and ${cause}; retry in ${retryAfterSeconds} s, ${fewer}`,
     };
   }
 }
