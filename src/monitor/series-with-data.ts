@@ -12,7 +12,7 @@
  */
 import type { Registry, SeriesInfo } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
-import type { MetricName } from './query.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 
 interface NameCount {
   info: SeriesInfo;
@@ -72,9 +72,9 @@ export class SeriesWithData {
     return out;
   }
 
-  /** getMetricNames()'s answer: every name with a series with data, by name. */
-  names(): MetricName[] {
-    const out: MetricName[] = [];
+  /** getMetricNames()'s answer (query.ts' MetricName): every name with a series with data, by name. */
+  names(): { name: string; kind: MetricKind; unit: MetricUnit; series: number }[] {
+    const out: { name: string; kind: MetricKind; unit: MetricUnit; series: number }[] = [];
     for (const [name, c] of this.counts()) out.push({ name, kind: c.info.kind, unit: c.info.unit, series: c.series });
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
