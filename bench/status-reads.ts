@@ -3,7 +3,8 @@
  * [series]` (default 100,000). A monitor (storage 'memory', system and runtime sampling off,
  * one-second buckets) holds that many series of one sample each; it times 21 calls 20 ms
  * apart with nothing recorded between them (an idle service's dashboard poll or overhead
- * check), then 21 calls each after a sample recorded and flushed. Medians, ms.
+ * check), then 21 calls each after a sample recorded and flushed; then a page of getMetrics(),
+ * countMetrics() (/api/metrics' total) and getMetricNames() (/api/names), 21 calls each. Medians, ms.
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -40,7 +41,17 @@ async function main(): Promise<void> {
       monitor.getMetrics({ limit: 200 });
       page.push(performance.now() - t0);
     }
-    console.log(`${N} series, load ${loadavg()[0]!.toFixed(2)}: status() median ${median(idle)} ms with nothing recorded between calls, ${median(busy)} ms after a flushed sample; getMetrics({ limit: 200 }) ${median(page)} ms`);
+    const count: number[] = [];
+    const names: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      let t0 = performance.now();
+      monitor.countMetrics();
+      count.push(performance.now() - t0);
+      t0 = performance.now();
+      monitor.getMetricNames();
+      names.push(performance.now() - t0);
+    }
+    console.log(`${N} series, load ${loadavg()[0]!.toFixed(2)}: status() median ${median(idle)} ms with nothing recorded between calls, ${median(busy)} ms after a flushed sample; getMetrics({ limit: 200 }) ${median(page)} ms; countMetrics() ${median(count)} ms; getMetricNames() ${median(names)} ms`);
   } finally {
     await monitor.close();
   }

@@ -38,6 +38,7 @@ export const CONTROL_LAYOUT = defineLayout({
     CLOCK_READ_MONO: { offset: 104, type: 'f64', writer: 'collector', meaning: "the process's monotonic clock (ms, process.hrtime) at that reading; readers in other threads go on from the pair until the collector reads a step" },
     CLOCK_READ_SEQ: { offset: 112, type: 'i32', writer: 'collector', meaning: 'bumped (atomically) before and after the pair is written: odd while it is' },
     APPLIED_EPOCH: { offset: 116, type: 'i32', writer: 'collector', meaning: "bumped after each hub batch applied (its members' closed buckets; DRAIN_EPOCH is bumped and notified with it while MEMBER_LISTENING)" },
+    STORE_PAGES: { offset: 120, type: 'f64', writer: 'collector', meaning: "the series slots' pages written so far (store/touched-pages.ts), set before each epoch bump: status()'s memory touched reads it, no series" },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) at the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
     DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
@@ -115,6 +116,7 @@ export const SKETCH_OVERFLOW = at.SKETCH_OVERFLOW;
 export const SKETCHES_LOST = at.SKETCHES_LOST;
 export const SKETCH_LOG_REACH = at.SKETCH_LOG_REACH;
 export const MINUTE_SKETCH_BYTES = at.MINUTE_SKETCH_BYTES;
+export const STORE_PAGES = at.STORE_PAGES;
 export const PENDING_SINCE = at.PENDING_SINCE;
 export const CLOSED_BUCKET_START = at.CLOSED_BUCKET_START;
 export const STARTED_AT = at.STARTED_AT;

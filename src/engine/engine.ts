@@ -37,6 +37,7 @@ import {
   SKETCHES_LOST,
   SKETCH_LOG_REACH,
   MINUTE_SKETCH_BYTES,
+  STORE_PAGES,
   STARTED_AT,
   controlViews,
   type ControlViews,
@@ -158,6 +159,7 @@ export class Engine {
     this.writer.recover(t, series);
     this.writer.rollup(series);
     this.beat(t);
+    this.ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
     this.ctl.f64[STARTED_AT] = t;
     this.lastPassEnd = t;
     // The first readings: gauges now, and the baselines that cpu and network deltas need.
@@ -250,6 +252,7 @@ export class Engine {
     // Woken only while it has window rules: a hub with none paid for the wakes all the same,
     // 29–34 ms a second of CPU against 26–27 at 4 members (bench:cluster, BENCH_HUB_ONLY=1).
     const ctl = this.ctl;
+    ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
     Atomics.add(ctl.i32, APPLIED_EPOCH, 1);
     if (Atomics.load(ctl.i32, MEMBER_LISTENING) !== 0) {
       Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
@@ -363,6 +366,7 @@ export class Engine {
     if (moved > 0) {
       this.writer.publish();
       ctl.f64[DRAIN_PASSES]! += 1;
+      ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
       Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
       // A notify that finds a waiter costs this thread 100-400 us (measured, docs/benchmarks.md):
       // more than applying the samples of a pass. Only `last` rules need every drain; the
@@ -397,6 +401,7 @@ export class Engine {
     ctl.f64[CLOSED_BUCKET_START] = this.writer.bucketStart - this.intervalMs;
     Atomics.add(ctl.i32, BUCKET_EPOCH, 1);
     // Readers wait on DRAIN_EPOCH alone; a closed bucket is news for them too.
+    ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
     Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
     Atomics.notify(ctl.i32, DRAIN_EPOCH);
     if (t >= this.nextSystemSample) {
@@ -405,6 +410,7 @@ export class Engine {
       // Its readings moved the store after the bump above: a reader that caches by the epochs
       // (status()'s memory touched, monitor/touched-memory.ts) reads again. No notify: they
       // are not news for the alert actor's `last` rules, which the bump above woke.
+      ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
       Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
     }
   }

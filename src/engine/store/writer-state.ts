@@ -20,6 +20,7 @@ import { KEY_COUNT, PAGE_BINS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
 import { LogCursor } from './log-cursor.js';
 import { MinuteSketches } from './minutes.js';
+import { TouchedPages } from './touched-pages.js';
 import type { RawRings } from './raw-first.js';
 import {
   BUCKET_COUNT,
@@ -158,6 +159,8 @@ export class WriterState {
   protected sweepEnd = 0;
   protected readonly touched: Int32Array;
   protected touchedCount = 0;
+  /** The series slots' pages written, for status()'s memory touched (touched-pages.ts). */
+  protected readonly touchedPages: TouchedPages;
   protected readonly touchMark: Int32Array;
   protected pass = 1;
   /** A chunk's grouping: per series its count, then its cursor; the series in order seen; the values by series. */
@@ -244,6 +247,7 @@ export class WriterState {
     this.pendHeld = new Uint8Array(L.maxSeries);
     this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
+    this.touchedPages = new TouchedPages(L);
     this.touchMark = new Int32Array(L.maxSeries);
     this.groupCounts = new Int32Array(L.maxSeries);
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
@@ -263,6 +267,7 @@ export class WriterState {
 
   /** Lists `id` among the series whose raw head the next publish() moves. */
   protected touch(id: number): void {
+    this.touchedPages.grew(id);
     if (this.touchMark[id] !== this.pass) {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;

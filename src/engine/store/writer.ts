@@ -23,7 +23,8 @@
  * the bucket boundary (advance, begin, sweep) and the small glue (publish, figures).
  */
 import { ROW_NONE } from './bucket-rows.js';
-import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD, TOTALS_SEQ } from './layout.js';
+import { BUCKET_F64, BUCKET_START, CLOSED_COUNT, CLOSED_COUNT_AT, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD, T2_HEAD, TOTALS_SEQ } from './layout.js';
+import { everRecorded } from './recorded.js';
 import { SamplePath } from './samples.js';
 import { BEAT_MASK } from './writer-state.js';
 
@@ -46,6 +47,8 @@ export class StoreWriter extends SamplePath {
     this.pendFloor = this.pendFloorBefore = Infinity;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
+      // Counted anew from what the store holds (touched-pages.ts): a predecessor's count died with it.
+      this.touchedPages.grew(id);
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
@@ -161,6 +164,23 @@ export class StoreWriter extends SamplePath {
     this.pass = (this.pass + 1) | 0 || 1;
     return n;
   }
+
+  /**
+   * The series slots' pages written so far (touched-pages.ts), with the series written since
+   * the last call added: called between writes, before the epochs tell readers of them.
+   */
+  slotPagesWritten(): number {
+    return this.touchedPages.settle(this.reach);
+  }
+
+  /** A series' samples ever (0 without data), its bucket and rollup records ever, as usage.ts reads them. */
+  private readonly reach = (id: number, out: Float64Array): void => {
+    const hb = id * HOT_F64;
+    const base = id * this.layout.slotF64;
+    out[0] = everRecorded(this.hot, this.hotI32, id) ? this.f64[base + CLOSED_COUNT]! + (this.f64[base + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!) : 0;
+    out[1] = this.i32[base * 2 + T1_HEAD]!;
+    out[2] = this.i32[base * 2 + T2_HEAD]!;
+  };
 
   /** Series with data in the open bucket. */
   openSeries(): number {
