@@ -116,6 +116,8 @@ interface Member {
   dropped: number;
   queued: number;
   closedTo: number;
+  /** The newest bucket start of its batch that waits for a late member's buckets (awaitPeers); -Infinity: none waits. */
+  waiting: number;
   chain: Promise<void>;
   /** With a disk: the batch whose apply failed, part of its rows maybe in the store, until it is applied whole. */
   partial?: Batch;
@@ -519,7 +521,7 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set(), from: m.watchedFrom ?? -Infinity };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, waiting: -Infinity, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set(), from: m.watchedFrom ?? -Infinity };
       this.members.set(instance, member);
     }
     // A restart goes on with the series of the process before, from that one's start.
@@ -655,8 +657,13 @@ export class Hub {
     for (let i = 0; i < m.starts.length; i++) if (m.starts[i]! > newest) newest = m.starts[i]!;
     if (newest === -Infinity) return;
     const until = wallNow() + this.graceMs();
-    while (!this.stopping && this.behind(member, newest) && wallNow() < until) {
-      await new Promise<void>((resolve) => setTimeout(resolve, PEER_POLL_MS).unref());
+    member.waiting = newest;
+    try {
+      while (!this.stopping && this.behind(member, newest) && wallNow() < until) {
+        await new Promise<void>((resolve) => setTimeout(resolve, PEER_POLL_MS).unref());
+      }
+    } finally {
+      member.waiting = -Infinity;
     }
   }
 
@@ -665,9 +672,14 @@ export class Hub {
     return Math.max(this.d.options.staleMs, STALE_INTERVALS * this.d.intervalMs);
   }
 
-  /** Whether a live member other than `member` has not sent its buckets that start before `start` (a known closedTo only). */
+  /**
+   * Whether a live member other than `member` has not sent its buckets that start before
+   * `start` (a known closedTo only). One whose own batch waits, with buckets as new or newer,
+   * is not waited for: it waits for this one, and two members that each sent several
+   * intervals in a batch (both held at once) would wait for each other until stale.
+   */
   private behind(member: Member, start: number): boolean {
-    for (const o of this.members.values()) if (o !== member && this.awaited(o) && o.closedTo < start) return true;
+    for (const o of this.members.values()) if (o !== member && !(o.waiting >= start) && this.awaited(o) && o.closedTo < start) return true;
     return false;
   }
 
