@@ -242,7 +242,7 @@ export class PerformanceMonitor extends EventEmitter {
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error), (work) => this.visitStopped(work)) : undefined;
     const cs = this.controlState;
-    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults, { ctl: this.ctl, now: () => this.now() }) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
       control: this.control,
