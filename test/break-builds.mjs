@@ -5760,7 +5760,7 @@ export const BREAKS = [
     edits: [
       { file: 'src/monitor/runtime.ts', find: 'if (now - this.lastBeat > this.resolutionMs) this.beat();', replace: '' },
       { file: 'src/monitor/runtime.ts', find: '    this.delay.reset();\n', replace: '    this.delay.reset();\n    this.lastBeat = -1;\n' },
-      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));' },
+      { file: 'src/monitor/runtime.ts', find: '    const ms = now - this.lastBeat - this.ownSinceBeat;\n', replace: '    if (this.lastBeat < 0) {\n      this.lastBeat = now;\n      this.ownSinceBeat = 0;\n      return;\n    }\n    const ms = now - this.lastBeat - this.ownSinceBeat;\n' },
     ],
     tests: ['runtime-readings.test.ts'],
     mustFail: ['records a freeze that ends as the tick samples (the delay pending at the sample)', 'records a freeze that begins as the tick has sampled (the first delay after the sample)'],
