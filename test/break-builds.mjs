@@ -5760,7 +5760,7 @@ export const BREAKS = [
     edits: [
       { file: 'src/monitor/runtime.ts', find: 'if (now - this.lastBeat > this.resolutionMs) this.beat();', replace: '' },
       { file: 'src/monitor/runtime.ts', find: '    this.delay.reset();\n', replace: '    this.delay.reset();\n    this.lastBeat = -1;\n' },
-      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));' },
+      { file: 'src/monitor/runtime.ts', find: '    const ms = now - this.lastBeat - this.ownSinceBeat;\n', replace: '    if (this.lastBeat < 0) {\n      this.lastBeat = now;\n      this.ownSinceBeat = 0;\n      return;\n    }\n    const ms = now - this.lastBeat - this.ownSinceBeat;\n' },
     ],
     tests: ['runtime-readings.test.ts'],
     mustFail: ['records a freeze that ends as the tick samples (the delay pending at the sample)', 'records a freeze that begins as the tick has sampled (the first delay after the sample)'],
@@ -8790,6 +8790,34 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/store/bucket-rows.ts', find: '    if (this.clusterAwaited === Infinity) return now;\n', replace: '    return now;\n' }],
     tests: ['hub-late-member.test.ts'],
     mustFail: ['lands in the cluster-wide interval it was recorded for, and fires no rule on a spike no member recorded'],
+  },
+  {
+    name: "the event-loop lag read across a stop of the whole process",
+    what: "a beat of the lag's timer across a SIGSTOP goes into the histogram whole: max(event_loop_lag) > 4000 fires after an 8 s stop and resolves a few seconds later",
+    edits: [{ file: 'src/monitor/runtime.ts', find: 'if (ms > FREEZE_MS && this.clock', replace: 'if (ms > Infinity && this.clock' }],
+    tests: ['process-stopped-alerts.test.ts'],
+    mustFail: ['reads no event-loop lag from a SIGSTOP, and says the process was stopped'],
+  },
+  {
+    name: "a stop found without where it began at the earliest",
+    what: "the collector writes no FROZEN_SINCE: a stop that began in its sleep leaves up to a second of the stop in the event-loop lag (932 ms after a 20 s SIGSTOP)",
+    edits: [{ file: 'src/engine/freeze-watch.ts', find: 'since: lastT };', replace: 'since: Math.max(lastT, t - stopped) };' }],
+    tests: ['process-stopped-alerts.test.ts'],
+    mustFail: ['says where a stop found began at the earliest: the round before the sleep it fell in'],
+  },
+  {
+    name: "a fault's time in the wall clock",
+    what: "a fault's lastAt is Date.now(), not the monitor's clock the rest of status is in: after a 10-minute step back of the wall clock, the MCP status says the newest fault came 600 s ago as it comes",
+    edits: [{ file: 'src/monitor/faults.ts', find: 'record.lastAt = this.now();', replace: 'record.lastAt = Date.now();' }],
+    tests: ['status-times-clock.test.ts'],
+    mustFail: ["stamps a fault and a rule's creation in the monitor's clock, not the wall clock stepped back"],
+  },
+  {
+    name: "an exporter's error time in the wall clock",
+    what: "an exporter's lastError.at and lastSuccessAt are Date.now(), not the monitor's clock its lagMs and the rest of status are in",
+    edits: [{ file: 'src/export/endpoint.ts', find: '    this.now = config.now ?? wallNow;', replace: '    this.now = Date.now;' }],
+    tests: ['status-times-clock.test.ts'],
+    mustFail: ["stamps an exporter's error and success in the clock it is given"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -347,7 +347,7 @@ export class Alerting {
   async createRule(input: unknown): Promise<{ rule: AlertRule; created: boolean }> {
     const parsed = parseAlertRule(input);
     this.checkJudgeable(parsed);
-    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: monitorNow(this.deps.views) };
     const key = ruleKey(rule);
     const same = this.byKey.get(key)?.[0];
     if (same) return { rule: same, created: false };

@@ -78,6 +78,7 @@ export const CONTROL_LAYOUT = defineLayout({
     FROZEN_SEQ: { offset: 640, type: 'i32', writer: 'collector', meaning: 'bumped (atomically) before and after FROZEN_FROM and FROZEN_TO are written: odd while they are (engine/freeze-watch.ts)' },
     FROZEN_FROM: { offset: 648, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) where the last stop of the whole process it found began (SIGSTOP, a frozen VM or container; 0: none)" },
     FROZEN_TO: { offset: 656, type: 'f64', writer: 'collector', meaning: 'where that stop ended: nobody watched in between (analysis/watched.ts, afterFreeze)' },
+    FROZEN_SINCE: { offset: 664, type: 'f64', writer: 'collector', meaning: "its last round before that stop: the stop began between there and FROZEN_FROM, in a sleep it asked for (the event-loop lag leaves out the whole span: monitor/runtime.ts)" },
     STORAGE_CLOSE: { offset: 516, type: 'i32', writer: ['watchdog', 'main thread', 'storage actor'], meaning: "the gate's next cell: generation × 4 + REQUESTED (its ender asks that instance to close its connection before it is ended) or CLOSED (it has) (actors/close-first.ts)" },
   },
 });
@@ -140,6 +141,7 @@ export const EXPORT_BEAT_BY = at.EXPORT_BEAT_BY;
 export const FROZEN_SEQ = at.FROZEN_SEQ;
 export const FROZEN_FROM = at.FROZEN_FROM;
 export const FROZEN_TO = at.FROZEN_TO;
+export const FROZEN_SINCE = at.FROZEN_SINCE;
 
 export interface ControlViews {
   readonly i32: Int32Array;

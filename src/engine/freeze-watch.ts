@@ -18,7 +18,7 @@
  * One writer, the collector; a successor resumes from the cells (only the last stop is kept:
  * the main thread and the alert actor split their runs at each one they read).
  */
-import { FROZEN_FROM, FROZEN_SEQ, FROZEN_TO, type ControlViews } from './control.js';
+import { FROZEN_FROM, FROZEN_SEQ, FROZEN_SINCE, FROZEN_TO, type ControlViews } from './control.js';
 import { ownThreadId, threadCpuMs, threadWaitMs } from './thread-cpu.js';
 import { processHrtime } from './real-timers.js';
 
@@ -42,6 +42,13 @@ function processMono(): number {
 export function systemFreezeSources(): FreezeSources {
   const tid = ownThreadId();
   return { mono: processMono, cpuMs: threadCpuMs, waitMs: () => threadWaitMs(tid) };
+}
+
+/** A stop found: [from, to) in the monitor's clock; it began at `since` at the earliest (see()). */
+export interface Freeze {
+  from: number;
+  to: number;
+  since: number;
 }
 
 export class FreezeWatch {
@@ -70,25 +77,29 @@ export class FreezeWatch {
   /**
    * A reading of the monitor's clock `t` in the collector's loop. Returns the stop it found
    * ending now ([from, to) in the monitor's clock, written to the control block), or undefined.
+   * `from` is where it began at the latest: the thread counts a sleep it asked for as slept,
+   * and a stop that began in it was longer by up to that sleep (a second at most), so `since`,
+   * its last reading before, is where it began at the earliest.
    */
-  see(t: number): { from: number; to: number } | undefined {
+  see(t: number): Freeze | undefined {
     const mono = this.sources.mono();
     const since = mono - this.lastMono;
     const lastT = this.lastT;
     this.lastMono = mono;
     this.lastT = t;
-    let found: { from: number; to: number } | undefined;
+    let found: Freeze | undefined;
     // A gap longer than all it slept since the baseline could hold a stop: read the thread's times.
     if (since > FREEZE_MS && mono - this.baseMono - this.slept > FREEZE_MS) {
       const cpu = this.sources.cpuMs();
       const wait = this.sources.waitMs();
       const stopped = mono - this.baseMono - this.slept - (cpu - this.baseCpu) - (wait - this.baseWait);
       if (stopped > FREEZE_MS && lastT === lastT) {
-        found = { from: Math.max(lastT, t - stopped), to: t };
+        found = { from: Math.max(lastT, t - stopped), to: t, since: lastT };
         const { i32, f64 } = this.ctl;
         Atomics.add(i32, FROZEN_SEQ, 1);
         f64[FROZEN_FROM] = found.from;
         f64[FROZEN_TO] = found.to;
+        f64[FROZEN_SINCE] = found.since;
         Atomics.add(i32, FROZEN_SEQ, 1);
       }
       this.rebase(mono, cpu, wait);
@@ -105,12 +116,13 @@ export class FreezeWatch {
 }
 
 /** The last stop of the process the collector found ([from, to) in the monitor's clock), or undefined for none (or a torn read). */
-export function lastFreeze(ctl: ControlViews): { from: number; to: number } | undefined {
+export function lastFreeze(ctl: ControlViews): Freeze | undefined {
   const { i32, f64 } = ctl;
   const seq = Atomics.load(i32, FROZEN_SEQ);
   if (seq === 0 || seq % 2 !== 0) return undefined;
   const from = f64[FROZEN_FROM]!;
   const to = f64[FROZEN_TO]!;
+  const since = f64[FROZEN_SINCE]!;
   if (Atomics.load(i32, FROZEN_SEQ) !== seq || !(to > from)) return undefined;
-  return { from, to };
+  return { from, to, since: Math.min(since, from) };
 }

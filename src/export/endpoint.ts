@@ -22,6 +22,7 @@ import { MIN_SAMPLES_PER_REQUEST, type Batch } from './batch.js';
 import { idleStatus, type ExporterKind, type ExporterStatus } from './exporter-status.js';
 import { partialSuccess } from './otlp-answer.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
+import { wallNow } from '../engine/real-timers.js';
 
 export type { ExporterKind, ExporterStatus } from './exporter-status.js';
 
@@ -36,6 +37,8 @@ export interface EndpointConfig {
   retryMaxMs: number;
   /** export.maxSamplesPerRequest, which a 413's error names as the way to smaller requests. */
   maxSamplesPerRequest: number;
+  /** The monitor's clock, which status' other times are in (lastError.at, lastSuccessAt); the wall clock without it. */
+  now?: () => number;
 }
 
 
@@ -87,8 +90,11 @@ export class Endpoint {
   /** When the series of the export being encoded were read, if one is. */
   private encodingAt: number | undefined;
 
+  private readonly now: () => number;
+
   constructor(config: EndpointConfig) {
     this.config = config;
+    this.now = config.now ?? wallNow;
     this.target = withUrlCredentials(config.url, config.headers);
     this.credentials = credentialsOf(config.url, this.target.headers);
     this.st = idleStatus(config.kind, config.url);
@@ -147,7 +153,7 @@ export class Endpoint {
   /** An export that could not be encoded: nothing to queue, the error shown. */
   encodeFailed(message: string): void {
     this.st.encodeErrors++;
-    this.st.lastError = { message: `encoding an export failed: ${message}`, status: null, at: Date.now() };
+    this.st.lastError = { message: `encoding an export failed: ${message}`, status: null, at: this.now() };
   }
 
   /**
@@ -171,7 +177,7 @@ export class Endpoint {
       const what = [left.length > 0 ? `${left.length} requests not delivered (${samples} samples dropped)` : '', unencoded ? 'an export not yet encoded' : ''].filter(Boolean).join(' and ');
       // The failure that kept them waiting (a receiver away, refusing) stays said: it is why.
       const before = this.st.lastError ? `; the last failure before it: ${this.st.lastError.message}` : '';
-      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}${before}`, status: null, at: Date.now() };
+      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}${before}`, status: null, at: this.now() };
     }
     this.settle();
   }
@@ -224,7 +230,7 @@ export class Endpoint {
   }
 
   private async send(batch: Batch): Promise<Outcome> {
-    const at = Date.now();
+    const at = this.now();
     let response: Response;
     let answer: Uint8Array | undefined;
     // A timer of our own, not AbortSignal.timeout(): Node 20's AbortSignal.any() holds its
@@ -259,7 +265,7 @@ export class Endpoint {
     if (response.ok) {
       this.st.requests++;
       this.st.bytes += batch.body.byteLength;
-      this.st.lastSuccessAt = Date.now();
+      this.st.lastSuccessAt = this.now();
       // An OTLP receiver may take a request in part: the points it rejected failed (not retried).
       const partial = this.config.kind === 'otlp' ? partialSuccess(answer, (response.headers.get('content-type') ?? this.requestType()).includes('json')) : undefined;
       if (partial === undefined) {

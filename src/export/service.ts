@@ -73,7 +73,7 @@ export class ExportService {
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, maxSamplesPerRequest: config.maxSamplesPerRequest };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Iterable<Batch>, ended?: (at: number) => Iterable<Batch>): void => {
       const headers = withOwnHeaders({ ...protocol, 'User-Agent': USER_AGENT }, t.headers);
-      this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });
+      this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits, now: clock }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });
     };
     for (const t of config.remoteWrite) {
       const encoder = new RemoteWriteEncoder(source, identity, config.maxSamplesPerRequest, MAX_REQUEST_BYTES, resetFrom);

@@ -6,6 +6,7 @@
  * default; a host can listen to 'warning'), so a fault that repeats every millisecond does
  * not flood the log.
  */
+import { wallNow } from '../engine/real-timers.js';
 
 /**
  * A fault's message at most, in UTF-16 units: a message made of a series' tags (64 of 4,096
@@ -45,10 +46,17 @@ export class Faults {
   private total = 0;
   private newest: string | null = null;
   private readonly onFault: (kind: string) => void;
+  private readonly now: () => number;
 
-  /** `onFault` records the metric; it is guarded too, and its own failure is only counted. */
-  constructor(onFault: (kind: string) => void) {
+  /**
+   * `onFault` records the metric; it is guarded too, and its own failure is only counted.
+   * `now`: the monitor's clock, which the rest of status is in: with Date.now(), a fault's
+   * lastAt after a step back of the wall clock was that far behind, and the MCP status said
+   * the newest fault came 600 s ago when it had just come.
+   */
+  constructor(onFault: (kind: string) => void, now: () => number = wallNow) {
     this.onFault = onFault;
+    this.now = now;
   }
 
   /**
@@ -65,7 +73,7 @@ export class Faults {
     }
     record.count++;
     record.lastMessage = message;
-    record.lastAt = Date.now();
+    record.lastAt = this.now();
     this.total++;
     this.newest = kind;
     if (!metric) return;

@@ -192,7 +192,7 @@ export class PerformanceMonitor extends EventEmitter {
     const acc = new SketchAccumulator();
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched(), o.hub !== undefined && isHubSide(o.hub));
-    this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1), () => this.now());
     // This thread's registrations (record(), batches, instrument(), a hub's members' series),
     // by name; a producer() thread's are counted in the control block (THREAD_REFUSED), taken
     // by takeThreadRefusals() at each tick and each look at them.
@@ -242,7 +242,7 @@ export class PerformanceMonitor extends EventEmitter {
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error), (work) => this.visitStopped(work)) : undefined;
     const cs = this.controlState;
-    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults, { ctl: this.ctl, now: () => this.now() }) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
       control: this.control,

@@ -15,6 +15,8 @@ import { PerformanceObserver, constants, createHistogram, type PerformanceEntry,
 import { getHeapStatistics } from 'node:v8';
 import { heapLimit } from '../engine/heap-limit.js';
 import { measured } from '../engine/precision.js';
+import { CLOCK, type ControlViews } from '../engine/control.js';
+import { FREEZE_MS, lastFreeze } from '../engine/freeze-watch.js';
 import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
 import type { Faults } from './faults.js';
 import type { MetricHandle, Producer } from '../engine/producer.js';
@@ -39,6 +41,23 @@ const GC_TYPES: Record<number, string> = {
  */
 const MIN_ELU_SPAN_MS = 100;
 
+/**
+ * A beat later than a stop the collector can find (engine/freeze-watch.ts) is held until the
+ * collector has looked past its end, at most this many samples (a collector restarting, or
+ * gone, never looks: the beat then counts whole).
+ */
+const HELD_SAMPLES = 3;
+/** Beats held at most (a stop is one long beat; a loop blocked again and again settles each in a sample or three). */
+const HELD_MOST = 8;
+
+/** A beat late enough to hold a stop of the whole process: [from, to) in the monitor's clock, `ms` its time since the beat before. */
+interface HeldBeat {
+  from: number;
+  to: number;
+  ms: number;
+  samples: number;
+}
+
 export class RuntimeSampler {
   private readonly producer: Producer;
   private readonly resolutionMs: number;
@@ -60,8 +79,20 @@ export class RuntimeSampler {
   private lastWait = Number.NaN;
   private readonly gcHandles = new Map<string, MetricHandle>();
   private handles: Record<'lag' | 'elu' | 'cpuWait' | 'heapUsed' | 'heapTotal' | 'heapUsage' | 'rss', MetricHandle> | undefined;
+  /** Beats that may span a stop of the whole process, until the collector says whether one did (settleHeld()). */
+  private held: HeldBeat[] = [];
 
-  constructor(producer: Producer, resolutionMs: number, faults: Faults) {
+  /**
+   * `clock`: the control block and the monitor's clock, where the collector writes the stops
+   * of the whole process it finds (SIGSTOP, a VM or container suspended): without it, a beat
+   * across one counts whole.
+   */
+  constructor(
+    producer: Producer,
+    resolutionMs: number,
+    faults: Faults,
+    private readonly clock?: { ctl: ControlViews; now(): number },
+  ) {
     this.producer = producer;
     this.resolutionMs = resolutionMs;
     this.faults = faults;
@@ -133,12 +164,46 @@ export class RuntimeSampler {
     this.ownSinceElu += ms;
   }
 
-  /** The delay timer's callback: the time since the last beat, less the monitor's own work in it, goes into the interval's histogram. */
+  /**
+   * The delay timer's callback: the time since the last beat, less the monitor's own work in
+   * it, goes into the interval's histogram. A beat late by more than a stop the collector
+   * finds is held (settleHeld()): after a 60 s SIGSTOP, the loop's lag read 59,979 ms, and
+   * `max(event_loop_lag) > 1000` fired after every stop and resolved 5 s later, while the
+   * service's loop had not been late at all.
+   */
   private beat(): void {
     const now = monoNow();
-    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));
+    const ms = now - this.lastBeat - this.ownSinceBeat;
+    if (ms > FREEZE_MS && this.clock && this.held.length < HELD_MOST) {
+      const to = this.clock.now();
+      this.held.push({ from: to - (now - this.lastBeat), to, ms, samples: 0 });
+    } else this.delay?.record(Math.max(1, Math.round(ms * 1e6)));
     this.lastBeat = now;
     this.ownSinceBeat = 0;
+  }
+
+  /**
+   * Held beats into the histogram, less the part of a stop of the whole process in them: no
+   * thread ran then, the service's loop no more than the monitor's, so that time is not the
+   * loop's lag (it is said as what it was: the `process-stopped` fault, tick.ts). The
+   * collector finds a stop at its first round after it, which may come after this thread's
+   * first beat: a beat is settled once the collector's heartbeat (CLOCK, written after its
+   * look) is past its end, so a loop held by the service's own code for more than FREEZE_MS
+   * reads its lag an interval later than it ended, in whole.
+   */
+  private settleHeld(): void {
+    const { ctl } = this.clock!;
+    const stop = lastFreeze(ctl);
+    const looked = ctl.f64[CLOCK]!;
+    const keep: HeldBeat[] = [];
+    for (const b of this.held) {
+      // From where the stop began at the earliest: the collector reads its start up to a
+      // sleep of its own late, and the rest read as a lag of up to a second (932 ms after a 20 s stop).
+      const stopped = stop ? Math.max(0, Math.min(b.to, stop.to) - Math.max(b.from, stop.since)) : 0;
+      if (stopped === 0 && looked < b.to && ++b.samples < HELD_SAMPLES) keep.push(b);
+      else this.delay?.record(Math.max(1, Math.round((b.ms - stopped) * 1e6)));
+    }
+    this.held = keep;
   }
 
   /** Records one reading of each gauge and the interval's event-loop delay. */
@@ -149,6 +214,7 @@ export class RuntimeSampler {
     // A beat overdue now (the loop was held since the last one, and its timer has not run
     // yet) is this interval's: taken as if it ran now, and the timer's next beat counts from here.
     if (now - this.lastBeat > this.resolutionMs) this.beat();
+    if (this.held.length > 0) this.settleHeld();
     // The histogram holds the times between beats, whose period is the resolution: the delay is the rest.
     if (this.delay.count > 0) h.lag.record(measured(Math.max(0, this.delay.percentile(99) / 1e6 - this.resolutionMs)));
     this.delay.reset();
@@ -180,6 +246,7 @@ export class RuntimeSampler {
     clearInterval(this.delayTimer);
     this.delayTimer = undefined;
     this.delay = undefined;
+    this.held = [];
     this.gcObserver?.disconnect();
     this.gcObserver = undefined;
   }

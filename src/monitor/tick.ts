@@ -11,6 +11,7 @@
 import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
 import type { Supervisor } from '../actors/supervisor.js';
 import { CLOCK_OFFSET, CLOCK_STEPS, INGESTED, QUIET_AT, type ControlViews } from '../engine/control.js';
+import { lastFreeze } from '../engine/freeze-watch.js';
 import { monitorNow } from '../engine/monitor-clock.js';
 import type { RingWriter } from '../engine/ring.js';
 import type { OverheadGovernor } from '../overhead/governor.js';
@@ -65,6 +66,8 @@ export class Tick {
   private nextDropCheck = 0;
   /** Steps back of the wall clock already reported (CLOCK_STEPS). */
   private clockSteps = 0;
+  /** The end of the last stop of the whole process already reported (FROZEN_TO). */
+  private stoppedTo = 0;
   private count = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private info: CollectorInfo | undefined;
@@ -89,6 +92,8 @@ export class Tick {
     this.rate = { at: now, ingested: this.deps.ctl.f64[INGESTED]!, perSecond: 0 };
     this.nextRuntimeSample = 0;
     this.nextDropCheck = now + this.deps.intervalMs;
+    // A stop found in an earlier run (a stop() and a start() since) was said then.
+    this.stoppedTo = Math.max(this.stoppedTo, lastFreeze(this.deps.ctl)?.to ?? 0);
     this.onTick();
   }
 
@@ -146,6 +151,13 @@ export class Tick {
       this.clockSteps = steps;
       const ahead = Math.round(ctl.f64[CLOCK_OFFSET]!);
       faults.report('clock-step', new Error(`the wall clock stepped back (NTP, date -s, a restored VM), or is behind the data the runs before wrote to the dataDir; the monitor's clock goes on from where it was and now runs ${ahead} ms ahead of Date.now() (status().clock) until a step forward of the wall clock pays it back: ask for ranges from monitor.now()`));
+    }
+    const stop = lastFreeze(ctl);
+    if (stop && stop.to > this.stoppedTo) {
+      // Found by the collector (engine/freeze-watch.ts): said once a stop, so that a gap in every
+      // series and the rules' silence over it read as what they were, not as the monitor's loss.
+      this.stoppedTo = stop.to;
+      faults.report('process-stopped', new Error(`the whole process was stopped for ${((stop.to - stop.from) / 1000).toFixed(1)} s (SIGSTOP, a VM or container suspended, a debugger's pause), from ${new Date(stop.from).toISOString()} to ${new Date(stop.to).toISOString()} in the monitor's clock: nobody watched that span, so rules and rates judge the time around it and the event-loop lag leaves it out`));
     }
     if (collector.state === 'running' && this.count++ % INFO_EVERY === 0) {
       collector
