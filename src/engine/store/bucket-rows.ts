@@ -350,7 +350,7 @@ export class BucketRows extends Rollups {
     // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.t1Heads[id] = head + 1;
-    this.touchedPages.grew(id);
+    this.touchedPages.records(id, 1, head + 1);
     // Odd while the totals move (closes.ts, resetOpen): a reader met them half moved.
     const seq = this.i32[base * 2 + TOTALS_SEQ]!;
     this.i32[base * 2 + TOTALS_SEQ] = (seq + 1) | 1;

@@ -31,10 +31,12 @@ import {
   BUCKET_SKETCH_POS,
   BUCKET_START,
   BUCKET_SUM,
+  HOT_F64,
   INITIALIZED,
   LOG_RESERVED,
   POOL_FREE_COUNT,
   POOL_FREE_HEAD,
+  RAW_WRITTEN,
   ROLLUP_LOG_RESERVED,
   StoreLayout,
   type StoreBuffers,
@@ -277,7 +279,7 @@ export class WriterState {
 
   /** Lists `id` among the series whose raw head the next publish() moves. */
   protected touch(id: number): void {
-    this.touchedPages.grew(id);
+    this.touchedPages.sampled(id, this.hotI32[id * HOT_F64 * 2 + RAW_WRITTEN]!);
     if (this.touchMark[id] !== this.pass) {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;
