@@ -8834,6 +8834,13 @@ export const BREAKS = [
     mustFail: ['reads no series again once its raw ring is counted to its end: samples and closes count where the writer writes'],
   },
   {
+    name: "a hub member series' window ending now",
+    what: "getMetrics reads a hub's member series over a window ending now, as the hub's own: its newest interval or two are not on the hub yet, so a member doing 500 a second reads a 3 s count of 1000 and a rate of about 330",
+    edits: [{ file: 'src/monitor/query.ts', find: 'const end = member ? this.memberEnd(id, now) : now;', replace: 'const end = now;' }],
+    tests: ['hub-member-rate.test.ts'],
+    mustFail: ["reads a short window over the member's newest whole buckets: count, rate and quantiles"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
