@@ -2006,8 +2006,8 @@ export const BREAKS = [
     name: 'a page summarises every series',
     what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
     edits: [
-      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
-      { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      // A hub\'s member series', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      // A hub\'s member series' },
+      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A hub\'s member series: its window', replace: '      // A hub\'s member series: its window' },
+      { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      const seriesCovered', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      const seriesCovered' },
     ],
     tests: ['query.test.ts'],
     mustFail: ['is the same series as the whole list cut there'],

@@ -21,7 +21,7 @@ import type { BucketRecord, RawSamples, StoreReader, Tier } from '../engine/stor
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
-import { coveredSeconds, watchedOf, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
+import { coveredSeconds, watchedOf, watchedUntil, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
 import { SharedRankings } from './history-order.js';
 import { memberWindowEnd } from '../alerts/member-window.js';
 
@@ -217,7 +217,7 @@ export class HistoryReader {
       // as the page, and a walk through N series page by page cost N²/limit reads.
       const index = totalSeries++;
       if (index >= plan.offset && index - plan.offset < plan.limit) {
-        series.push(this.seriesHistory(id, entry.tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, watchedOf(this.registry, id, { ...watched, to: Math.min(watched.to, now, this.memberTo(id, now)) }), disk, entry.memoryFrom, plan.zeroFill && plan.kind === 'counter'));
+        series.push(this.seriesHistory(id, entry.tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, watchedUntil(watchedOf(this.registry, id, { ...watched, to: Math.min(watched.to, now) }), this.memberTo(id, now)), disk, entry.memoryFrom, plan.zeroFill && plan.kind === 'counter'));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: Number.isFinite(plan.from) ? plan.from : null, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };

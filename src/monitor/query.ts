@@ -280,12 +280,12 @@ export class Query {
     const limit = query.limit ?? Infinity;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be an integer of at least 1', { value: limit });
-    const spanStart = this.windowStart(query, now);
+    const nowStart = this.windowStart(query, now);
     const seconds = query.windowSeconds ?? 60;
     const interval = this.reader.layout.intervalMs;
     const from = now - seconds * 1000;
     const watched = this.watched();
-    const covered = coveredSeconds(spanStart, now, watched);
+    const covered = coveredSeconds(nowStart, now, watched);
     // The window starts on a bucket boundary, so a monitor that watched all of it covers
     // more than `seconds` less one interval.
     const shortOf = (c: number | null): { coveredSeconds?: number } => (c === null || c <= seconds - interval / 1000 ? { coveredSeconds: Math.round((c ?? 0) * 10) / 10 } : {});
@@ -303,14 +303,14 @@ export class Query {
       const member = this.registry.isMember(id);
       const end = member ? this.memberEnd(id, now) : now;
       const seriesFrom = member ? end - seconds * 1000 : from;
-      const seriesStart = member ? this.windowStart(query, end) : spanStart;
+      const spanStart = member ? this.windowStart(query, end) : nowStart;
       // A series whose store dropped the window's oldest part is summarised from what it
       // holds, and its rate is over that part (engine/store/held-from.ts says why).
       const held = heldFrom(this.reader, id, seriesFrom);
-      const cut = held > seriesStart;
-      const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, seriesStart, seconds, seriesFrom);
+      const cut = held > spanStart;
+      const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, seriesFrom);
       if (read === undefined) return;
-      const seriesCovered = cut || member ? coveredSeconds(cut ? held : seriesStart, Math.min(end, now), member ? watchedOf(this.registry, id, watched) : watched) : covered;
+      const seriesCovered = cut || member ? coveredSeconds(cut ? held : spanStart, member ? Math.min(end, now) : now, member ? watchedOf(this.registry, id, watched) : watched) : covered;
       const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
@@ -346,7 +346,7 @@ export class Query {
           ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : member ? shortOf(seriesCovered) : short),
         },
       });
-    }, spanStart, now);
+    }, nowStart, now);
     return out;
   }
 
@@ -357,7 +357,7 @@ export class Query {
    * known (defined, no data yet) or an error.
    */
   /** Visits the series with data that `query` matches, in id order, until `visit` answers false (a page filled). */
-  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => boolean | void, windowStart = 0, now = Number.NaN): void {
+  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => boolean | void, nowStart = 0, now = Number.NaN): void {
     const { names, match, sampled } = parseQuery(query);
     const n = this.registry.seriesCount();
     const seen = names && new Set<string>();
@@ -373,8 +373,8 @@ export class Query {
       if (!matches(info.tags, match)) continue;
       if (this.reader.snapshot(id).totalCount === 0) continue;
       // A member series' window ends where its member's data does (memberEnd).
-      const start = sampled !== undefined && !Number.isNaN(now) && this.registry.isMember(id) ? this.windowStart(query, this.memberEnd(id, now)) : windowStart;
-      if (sampled !== undefined && this.reader.newestBucketStart(id) >= start !== sampled) continue;
+      const windowStart = sampled !== undefined && !Number.isNaN(now) && this.registry.isMember(id) ? this.windowStart(query, this.memberEnd(id, now)) : nowStart;
+      if (sampled !== undefined && this.reader.newestBucketStart(id) >= windowStart !== sampled) continue;
       if (visit(id, info) === false) break;
     }
     // A name not seen before the page filled is checked as one with no data is: known, or the error.
