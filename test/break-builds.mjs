@@ -2006,8 +2006,8 @@ export const BREAKS = [
     name: 'a page summarises every series',
     what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
     edits: [
-      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A series whose store dropped', replace: '      // A series whose store dropped' },
-      { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      // A hub\'s member series', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      // A hub\'s member series' },
+      { file: 'src/monitor/query.ts', find: '      if (at >= offset + limit) return false;\n      if (at < offset) return;\n      // A hub\'s member series: its window', replace: '      // A hub\'s member series: its window' },
+      { file: 'src/monitor/query.ts', find: '      if (read === undefined) return;\n      const seriesCovered', replace: '      if (read === undefined) return;\n      if (at < offset || at >= offset + limit) return;\n      const seriesCovered' },
     ],
     tests: ['query.test.ts'],
     mustFail: ['is the same series as the whole list cut there'],
@@ -8832,6 +8832,13 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/store/closes.ts', find: 'this.touchedPages.records(id, 1, head + 1);\n    // A close with pending runs', replace: 'this.touchedPages.grew(id);\n    // A close with pending runs' }],
     tests: ['touched-pages.test.ts'],
     mustFail: ['reads no series again once its raw ring is counted to its end: samples and closes count where the writer writes'],
+  },
+  {
+    name: "a hub member series' window ending now",
+    what: "getMetrics reads a hub's member series over a window ending now, as the hub's own: its newest interval or two are not on the hub yet, so a member doing 500 a second reads a 3 s count of 1000 and a rate of about 330",
+    edits: [{ file: 'src/monitor/query.ts', find: 'const end = member ? this.memberEnd(id, now) : now;', replace: 'const end = now;' }],
+    tests: ['hub-member-rate.test.ts'],
+    mustFail: ["reads a short window over the member's newest whole buckets: count, rate and quantiles"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -21,8 +21,9 @@ import type { BucketRecord, RawSamples, StoreReader, Tier } from '../engine/stor
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
-import { coveredSeconds, watchedOf, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
+import { coveredSeconds, watchedOf, watchedUntil, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
 import { SharedRankings } from './history-order.js';
+import { memberWindowEnd } from '../alerts/member-window.js';
 
 /**
  * 'bucketed' is 'auto' without raw samples: buckets where every bucket that starts in the
@@ -216,7 +217,7 @@ export class HistoryReader {
       // as the page, and a walk through N series page by page cost N²/limit reads.
       const index = totalSeries++;
       if (index >= plan.offset && index - plan.offset < plan.limit) {
-        series.push(this.seriesHistory(id, entry.tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, watchedOf(this.registry, id, { ...watched, to: Math.min(watched.to, now) }), disk, entry.memoryFrom, plan.zeroFill && plan.kind === 'counter'));
+        series.push(this.seriesHistory(id, entry.tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, watchedUntil(watchedOf(this.registry, id, { ...watched, to: Math.min(watched.to, now) }), this.memberTo(id, now)), disk, entry.memoryFrom, plan.zeroFill && plan.kind === 'counter'));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: Number.isFinite(plan.from) ? plan.from : null, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
@@ -364,6 +365,20 @@ export class HistoryReader {
     }
     zeros(nextK, Math.ceil((lastStep - anchor) / group));
     return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * step, sourcePoints: pieces.length, points };
+  }
+
+  /**
+   * How far a hub's member series is known: where its member's newest bucket ends (or an
+   * interval behind the hub's newest boundary, for a member that sends nothing), as its windows
+   * end (query.ts, memberEnd); Infinity for other series, or one with an open bucket (a bucket
+   * that came too late for its place). Its records are the member's closed buckets, each
+   * arriving a moment after its interval: counted to now, the last point's rate (a minute's,
+   * at rollup grain) was over time whose buckets had not arrived, and zeroFill read 0 there.
+   */
+  private memberTo(id: number, now: number): number {
+    if (!this.registry.isMember(id) || this.reader.snapshot(id).openCount > 0) return Infinity;
+    const interval = this.reader.layout.intervalMs;
+    return memberWindowEnd(this.reader, id, Math.floor(now / interval) * interval - interval);
   }
 
   /** The memory's pieces of a series in [from, to): rollups (with `rollups`) up to the newest one written, buckets after it, then the open bucket. */

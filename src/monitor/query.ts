@@ -16,6 +16,7 @@ import { heldFrom } from '../engine/store/held-from.js';
 import { WindowSketches } from '../analysis/window-sketches.js';
 import { ALWAYS_WATCHED, coveredSeconds, watchedOf, type Watched } from '../analysis/watched.js';
 import { SeriesWithData } from './series-with-data.js';
+import { memberWindowEnd } from '../alerts/member-window.js';
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -244,7 +245,7 @@ export class Query {
       return total;
     }
     let total = 0;
-    this.walk(query, () => void total++, windowStart);
+    this.walk(query, () => void total++, windowStart, now);
     return total;
   }
 
@@ -258,18 +259,33 @@ export class Query {
     return Math.ceil((now - seconds * 1000) / interval) * interval;
   }
 
+  /**
+   * Where the window of a hub's member series (Registry.isMember) ends: where its member's
+   * data ends, not now. Its records are the member's closed buckets at their starts there,
+   * each arriving a moment after the member closed it, and no open bucket fills the interval
+   * of now: over a window ending now, `rate(x[3s])` read half the member's rate (its 1-2
+   * newest intervals not there yet, counted as watched) and `count` two thirds of it. So, as a
+   * window rule judges it (alerts/member-window.ts), it ends where the member's newest record
+   * ends, or an interval behind the hub's newest boundary if later (a member that sends nothing
+   * still has its window move on, and its rate fall).
+   */
+  private memberEnd(id: number, now: number): number {
+    const interval = this.reader.layout.intervalMs;
+    return memberWindowEnd(this.reader, id, Math.floor(now / interval) * interval - interval);
+  }
+
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const offset = query.offset ?? 0;
     const limit = query.limit ?? Infinity;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be an integer of at least 1', { value: limit });
-    const spanStart = this.windowStart(query, now);
+    const nowStart = this.windowStart(query, now);
     const seconds = query.windowSeconds ?? 60;
     const interval = this.reader.layout.intervalMs;
     const from = now - seconds * 1000;
     const watched = this.watched();
-    const covered = coveredSeconds(spanStart, now, watched);
+    const covered = coveredSeconds(nowStart, now, watched);
     // The window starts on a bucket boundary, so a monitor that watched all of it covers
     // more than `seconds` less one interval.
     const shortOf = (c: number | null): { coveredSeconds?: number } => (c === null || c <= seconds - interval / 1000 ? { coveredSeconds: Math.round((c ?? 0) * 10) / 10 } : {});
@@ -282,15 +298,19 @@ export class Query {
       // name, tags and totals, 7-20 ms of the host's main thread at each /api/metrics.
       if (at >= offset + limit) return false;
       if (at < offset) return;
+      // A hub's member series: its window ends where its member's data does (memberEnd), and
+      // is watched from when its member started watching (watchedOf).
+      const member = this.registry.isMember(id);
+      const end = member ? this.memberEnd(id, now) : now;
+      const seriesFrom = member ? end - seconds * 1000 : from;
+      const spanStart = member ? this.windowStart(query, end) : nowStart;
       // A series whose store dropped the window's oldest part is summarised from what it
       // holds, and its rate is over that part (engine/store/held-from.ts says why).
-      const held = heldFrom(this.reader, id, from);
+      const held = heldFrom(this.reader, id, seriesFrom);
       const cut = held > spanStart;
-      const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, from);
+      const read = cut ? this.consistentWindow(id, held, seconds, held) : this.consistentWindow(id, spanStart, seconds, seriesFrom);
       if (read === undefined) return;
-      // A hub's member series over the time since its member started watching (watchedOf).
-      const member = this.registry.isMember(id);
-      const seriesCovered = cut || member ? coveredSeconds(cut ? held : spanStart, now, member ? watchedOf(this.registry, id, watched) : watched) : covered;
+      const seriesCovered = cut || member ? coveredSeconds(cut ? held : spanStart, member ? Math.min(end, now) : now, member ? watchedOf(this.registry, id, watched) : watched) : covered;
       const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
@@ -326,7 +346,7 @@ export class Query {
           ...(cut ? { coveredSeconds: Math.round((seriesCovered ?? 0) * 10) / 10 } : member ? shortOf(seriesCovered) : short),
         },
       });
-    }, spanStart);
+    }, nowStart, now);
     return out;
   }
 
@@ -337,7 +357,7 @@ export class Query {
    * known (defined, no data yet) or an error.
    */
   /** Visits the series with data that `query` matches, in id order, until `visit` answers false (a page filled). */
-  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => boolean | void, windowStart = 0): void {
+  private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => boolean | void, nowStart = 0, now = Number.NaN): void {
     const { names, match, sampled } = parseQuery(query);
     const n = this.registry.seriesCount();
     const seen = names && new Set<string>();
@@ -352,6 +372,8 @@ export class Query {
       seen?.add(info.name);
       if (!matches(info.tags, match)) continue;
       if (this.reader.snapshot(id).totalCount === 0) continue;
+      // A member series' window ends where its member's data does (memberEnd).
+      const windowStart = sampled !== undefined && !Number.isNaN(now) && this.registry.isMember(id) ? this.windowStart(query, this.memberEnd(id, now)) : nowStart;
       if (sampled !== undefined && this.reader.newestBucketStart(id) >= windowStart !== sampled) continue;
       if (visit(id, info) === false) break;
     }
