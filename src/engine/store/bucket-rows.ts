@@ -304,7 +304,6 @@ export class BucketRows extends Rollups {
     // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.t1Heads[id] = head + 1;
-    this.touchedPages.records(id, 1, head + 1);
     // Odd while the totals move (closes.ts, resetOpen): a reader met them half moved.
     const seq = this.i32[base * 2 + TOTALS_SEQ]!;
     this.i32[base * 2 + TOTALS_SEQ] = (seq + 1) | 1;
@@ -329,6 +328,9 @@ export class BucketRows extends Rollups {
     this.fedClosed[id] = 1;
     this.newestStart[id] = start;
     this.touch(id);
+    // After the commit: a call inside its straight-line stores is a point a kill can land at (a
+    // record counted twice in the windows of a series whose writer was killed there).
+    this.touchedPages.records(id, 1, head + 1);
     this.minutes.add(id, head, start, at, true);
   }
 

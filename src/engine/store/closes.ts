@@ -121,11 +121,12 @@ export class BucketCloses extends PendingRuns {
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.t1Heads[id] = head + 1;
-    this.touchedPages.records(id, 1, head + 1);
     // A close with pending runs is a hub's cluster-wide bucket: its ~20 bins spread as a member's.
     this.minutes.add(id, head, hot[hb + OPEN_START]!, pos, pending > 0);
     this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, used > 0 ? this.livePages(base) : NO_PAGES, freeIdle);
+    // Once the close is done: no call of ours between its record and its totals' move.
+    this.touchedPages.records(id, 1, head + 1);
   }
 
   /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */

@@ -114,9 +114,9 @@ export class Rollups extends BucketCloses {
       const t2 = this.i32[base * 2 + T2_HEAD]!;
       this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
-      this.touchedPages.records(id, 2, t2 + 1);
       f[base + ROLLED_UPTO] = window;
       this.seriesRolled[id] = window;
+      this.touchedPages.records(id, 2, t2 + 1);
       written++;
     }
     this.minutes.releaseBefore(id, windowEnd);
