@@ -43,7 +43,9 @@ describe('a member that joins a hub up for a while', () => {
     const [own] = member.getMetrics({ names: ['hj_jobs'] });
     const there = onHub()!;
     expect(there.window.rate! / own!.window.rate!).toBeGreaterThan(0.9);
-    expect(there.window.rate! / own!.window.rate!).toBeLessThan(1.1);
+    // The hub's window on a member series ends where the member's data does (query.ts, memberEnd),
+    // the member's own at now, later by the wait above: under load the hub's reads up to ~1.2×.
+    expect(there.window.rate! / own!.window.rate!).toBeLessThan(1.25);
     expect(Math.abs(there.window.coveredSeconds! - own!.window.coveredSeconds!)).toBeLessThanOrEqual(1);
     expect(seen.filter((t) => t.ruleName === 'jobs dropped')).toEqual([]);
 
