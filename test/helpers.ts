@@ -154,3 +154,19 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Counts the calls to `method` of the monitor's private `part` (its store reader's
+ * everRecorded(), its registry's info(), ...): how many series a call to the monitor read.
+ * Reset by setting `calls` to 0.
+ */
+export function countCalls(monitor: PerformanceMonitor, part: string, method: string): { calls: number } {
+  const target = (monitor as unknown as Record<string, Record<string, (...args: unknown[]) => unknown>>)[part]!;
+  const seen = { calls: 0 };
+  const original = target[method]!.bind(target);
+  target[method] = (...args: unknown[]): unknown => {
+    seen.calls++;
+    return original(...args);
+  };
+  return seen;
+}

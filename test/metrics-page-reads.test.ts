@@ -1,24 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import type { Registry } from '../dist/src/engine/registry.js';
+import { countCalls } from './helpers.js';
 
 let m: PerformanceMonitor | undefined;
 afterEach(async () => {
   await m?.close();
   m = undefined;
 });
-
-/** Counts the series whose name and tags getMetrics() decodes from the registry (registry.info). */
-function countInfos(monitor: PerformanceMonitor): { reads: number } {
-  const registry = (monitor as unknown as { registry: Registry }).registry;
-  const seen = { reads: 0 };
-  const info = registry.info.bind(registry);
-  registry.info = ((id: number) => {
-    seen.reads++;
-    return info(id);
-  }) as Registry['info'];
-  return seen;
-}
 
 describe("a page of getMetrics()", () => {
   it('reads the series up to the end of its page, not past it, and answers the same page', async () => {
@@ -28,11 +16,12 @@ describe("a page of getMetrics()", () => {
     await m.flush();
     const all = m.getMetrics({ names: ['page_walk'] });
     expect(all).toHaveLength(600);
-    const seen = countInfos(m);
+    // getMetrics() decodes each series' name and tags it lists with registry.info().
+    const seen = countCalls(m, 'registry', 'info');
     const page = m.getMetrics({ names: ['page_walk'], offset: 10, limit: 20 });
     expect(page.map((s) => s.tags.i)).toEqual(all.slice(10, 30).map((s) => s.tags.i));
     // The monitor's own series and the 30 of the page, and the one that ends it: not 600.
-    expect(seen.reads).toBeLessThan(100);
+    expect(seen.calls).toBeLessThan(100);
     // A name with no data, or none at all, is checked as before when the page ended first.
     expect(m.getMetrics({ names: ['page_walk', 'cpu_usage'], limit: 1 })).toHaveLength(1);
     expect(() => m!.getMetrics({ names: ['page_walk', 'no_such_metric'], limit: 1 })).toThrow(/no_such_metric/);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import type { StoreReader } from '../dist/src/engine/store/reader.js';
+import { countCalls } from './helpers.js';
 import { touchedBytes as touchedStore } from '../dist/src/engine/store/usage.js';
 
 let m: PerformanceMonitor | undefined;
@@ -9,18 +10,6 @@ afterEach(async () => {
   m = undefined;
 });
 
-/** Counts the series whose hot line a walk of the store reads (usage.ts asks everRecorded() of each). */
-function countReads(monitor: PerformanceMonitor): { reads: number } {
-  const reader = (monitor as unknown as { reader: StoreReader }).reader;
-  const seen = { reads: 0 };
-  const everRecorded = reader.everRecorded.bind(reader);
-  reader.everRecorded = (id: number): boolean => {
-    seen.reads++;
-    return everRecorded(id);
-  };
-  return seen;
-}
-
 describe("status()'s memory touched", () => {
   it("reads no series on the host's thread, before or after the collector wrote, and counts what it wrote", async () => {
     // No system or runtime readings and five-minute buckets: nothing writes between the calls.
@@ -28,23 +17,24 @@ describe("status()'s memory touched", () => {
     await m.start();
     for (let i = 0; i < 500; i++) m.record('touched_walk', 1, { i: String(i) });
     await m.flush();
-    const seen = countReads(m);
+    // Every walk of the store asks everRecorded() of each series' hot line first.
+    const seen = countCalls(m, 'reader', 'everRecorded');
     const reader = (m as unknown as { reader: StoreReader }).reader;
     const walked = (): number => touchedStore(reader, (m as unknown as { registry: { seriesCount(): number } }).registry.seriesCount(), (m as unknown as { sketchPagesPeak: number }).sketchPagesPeak);
     const first = m.status().memory.touchedBytes;
     // The collector counts the pages as it writes them (store/touched-pages.ts): at 100,000
     // series the walk held the host 12-19 ms at each poll of a service written every second.
-    expect(seen.reads).toBe(0);
+    expect(seen.calls).toBe(0);
     expect(m.status().memory.touchedBytes).toBe(first);
-    expect(seen.reads).toBe(0);
+    expect(seen.calls).toBe(0);
     const others = first - walked();
     expect(walked()).toBeGreaterThan(500 * 4096);
-    seen.reads = 0;
+    seen.calls = 0;
     // A new series applied: the next status() counts its pages, still reading none.
     m.record('touched_walk', 1, { i: 'new' });
     await m.flush();
     const after = m.status().memory.touchedBytes;
-    expect(seen.reads).toBe(0);
+    expect(seen.calls).toBe(0);
     expect(after - first).toBeGreaterThanOrEqual(4096);
     // The walk's figure, exactly (the rest: registry, rings, control block).
     expect(after - walked()).toBe(others);
