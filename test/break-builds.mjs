@@ -8834,6 +8834,20 @@ export const BREAKS = [
     mustFail: ["reads a short window over the member's newest whole buckets: count, rate and quantiles"],
   },
   {
+    name: "an /api/history read holding its place of the call gate while the storage actor reads",
+    what: "GET /api/history awaits the database's rows with its place of the call gate held: with maxCallsInProgress 1 a read of a large file makes every dashboard request wait callQueueMs, then 429",
+    edits: [{ file: 'src/http/api.ts', find: '      }, away);', replace: '      });' }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ["answers the dashboard while history reads wait for the storage actor (a large file's), their places given back"],
+  },
+  {
+    name: "get_metric_history holding its place of the call gate while the storage actor reads",
+    what: "the MCP tool get_metric_history awaits the database's rows with its request's place of the call gate held: a read of a large file holds every other call and the dashboard",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: '          }, (w) => work.away(w));', replace: '          });' }],
+    tests: ['http-api-calls.test.ts'],
+    mustFail: ["answers the dashboard while history reads wait for the storage actor (a large file's), their places given back"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { rmSync } from 'node:fs';
+import { dataDirWithSeries, waitFor } from './helpers.js';
 import { JSON_HEADERS, holdPlace, mcpSession } from './http-helpers.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -104,6 +105,52 @@ describe('the JSON API on the host main thread', () => {
     expect(server.status().mcp.calls).toMatchObject({ away: 0, queued: 0, refusedBusy: 0 });
     // The shared gate's counts under their own name too.
     expect(server.status().calls).toEqual(server.status().mcp.calls);
+  }, 60_000);
+
+  it("answers the dashboard while history reads wait for the storage actor (a large file's), their places given back", async () => {
+    // One place: a read of the database held it for as long as the storage actor took, so a
+    // history read of a large file made every dashboard request wait, then 429.
+    const dir = dataDirWithSeries('stored_latency', 3);
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const monitor = new PerformanceMonitor({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    cleanup.push(() => monitor.stop());
+    for (let i = 0; i < 50; i++) monitor.record('stored_latency', i, { shard: 's0' });
+    await monitor.flush();
+    const server = await monitor.serveHttp({ port: 0, maxCallsInProgress: 1, maxSessionCalls: 1, callQueueMs: 120_000 });
+    cleanup.push(() => server.close());
+    // The storage actor's answers held until the test lets them go: a slow disk, a large file.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const storage = (monitor as unknown as { storage: Record<string, (...args: unknown[]) => Promise<unknown>> }).storage;
+    let reads = 0;
+    for (const method of ['storedOnly', 'storedIn', 'history', 'runs']) {
+      const original = storage[method]!.bind(storage);
+      storage[method] = async (...args: unknown[]) => {
+        reads++;
+        await released;
+        return original(...args);
+      };
+    }
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const api = get(server, `/api/history?metric=stored_latency&from=${from}`);
+    await waitFor(() => server.status().calls.away === 1, 20_000, "the /api read to give its place back while the storage actor reads");
+    const session = await mcpSession(server.mcpUrl);
+    const tool = fetch(server.mcpUrl, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get_metric_history', arguments: { metric_type: 'stored_latency', start: from } } }) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    await waitFor(() => server.status().calls.away === 2, 20_000, 'the MCP read to give its place back too');
+    expect(server.status().calls).toMatchObject({ inProgress: 0, queued: 0 });
+    // Meanwhile the dashboard is answered at once (before: queued behind both reads).
+    for (let i = 0; i < 3; i++) expect((await get(server, '/api/status')).status).toBe(200);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    release();
+    const [answered, called] = await Promise.all([api, tool]);
+    expect(answered.status).toBe(200);
+    expect(answered.body.totalSeries).toBe(1);
+    expect(answered.body.series[0].tags).toEqual({ shard: 's0' });
+    expect(called.status).toBe(200);
+    expect(called.text).toContain('stored_latency');
+    await waitFor(() => server.status().calls.inProgress === 0, 20_000, 'every place to be handed back');
+    expect(server.status().calls).toMatchObject({ away: 0, queued: 0, refusedBusy: 0 });
   }, 60_000);
 
   it('answers a dashboard polling among clients looping on /api/history and POST /api/reports, holding them to maxCallsInProgress', async () => {

@@ -99,7 +99,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       sendJson(res, 200, { total: all.length, offset, limit, names, ...(more ? { next: nextPage(url, offset + names.length) } : {}) });
     }),
 
-    route('GET', '/api/history', async ({ url, res }) => {
+    route('GET', '/api/history', async ({ url, res, away }) => {
       const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset', 'order', 'zero_fill']);
       const metric = p.get('metric');
       if (metric === undefined) throw new HttpError(400, 'metric is required: the name of the metric whose history to read', 'metric');
@@ -126,7 +126,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         ...(resolution !== undefined ? { resolution } : {}),
         ...(order !== undefined ? { order } : {}),
         ...(zeroFill ? { zeroFill } : {}),
-      });
+        // Its waits for the storage actor give the request's place back (a large file's read).
+      }, away);
       const more = offset + history.series.length < history.totalSeries;
       const hint = history.totalSeries === 0 ? tagHint(monitor, [metric], tags) : {};
       sendJson(res, 200, { ...history, offset, limit, ...(more ? { next: nextPage(url, offset + history.series.length) } : {}), ...hint });

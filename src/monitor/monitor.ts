@@ -960,8 +960,12 @@ export class PerformanceMonitor extends EventEmitter {
    * retention period). Rejects with InvalidArgumentError on a bad query; while the database
    * is not attached (a start on a full disk), with StorageError for a metric this process has
    * not recorded, whose stored history is unread until it is.
+   *
+   * `away` wraps each wait for the storage actor: the fronts pass their call gate's
+   * (Place.away), so that a read of a large file gives the request's place back meanwhile and
+   * the dashboard and other calls are answered; as it is by default.
    */
-  async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
+  async getMetricHistory(query: HistoryQuery, away: <T>(work: Promise<T>) => Promise<T> = (work) => work): Promise<MetricHistory> {
     const storage = this.storage;
     // A start on a full disk has not restored the stored catalog yet: a metric only the file
     // holds is unknown to the registry, and "not a known metric" would say it does not exist.
@@ -979,7 +983,7 @@ export class PerformanceMonitor extends EventEmitter {
       // file's, all of it from before this monitor first started (one monitor a dataDir).
       if (!(plan.from >= this.firstStartedAt)) {
         try {
-          this.history.addStored(plan, await storage.storedOnly(plan.metric, plan.match));
+          this.history.addStored(plan, await away(storage.storedOnly(plan.metric, plan.match)));
         } catch (error) {
           noteUnread(error);
         }
@@ -1000,7 +1004,7 @@ export class PerformanceMonitor extends EventEmitter {
           noteUnread(error);
         }
       };
-      if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
+      if (!memoryOnly && plan.limit === Infinity) await away(Promise.all(plan.ids.map(fetch)));
       else if (!memoryOnly) {
         // A page: which of the series the memory does not hold have rows on disk in the range
         // (a seek each, no rows read), so that every series with data counts in totalSeries,
@@ -1011,7 +1015,7 @@ export class PerformanceMonitor extends EventEmitter {
         counted = new Set();
         if (diskOnly.length > 0) {
           try {
-            const found = await storage.storedIn(diskOnly.map(request));
+            const found = await away(storage.storedIn(diskOnly.map(request)));
             diskOnly.forEach((s, i) => found[i] === 1 && counted!.add(s));
           } catch (error) {
             noteUnread(error, diskOnly.length);
@@ -1024,7 +1028,7 @@ export class PerformanceMonitor extends EventEmitter {
           if (!this.history.inMemory(s.id) && !counted.has(s)) continue;
           if (index++ >= plan.offset) page.push(s);
         }
-        await Promise.all(page.map(fetch));
+        await away(Promise.all(page.map(fetch)));
       }
       // One fault for the read, not one per series: the series fail alike (a damaged file, an
       // actor that cannot answer), and a history of hundreds counted hundreds.
@@ -1032,7 +1036,7 @@ export class PerformanceMonitor extends EventEmitter {
       // A counter's stored minute is per second of the time a process watched of it.
       if (plan.kind === 'counter' && stored.size > 0) {
         const from = Math.min(...Array.from(stored.values(), (rows) => rows.start[0]!));
-        runs = await storage.runs(from, plan.to).catch(() => undefined);
+        runs = await away(storage.runs(from, plan.to)).catch(() => undefined);
       }
     }
     return this.history.build(plan, stored, this.now(), unread, runs, counted);

@@ -194,7 +194,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: READ,
       onDeadline: 'ask for a shorter time_range, fewer series (tags, limit) or fewer max_points',
     },
-    async (args) => {
+    async (args, _ctx, work) => {
       await host.readable();
       // The monitor's clock: a time_range ends at its newest bucket, past a step back of the wall clock.
       const now = host.monitor.now();
@@ -219,7 +219,8 @@ export default function register(server: McpServer, front: Front): void {
             ...(args.tags ? { tags: args.tags } : {}),
             ...(from !== undefined ? { from } : {}),
             ...(to !== undefined ? { to } : {}),
-          });
+            // Its waits for the storage actor give the request's place back (a large file's read).
+          }, (w) => work.away(w));
           return history;
         } catch (error) {
           throw asArgument(error, 'metric', 'metric_type');
