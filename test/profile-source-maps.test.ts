@@ -52,12 +52,17 @@ describe('a capture of code with a source map', () => {
     expect(c.cpu.stack.frames.slice(-2)).toEqual(['(anonymous) (test/fixtures/mapped-capture.mjs:1)', `rankPlayers (${SOURCE}:${rank})`]);
     const arrow = lineOf(SOURCE, 'Array.from(');
     expect(c.heap.headline).toMatch(new RegExp(`allocated in \\(anonymous\\) at ${SOURCE}:${arrow}$`));
-    // The arrow's objects are most of what is allocated; retainPlayers' own arrays are sampled
-    // in some runs and not in others (the heap profiler samples by bytes allocated): each site
-    // found is at its source line.
+    // The arrow's objects are most of what is allocated. Two other sites are sampled in some
+    // runs and not in others (the heap profiler samples by bytes allocated, at random steps of
+    // 32 KiB on average): retainPlayers' own arrays, and the fixture's top-level code, which V8
+    // charges with the bytecode it compiles for retainPlayers at its first call (about 0.9 KiB,
+    // kept live: a sample lands there in a few runs in a hundred, loaded or not). Each site found
+    // is at its source line, and no other site is there.
     const sites = c.heap.sites.map((s) => `${s.function} ${s.file}:${s.line}`);
     expect(sites[0]).toBe(`(anonymous) ${SOURCE}:${arrow}`);
-    expect(sites.slice(1)).toEqual(sites.length > 1 ? [`retainPlayers ${SOURCE}:${lineOf(SOURCE, 'export function retainPlayers(')}`] : []);
+    const sampledAtTimes = [`retainPlayers ${SOURCE}:${lineOf(SOURCE, 'export function retainPlayers(')}`, '(anonymous) test/fixtures/mapped-capture.mjs:1'];
+    const rest = sites.slice(1);
+    expect([...rest].sort()).toEqual(sampledAtTimes.filter((s) => rest.includes(s)).sort());
     // The file DevTools opens is V8's profile as it was taken.
     expect(c.fileUrls).toEqual([expect.stringMatching(/\/test\/fixtures\/mapped\/players\.js$/)]);
   });
