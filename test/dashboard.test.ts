@@ -387,18 +387,28 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     const row = tab.locator('#alert-history li', { hasText: 'bidi_queue' }).first();
     await row.waitFor({ state: 'attached', timeout: GUARD_MS });
     await tab.click('#alerts-panel summary');
-    // Where each character of the row's last text (" = 1,234") is drawn, left to right.
-    const xs = await row.evaluate((li) => {
-      const text = li.lastChild as Text;
+    // The row's last text (" = 1,234") and where each of its characters is drawn, left to right,
+    // read in one task of the page. The history is drawn anew at each answer of the API (one
+    // follows the stream's transition that drew the row first): a row found by one call and
+    // measured by the next (row.evaluate is both) could be one the page had just replaced, out
+    // of the document, each of its characters at x = 0 ("expected 0 to be greater than 0").
+    const { open, text, xs } = await tab.evaluate(() => {
+      const li = Array.from(document.querySelectorAll('#alert-history li')).find((l) => l.textContent!.includes('bidi_queue'))!;
+      const last = li.lastChild as Text;
       const range = document.createRange();
-      return Array.from(text.data, (_, i) => {
-        range.setStart(text, i);
-        range.setEnd(text, i + 1);
-        return range.getBoundingClientRect().x;
-      });
+      return {
+        open: li.closest('details')!.open,
+        text: last.data,
+        xs: Array.from(last.data, (_, i) => {
+          range.setStart(last, i);
+          range.setEnd(last, i + 1);
+          return range.getBoundingClientRect().x;
+        }),
+      };
     });
-    expect(await row.evaluate((li) => li.lastChild!.textContent)).toBe(' = 1,234');
-    for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThan(xs[i - 1]!);
+    expect(open).toBe(true);
+    expect(text).toBe(' = 1,234');
+    for (let i = 1; i < xs.length; i++) expect(xs[i], text).toBeGreaterThan(xs[i - 1]!);
     await monitor.deleteAlertRule(rule.id);
     await tab.close();
   });
