@@ -67,6 +67,13 @@ describe("docs/mcp.md's recorded session", () => {
     // The doc's block read as a session: a reformatted block must not leave this test nothing to hold.
     expect(calls.length).toBeGreaterThanOrEqual(12);
     expect(steps.some((s) => s.kind === 'notification')).toBe(true);
+    // The rule must not be breached by the samples recorded before it: a window rule is judged as
+    // each bucket closes, and the value it fired at then hung on whether a bucket closed before the
+    // next sample came (over 300 it fired at 337.988, the p99 of the three, in a CI run under load).
+    const rule = calls.find((s) => s.name === 'create_performance_alert_rule')!;
+    expect(rule.args).toMatchObject({ aggregation: 'p99', operator: '>' });
+    const before = (JSON.parse(structured) as { metrics: { p99: number }[] }).metrics[0]!.p99;
+    expect(before, "the p99 the session shows before its rule, against the rule's threshold").toBeLessThanOrEqual(rule.args.threshold as number);
 
     const client = new Client({ name: 'session', version: '1.0.0' });
     const notices: { level: string; logger?: string; data: unknown }[] = [];
