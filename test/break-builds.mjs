@@ -8848,6 +8848,13 @@ export const BREAKS = [
     mustFail: ["answers the dashboard while history reads wait for the storage actor (a large file's), their places given back"],
   },
   {
+    name: "a member reading its closed buckets late in each interval",
+    what: "a member reads what its collector closed 0.8 s into each interval (as one started then did, reading once an interval from its start): its buckets reach the hub that much later, and the hub reads its series' rate up to 1.2x its own",
+    edits: [{ file: 'src/hub/member.ts', find: "this.timer = setTimeout(() => this.readDue(boundary, READ_RETRY_MS), boundary - now + READ_AFTER_MS);", replace: "this.timer = setTimeout(() => this.readDue(boundary, READ_RETRY_MS), boundary - now + 0.8 * interval);" }],
+    tests: ['hub-join.test.ts'],
+    mustFail: ["has its series' rate and covered seconds on the hub as its own monitor has them"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -44,9 +44,12 @@ describe('a member that joins a hub up for a while', () => {
     const there = onHub()!;
     expect(there.window.rate! / own!.window.rate!).toBeGreaterThan(0.9);
     // The hub's window on a member series ends where the member's data does (query.ts, memberEnd),
-    // the member's own at now, later by the wait above: under load the hub's reads up to ~1.2×.
-    expect(there.window.rate! / own!.window.rate!).toBeLessThan(1.25);
-    expect(Math.abs(there.window.coveredSeconds! - own!.window.coveredSeconds!)).toBeLessThanOrEqual(1);
+    // the member's own at now, later by the time its last bucket took to reach the hub. The member
+    // reads each interval just after its collector closed it (hub/member.ts, readDue): under load
+    // 22-26 the hub read up to 1.06×. Read at the moment of the interval the member started in, up
+    // to an interval late, the hub read up to 1.25× (1.24 and 1.13 in CI runs on 2026-12-07).
+    expect(there.window.rate! / own!.window.rate!).toBeLessThan(1.1);
+    expect(Math.abs(there.window.coveredSeconds! - own!.window.coveredSeconds!)).toBeLessThanOrEqual(0.5);
     expect(seen.filter((t) => t.ruleName === 'jobs dropped')).toEqual([]);
 
     const report = await hub.generateReport({ from: joinedAt - 20 * INTERVAL });

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
-import { clearImmediate, clearInterval, clearTimeout, monoNow, setImmediate, setInterval, setTimeout, wallNow } from '../engine/real-timers.js';
+import { clearImmediate, clearTimeout, monoNow, setImmediate, setTimeout, wallNow } from '../engine/real-timers.js';
 import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
 import type { MetricKind } from '../engine/metrics.js';
@@ -24,6 +24,10 @@ import { MAX_DEFS, WireError, decodeHubMessage, type BatchColumns, type Def } fr
 
 /** How long stop() waits for the hub to acknowledge the last buckets. */
 const FINAL_ACK_MS = 2_000;
+/** A read is due this long past each bucket boundary, where the collector closes the interval's buckets (a few ms past it). */
+const READ_AFTER_MS = 3;
+/** A read due before the collector closed the interval looks again this long after, then twice as long each time (readDue). */
+const READ_RETRY_MS = 10;
 
 export interface MemberLinkStatus {
   role: 'member';
@@ -79,6 +83,8 @@ export interface MemberDeps {
   perProcess: ReadonlySet<string>;
   /** When this process's monitor started watching (its first run's start, ms): the hub counts its series' time from there. */
   watchedFrom(): number;
+  /** Where its collector's closes reached: the end (ms) of its newest closed bucket. */
+  closedTo(): number;
 }
 
 /** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
@@ -195,8 +201,39 @@ export class HubMember {
       },
       drain: () => this.pump(),
     });
-    this.timer = setInterval(() => this.tick(false), this.d.intervalMs);
+    this.arm();
+  }
+
+  /**
+   * The next read, just past the next bucket boundary (readDue). A read once an interval from
+   * start() on came at the moment of the interval the monitor happened to start in: an
+   * interval's buckets reached the hub up to an interval after they closed, and the hub's
+   * rate on the series of a member started 0.98 s into an interval read 1.24× its own (its
+   * window ends where the member's data does: monitor/query.ts, memberEnd).
+   */
+  private arm(): void {
+    const interval = this.d.intervalMs;
+    const now = wallNow();
+    const boundary = Math.floor(now / interval) * interval + interval;
+    this.timer = setTimeout(() => this.readDue(boundary, READ_RETRY_MS), boundary - now + READ_AFTER_MS);
     this.timer.unref();
+  }
+
+  /**
+   * Reads the interval that ended at `boundary` once the collector closed it: a read before
+   * that found none of its buckets, and they waited for the next read, an interval on. A
+   * collector late for the close (a starved thread) is looked at again after `wait` ms,
+   * doubled each time; by the next boundary the read goes ahead whatever it did (a held
+   * collector's buckets go when they close, as before).
+   */
+  private readDue(boundary: number, wait: number): void {
+    if (this.d.closedTo() < boundary && wallNow() + wait < boundary + this.d.intervalMs) {
+      this.timer = setTimeout(() => this.readDue(boundary, 2 * wait), wait);
+      this.timer.unref();
+      return;
+    }
+    this.arm();
+    this.tick(false);
   }
 
   /**
@@ -206,7 +243,7 @@ export class HubMember {
    * then is dropped, counted and said (dropHeld).
    */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     if (this.slice !== undefined) clearImmediate(this.slice);
     this.slice = undefined;
     this.stopping = true;

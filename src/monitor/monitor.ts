@@ -21,7 +21,7 @@ import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.j
 import { holdHost, holding } from '../actors/hold.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, markHubRead, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, CLOSED_BUCKET_START, PAUSED, THREAD_ARENA_REFUSED, THREAD_NAMES_REFUSED, THREAD_REFUSED, TID, controlViews, markHubRead, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, NAMES_ADVICE, Registry, arenaFitAdvice, formatSeries, nameCapacity, type RefusalCause, type RegistryBuffers, type Tags } from '../engine/registry.js';
@@ -374,6 +374,7 @@ export class PerformanceMonitor extends EventEmitter {
           perProcess: new Set(RUNTIME_SERIES),
           // Its first run's start; before the first run accepts records (a hello at start()), now.
           watchedFrom: () => this.runs[0]?.from ?? (this.runFrom === Infinity ? this.now() : this.runFrom),
+          closedTo: () => this.ctl.f64[CLOSED_BUCKET_START]! + o.collectionIntervalMs,
           ...(this.exporter.instance !== undefined ? { exportInstance: this.exporter.instance } : {}),
           ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })
