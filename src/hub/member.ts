@@ -83,8 +83,10 @@ export interface MemberDeps {
   perProcess: ReadonlySet<string>;
   /** When this process's monitor started watching (its first run's start, ms): the hub counts its series' time from there. */
   watchedFrom(): number;
-  /** Where its collector's closes reached: the end (ms) of its newest closed bucket. */
+  /** Where its collector's closes reached: the end (ms) of its newest closed bucket, on the monitor's clock. */
   closedTo(): number;
+  /** The monitor's clock, on which its buckets start (the wall clock past a step back: engine/monitor-clock.ts). */
+  now(): number;
 }
 
 /** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
@@ -213,7 +215,7 @@ export class HubMember {
    */
   private arm(): void {
     const interval = this.d.intervalMs;
-    const now = wallNow();
+    const now = this.d.now();
     const boundary = Math.floor(now / interval) * interval + interval;
     this.timer = setTimeout(() => this.readDue(boundary, READ_RETRY_MS), boundary - now + READ_AFTER_MS);
     this.timer.unref();
@@ -227,7 +229,7 @@ export class HubMember {
    * collector's buckets go when they close, as before).
    */
   private readDue(boundary: number, wait: number): void {
-    if (this.d.closedTo() < boundary && wallNow() + wait < boundary + this.d.intervalMs) {
+    if (this.d.closedTo() < boundary && this.d.now() + wait < boundary + this.d.intervalMs) {
       this.timer = setTimeout(() => this.readDue(boundary, 2 * wait), wait);
       this.timer.unref();
       return;
