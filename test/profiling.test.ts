@@ -122,7 +122,9 @@ describe('profile on demand', () => {
     expect(summary.lead).toMatchObject({ function: 'hashPassword', file: FIXTURE, line: lineOf('hashPassword'), native: { via: 'pbkdf2Sync' } });
     expect(summary.lead!.share).toBeGreaterThan(0.3);
     expect(c.headline).toContain(`of samples in hashPassword at ${FIXTURE}:${lineOf('hashPassword')} (self, `);
-    expect(c.headline).toContain('in native code under its call to pbkdf2Sync); idle ');
+    // Node's own JS under the call (pbkdf2Sync's wrapper) is a tenth or more of its time in
+    // some runs under load, and the headline then says so (profiling/sites.ts).
+    expect(c.headline).toMatch(/ in (Node's and )?native code under its call to pbkdf2Sync\); idle /);
   }, 30_000);
 
   it("names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls", async () => {
