@@ -1077,7 +1077,7 @@ export const BREAKS = [
   {
     name: 'hub: closed record in a minute rolled up',
     what: 'a closed record from outside is written into a minute already rolled up, where no rollup will ever take it',
-    edits: [{ find: 'if (rolled > 0 && start < rolled + L.rollupMs) return false;', replace: '' }],
+    edits: [{ find: '    return start >= this.rolledEnd(id);\n', replace: '    return true;\n' }],
     tests: ['store-apply.test.ts'],
     mustFail: ["refuses, writing nothing, a record that would break the store's order"],
   },
@@ -8783,6 +8783,13 @@ export const BREAKS = [
     ],
     tests: ['names-count-reads.test.ts'],
     mustFail: ['read each series once, and answer as a walk of every series does'],
+  },
+  {
+    name: "a late member's bucket into the cluster-wide bucket of now",
+    what: "the cluster-wide series adds every member bucket into its open bucket of now: a member held 2 s lands in the interval it arrives in, a dip and a spike no member recorded",
+    edits: [{ file: 'src/engine/store/bucket-rows.ts', find: '    if (this.clusterAwaited === Infinity) return now;\n', replace: '    return now;\n' }],
+    tests: ['hub-late-member.test.ts'],
+    mustFail: ['lands in the cluster-wide interval it was recorded for, and fires no rule on a spike no member recorded'],
   },
   {
     name: "the event-loop lag read across a stop of the whole process",

@@ -26,6 +26,12 @@ export interface HubShape {
   poolMib?: number;
   /** The engine's `pendingRuns` (default true): false adds every row's cluster-wide bins into pages. */
   pendingRuns?: boolean;
+  /**
+   * The batches' `awaited` (AppliedBuckets): set, the cluster-wide series takes each bucket at
+   * its start plus an interval where the store's order allows (bucket-rows.ts, clusterStart);
+   * unset, into its open bucket of now.
+   */
+  awaited?: number;
 }
 
 interface Expected {
@@ -83,7 +89,7 @@ export function hubRecording(seed: number, shape: HubShape) {
         add(member[m]![s]!, values);
         add(cluster[s]!, values);
       }
-      batches.push({ key: m + 1, seq, ids, starts, stats, runs: Int32Array.from(runs), runAt });
+      batches.push({ key: m + 1, seq, ids, starts, stats, runs: Int32Array.from(runs), runAt, ...(shape.awaited !== undefined ? { awaited: shape.awaited, holdMs: 5000 } : {}) });
       owner.push(m);
     }
   }

@@ -15,7 +15,9 @@ import { hubRecording, stopWriterAt, T0 } from './hub-apply-harness.js';
 
 const STEPS = ['finishRow', 'takesClosed', 'commitClosed', 'writeRecord', 'intoOpen', 'close', 'open', 'binTail', 'page', 'logRun', 'rawSlot'] as const;
 type Step = (typeof STEPS)[number];
-const SHAPE = { members: 2, series: 12, batches: 5, mib: 1 };
+// Every member caught up (awaited): each cluster-wide bucket at its start plus an interval, in
+// the past of the writer's clock, as a late member's (bucket-rows.ts, clusterStart).
+const SHAPE = { members: 2, series: 12, batches: 5, mib: 1, awaited: T0 + 60_000 };
 const STEP_MS = 700;
 
 /** Applies `order` on a writer whose `step` throws at its n-th call (0: never); returns the calls of each step and the batches acknowledged. */

@@ -37,7 +37,7 @@ import { ALWAYS_WATCHED, coveredSeconds, watchedOf, type Watched } from '../anal
 import { heldFrom } from '../engine/store/held-from.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
-import { memberWindowEnd } from './member-window.js';
+import { clusterWindowEnd, memberWindowEnd } from './member-window.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {
@@ -366,6 +366,7 @@ export class AlertEvaluator {
     const stats = this.stats;
     let endId = -1;
     let member = false;
+    let cluster = false;
     let end = closedEnd;
     let watched = this.watched;
     const lagging = Math.min(this.closedTo, Math.floor(this.hubReadTo / intervalMs) * intervalMs) - intervalMs;
@@ -374,13 +375,14 @@ export class AlertEvaluator {
       if (b.id !== endId) {
         endId = b.id;
         member = this.registry.isMember(b.id);
-        end = member ? memberWindowEnd(this.reader, b.id, lagging) : closedEnd;
+        cluster = !member && this.registry.isCluster(b.id);
+        end = member ? memberWindowEnd(this.reader, b.id, lagging) : cluster ? clusterWindowEnd(this.reader, b.id, this.closedTo) : closedEnd;
         // A member series holds nothing of the time before its member started (watchedOf):
         // over the hub's time, a member joining a hub up 20 s fired `rate(x[60s]) < 50` as it joined.
         watched = member ? watchedOf(this.registry, b.id, this.watched) : this.watched;
       }
       // A member series' window is judged once for each end; the hub's own series' at each of its closes.
-      if (member) {
+      if (member || cluster) {
         if (!(end > b.judgedTo)) continue;
         b.judgedTo = end;
       } else if (end === -Infinity) continue;

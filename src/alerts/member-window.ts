@@ -29,3 +29,15 @@ export function memberWindowEnd(reader: StoreReader, id: number, lagging: number
   const newest = records > 0 ? reader.bucketStartAt(id, records - 1) + reader.layout.intervalMs : Number.NaN;
   return newest > lagging ? newest : lagging;
 }
+
+/**
+ * The end (ms) of the window to judge on a hub's cluster-wide series `id` (Registry.isCluster):
+ * the hub's newest close, `closedTo`, or where its open bucket starts if that ended before and
+ * is held open for a late member's bucket (StoreWriter.heldOpen): the store reads a window's
+ * closed records, and one still open read as nothing, a false `count < x`. Judged again at each
+ * batch the hub applies, as a member series' windows are, once that bucket is closed.
+ */
+export function clusterWindowEnd(reader: StoreReader, id: number, closedTo: number): number {
+  const s = reader.snapshot(id);
+  return s.openCount > 0 && s.openStart < closedTo ? s.openStart : closedTo;
+}

@@ -99,6 +99,14 @@ export interface AppliedBuckets {
   stats: Float64Array;
   runs: Int32Array;
   runAt: Int32Array;
+  /**
+   * The lowest `closedTo` of the hub's live members (their buckets before it all applied,
+   * this batch's included), and how long past its interval a cluster-wide bucket is held open
+   * for the rest (StoreWriter.holdCluster). Absent: the cluster-wide series takes the batch's
+   * buckets into its open bucket of now, and holds none (bucket-rows.ts, clusterStart).
+   */
+  awaited?: number;
+  holdMs?: number;
 }
 
 export class Engine {
@@ -229,8 +237,8 @@ export class Engine {
    * Adds whole buckets recorded elsewhere (a hub's members), stamped `t`, and publishes them.
    * Returns the buckets applied now. A member's own series takes its bucket as the closed
    * record it is, at its start, or, where that record would break the store's order, into its
-   * open bucket; the cluster-wide series merges every member's bucket into its open bucket,
-   * with what the hub records itself (StoreWriter.applyRow). Each row is applied exactly once:
+   * open bucket; the cluster-wide series merges every member's bucket into its bucket of the
+   * interval after the member's (held open for a late member: `awaited`), with what the hub records itself (StoreWriter.applyRow). Each row is applied exactly once:
    * a batch resent after a collector died inside it (its `key` and `seq` as before) goes on
    * after the rows applied, its row in flight finished by the successor's start (recover).
    */
@@ -238,6 +246,7 @@ export class Engine {
     this.boundary(t, Infinity);
     const { ids, starts, stats, runs, runAt } = batch;
     const w = this.writer;
+    w.holdCluster(batch.awaited ?? Infinity, batch.holdMs ?? 0);
     const from = w.beginBatch(batch.key, batch.seq);
     for (let i = from; i < starts.length; i++) {
       // A large batch on a starved thread still beats, or the watchdog replaces a working collector.

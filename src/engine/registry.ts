@@ -58,6 +58,12 @@ const RETIRED_BIT = 1 << 29;
  */
 const MEMBER_BIT = 1 << 28;
 const NAME_INDEX = MEMBER_BIT - 1;
+/**
+ * A hub's cluster-wide series (markCluster), in its entry's second extra, which only a member
+ * series uses otherwise (its start, markMember): its window rules are judged where its newest
+ * record ends, as a bucket of it may be held open for a late member (AlertEvaluator).
+ */
+const CLUSTER_MARK = 0x636c7573;
 /** A member series' start (markMember) as the two i32 it is kept in. */
 const F64 = new Float64Array(1);
 const I32 = new Int32Array(F64.buffer);
@@ -557,6 +563,16 @@ export class Registry {
     I32[0] = this.series.extraAt(id, 1);
     I32[1] = this.series.extraAt(id, 2);
     return F64[0]!;
+  }
+
+  /** Marks series `id` as a hub's cluster-wide series (CLUSTER_MARK); a member series stays one. */
+  markCluster(id: number): void {
+    if (this.isMember(id) || this.isCluster(id)) return;
+    this.series.setExtra(id, 1, CLUSTER_MARK);
+  }
+
+  isCluster(id: number): boolean {
+    return !this.isMember(id) && this.series.extraAt(id, 1) === CLUSTER_MARK;
   }
 
   isMember(id: number): boolean {

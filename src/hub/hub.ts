@@ -7,13 +7,14 @@
  * process's. The cluster-wide series also holds what the hub process records itself.
  *
  * Buckets are applied by the collector (the store's one writer). The cluster-wide series adds
- * each into its open bucket of now, one interval after it closed on the member; the member's
+ * each into its bucket of the interval after the one it was recorded in, held open while a live
+ * member's is still due (awaitPeers holds the punctual members' next batches); the member's
  * own series takes it as the closed record it is, at the start it had on the member, with no
  * open sketch to fill and close (two thirds of the hub collector's work when it did), unless
  * that record would not come after the series' newest or would fall in a minute already
  * rolled up (a restarted member's first bucket, in the interval of its predecessor's last; a
  * bucket that waited past its minute for a reconnection): that one goes into the open bucket
- * of now, as the cluster-wide series' does (Engine.applyBuckets). Per member the hub keeps the
+ * of now, as the cluster-wide series' does where its own cannot be (Engine.applyBuckets). Per member the hub keeps the
  * highest seq applied in this member's epoch; a batch at or below it is acknowledged and not
  * applied again. A failed apply (the collector being replaced) answers with a new welcome,
  * which makes the member resend in order; the store knows how far into a batch a killed
@@ -41,6 +42,8 @@ import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubConnections, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type Def, type HubMessage, type MemberMessage } from './wire.js';
 
+/** How often a batch waiting for a late member's buckets (awaitPeers) looks again. */
+const PEER_POLL_MS = 20;
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
 /** The fewest intervals of silence after which a member is stale, and forgotten (see sweep). */
@@ -113,6 +116,8 @@ interface Member {
   dropped: number;
   queued: number;
   closedTo: number;
+  /** The newest bucket start of its batch that waits for a late member's buckets (awaitPeers); -Infinity: none waits. */
+  waiting: number;
   chain: Promise<void>;
   /** With a disk: the batch whose apply failed, part of its rows maybe in the store, until it is applied whole. */
   partial?: Batch;
@@ -516,7 +521,7 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set(), from: m.watchedFrom ?? -Infinity };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, waiting: -Infinity, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set(), from: m.watchedFrom ?? -Infinity };
       this.members.set(instance, member);
     }
     // A restart goes on with the series of the process before, from that one's start.
@@ -623,6 +628,8 @@ export class Hub {
     member.queued--;
     // Batches queued behind a failed one belong to the round it ended.
     if (m.round !== member.round || m.seq <= member.acked) return;
+    await this.awaitPeers(member, m);
+    if (m.round !== member.round || m.seq <= member.acked) return;
     try {
       await this.applyBatch(member, m);
     } catch (error) {
@@ -638,11 +645,64 @@ export class Hub {
   }
 
   /**
+   * Waits, before a batch is applied, until every other live member has sent its buckets older
+   * than the batch's newest (its `closedTo`), or `staleMs` passed, or the hub stops. The
+   * cluster-wide series has one open bucket, at a member bucket's start plus an interval
+   * (bucket-rows.ts): a punctual member's next bucket would close the one a late member's
+   * (a starved or stopped process) is still due in, which then landed in the interval it
+   * arrived in, a dip and a spike no member recorded.
+   */
+  private async awaitPeers(member: Member, m: Batch): Promise<void> {
+    let newest = -Infinity;
+    for (let i = 0; i < m.starts.length; i++) if (m.starts[i]! > newest) newest = m.starts[i]!;
+    if (newest === -Infinity) return;
+    const until = wallNow() + this.graceMs();
+    member.waiting = newest;
+    try {
+      while (!this.stopping && this.behind(member, newest) && wallNow() < until) {
+        await new Promise<void>((resolve) => setTimeout(resolve, PEER_POLL_MS).unref());
+      }
+    } finally {
+      member.waiting = -Infinity;
+    }
+  }
+
+  /** How long a late member's buckets are waited for: until it is marked stale (sweep). */
+  private graceMs(): number {
+    return Math.max(this.d.options.staleMs, STALE_INTERVALS * this.d.intervalMs);
+  }
+
+  /**
+   * Whether a live member other than `member` has not sent its buckets that start before
+   * `start` (a known closedTo only). One whose own batch waits, with buckets as new or newer,
+   * is not waited for: it waits for this one, and two members that each sent several
+   * intervals in a batch (both held at once) would wait for each other until stale.
+   */
+  private behind(member: Member, start: number): boolean {
+    for (const o of this.members.values()) if (o !== member && !(o.waiting >= start) && this.awaited(o) && o.closedTo < start) return true;
+    return false;
+  }
+
+  /** Whether the cluster-wide series waits for member `o`'s buckets: linked, live, not stopping, its closedTo known. */
+  private awaited(o: Member): boolean {
+    return o.conn !== undefined && !o.stale && !o.stopped && o.closedTo > 0;
+  }
+
+  /** The lowest closedTo of the members awaited, `member`'s taken as `closedTo` (Infinity: none). */
+  private awaitedTo(member: Member, closedTo: number): number {
+    let lowest = closedTo;
+    for (const o of this.members.values()) if (o !== member && this.awaited(o) && o.closedTo < lowest) lowest = o.closedTo;
+    return lowest;
+  }
+
+  /**
    * Applies a batch and counts it applied; throws what the apply threw. With a disk it runs
    * inside the flush gate, its number noted before it leaves, and a failure marks it cut.
    */
   private async applyBatch(member: Member, m: Batch): Promise<void> {
     const batch = this.columns(member, m);
+    batch.awaited = this.awaitedTo(member, m.closedTo);
+    batch.holdMs = this.graceMs();
     // Read before the apply: it moves the columns to the collector.
     const buckets = batch.starts.length;
     await this.durable?.gate.enter();
@@ -746,6 +806,7 @@ export class Hub {
       member.series.add(own);
       this.d.registry.retire(own, false);
       this.d.registry.markMember(own, member.from);
+      this.d.registry.markCluster(all);
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

@@ -3,8 +3,8 @@
  * applyBuckets). applyBucket() adds one into a series' open bucket, writeClosed() writes one
  * as a closed record of its series where that keeps the store's order (takesClosed), and a
  * hub batch's rows (beginBatch, applyRow) do both, exactly once: a member's bucket into its
- * member series (a closed record, or its open bucket) and into the cluster-wide series' open
- * bucket. Each such bucket's last value goes in as one raw sample (rawSlot), so `last` readers
+ * member series (a closed record, or its open bucket) and into the cluster-wide series' bucket
+ * at its start plus an interval (clusterStart). Each such bucket's last value goes in as one raw sample (rawSlot), so `last` readers
  * and rules see it.
  *
  * Invariants. A hub batch's row is announced in the meta cells (HUB_ROW_*: its numbers, and
@@ -113,7 +113,8 @@ export class BucketRows extends Rollups {
   /**
    * Applies row `row` of the batch begun last (beginBatch): a member's closed bucket into its
    * member series (a closed record at `start`, or its open bucket where a record would break
-   * the store's order) and into the cluster-wide series' open bucket. Exactly once, whatever
+   * the store's order) and into the cluster-wide series' bucket at its start plus an interval
+   * (clusterStart). Exactly once, whatever
    * point a writer is killed at: the row is announced in the meta cells (its numbers, and its
    * sketch run copied into the log, where the member's record points), each of its two series
    * takes it in one run of straight-line stores that also moves the row's step (and, for the
@@ -164,7 +165,64 @@ export class BucketRows extends Rollups {
     }
     const held = pos >= 0 ? at : -1;
     if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, held, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
-    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, held, meta[HUB_ROW_BINS]!, ROW_NONE);
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) {
+      const from = meta[HUB_ROW_BINS]!;
+      // A row resumed with bins in goes on in the bucket that holds them.
+      const at = from === 0 ? this.clusterStart(cluster, start + this.layout.intervalMs) : this.hot[cluster * HOT_F64 + OPEN_START]!;
+      this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, held, from, ROW_NONE, at);
+    }
+  }
+
+  /**
+   * Where the cluster-wide series `id` takes a member's bucket that started an interval before
+   * `target`: at `target`, the interval after the one the member recorded it in (as a punctual
+   * member's arrives), also when it comes late (a starved or stopped member: its bucket landed
+   * in the interval it arrived in, a dip and a spike no member recorded), where that keeps the
+   * store's order: after the series' newest record, in a minute not rolled up, and within the
+   * minute of now. Else in its open bucket, the one of now or a later one still held open for
+   * a late member (StoreWriter.heldOpen). The bucket the row goes in is held from then on. A
+   * batch that does not say which members it awaits (no `awaited`: hand-made, or from before
+   * 2026-12-07) goes into the open bucket of now, as all did before.
+   */
+  protected clusterStart(id: number, target: number): number {
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    const now = this.bucketStart;
+    if (this.clusterAwaited === Infinity) return now;
+    this.clusterFed[id] = 1;
+    const open = hot[hb + OPEN_START]!;
+    if (hot[hb + OPEN_COUNT]! > 0 && open >= target) return open;
+    if (!(target < now)) return now;
+    const R = this.layout.rollupMs;
+    if (Math.floor(target / R) !== Math.floor(now / R)) return now;
+    if (!(target > this.newestRecord(id)) || !(target >= this.rolledEnd(id))) return now;
+    return target;
+  }
+
+  /** The start of the newest record of series `id` (-Infinity: none), as this writer wrote or first read it. */
+  protected newestRecord(id: number): number {
+    let newest = this.newestStart[id]!;
+    if (newest !== newest) {
+      const L = this.layout;
+      const base = id * L.slotF64;
+      const head = this.i32[base * 2 + T1_HEAD]!;
+      newest = head > 0 ? this.f64[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]! : -Infinity;
+      this.newestStart[id] = newest;
+    }
+    return newest;
+  }
+
+  /** The end of the newest rollup window written of series `id` (0: none), as this writer wrote or first read it. */
+  protected rolledEnd(id: number): number {
+    const L = this.layout;
+    let rolled = this.seriesRolled[id]!;
+    if (rolled !== rolled) {
+      const base = id * L.slotF64;
+      const t2 = this.i32[base * 2 + T2_HEAD]!;
+      rolled = Math.max(this.f64[base + ROLLED_UPTO]!, t2 > 0 ? this.f64[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+      this.seriesRolled[id] = rolled;
+    }
+    return rolled > 0 ? rolled + L.rollupMs : 0;
   }
 
   /**
@@ -175,13 +233,14 @@ export class BucketRows extends Rollups {
    * row's run in the log (at absolute position `logAt`, -1 otherwise) goes in as a pending run
    * where the open bucket takes one (pending-runs.ts), its bins untouched until the close.
    */
-  protected intoOpen(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number, logAt: number, from: number, next: number): void {
+  protected intoOpen(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number, logAt: number, from: number, next: number, at = this.bucketStart): void {
     const hot = this.hot;
     const hb = id * HOT_F64;
     const base = id * this.layout.slotF64;
-    // A row resumed with bins in goes on in the bucket that holds them, ended or not.
-    if (from === 0 && hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
-    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    // A row resumed with bins in goes on in the bucket that holds them, ended or not. `at`: the
+    // open bucket of now, or the cluster-wide bucket a member's goes in (clusterStart).
+    if (from === 0 && hot[hb + OPEN_START]! < at && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now, at);
     // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
     this.binTail(id);
     const bins = pos >= 0 ? run[pos]! : 0;
@@ -255,22 +314,9 @@ export class BucketRows extends Rollups {
     const base = id * L.slotF64;
     if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
     if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;
-    let newest = this.newestStart[id]!;
-    if (newest !== newest) {
-      const head = this.i32[base * 2 + T1_HEAD]!;
-      newest = head > 0 ? f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]! : -Infinity;
-      this.newestStart[id] = newest;
-    }
-    if (!(start > newest)) return false;
+    if (!(start > this.newestRecord(id))) return false;
     // A rollup window is written once: a record in one already written would never be rolled up.
-    let rolled = this.seriesRolled[id]!;
-    if (rolled !== rolled) {
-      const t2 = this.i32[base * 2 + T2_HEAD]!;
-      rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
-      this.seriesRolled[id] = rolled;
-    }
-    if (rolled > 0 && start < rolled + L.rollupMs) return false;
-    return true;
+    return start >= this.rolledEnd(id);
   }
 
   /** Copies the sketch run at `run[pos]` into the log; returns its absolute position there. */

@@ -32,7 +32,8 @@ const LO_WORD = 1 - 2 * HI_WORD;
 const NO_PAGES = new Int32Array(0);
 
 export class BucketCloses extends PendingRuns {
-  protected open(id: number, now: number): void {
+  /** Opens the bucket of `id` at `start` (the open one's, or a hub's cluster-wide bucket's at its member's start plus an interval: bucket-rows.ts). */
+  protected open(id: number, now: number, start = this.bucketStart): void {
     const base = id * this.layout.slotF64;
     const hb = id * HOT_F64;
     if (this.f64[base + FIRST_TS] === 0) this.f64[base + FIRST_TS] = now;
@@ -43,9 +44,21 @@ export class BucketCloses extends PendingRuns {
     this.hot[hb + OPEN_SUM] = 0;
     this.hot[hb + OPEN_MIN] = Infinity;
     this.hot[hb + OPEN_MAX] = -Infinity;
-    this.hot[hb + OPEN_START] = this.bucketStart;
+    this.hot[hb + OPEN_START] = start;
     this.i32[base * 2 + TOTALS_SEQ] = ((seq + 1) | 1) + 1;
     this.openIds[this.openCount++] = id;
+  }
+
+  /**
+   * Whether the ended open bucket of `id` is a hub's cluster-wide bucket still awaited: a live
+   * member has not sent its bucket for it (its start after clusterAwaited), within the hold
+   * (clusterHoldMs past its end) and its minute (the minute's rollup would miss it).
+   */
+  protected heldOpen(id: number): boolean {
+    if (this.clusterFed[id] === 0) return false;
+    const start = this.hot[id * HOT_F64 + OPEN_START]!;
+    const R = this.layout.rollupMs;
+    return start > this.clusterAwaited && this.bucketStart - start <= this.clusterHoldMs && Math.floor(start / R) === Math.floor(this.bucketStart / R);
   }
 
   protected closeBefore(start: number): void {

@@ -140,6 +140,15 @@ export class WriterState {
    */
   protected readonly fedClosed: Uint8Array;
   /**
+   * Per series, 1 once a hub row's cluster-wide step placed a bucket in it at the member's
+   * start plus an interval (bucket-rows.ts, clusterStart): its open bucket may be held past its
+   * end for a late member (heldOpen). The writer's own: a successor closes what ended (recover).
+   */
+  protected readonly clusterFed: Uint8Array;
+  /** The hub's lowest member closedTo at its last batch (Infinity: none awaited), and how long a cluster-wide bucket is held for it (holdCluster). */
+  protected clusterAwaited = Infinity;
+  protected clusterHoldMs = 0;
+  /**
    * Per series, the start of its newest bucket record (-Infinity: none) and of its newest
    * rollup window written (0: none), as this writer wrote or first read them; NaN until then.
    * The writer's own (only it writes records), so takesClosed() tests a member's record against
@@ -244,6 +253,7 @@ export class WriterState {
     this.front32 = new Uint32Array(buffers.pool, L.poolFrontOffsetBytes, (L.poolPages * PAGE_BINS) >>> 2);
     this.openIds = new Int32Array(L.maxSeries);
     this.fedClosed = new Uint8Array(L.maxSeries);
+    this.clusterFed = new Uint8Array(L.maxSeries);
     this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.t1Heads = new Int32Array(L.maxSeries).fill(-1);
     this.pendHeld = new Uint8Array(L.maxSeries);

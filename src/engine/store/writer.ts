@@ -23,7 +23,7 @@
  * the bucket boundary (advance, begin, sweep) and the small glue (publish, figures).
  */
 import { ROW_NONE } from './bucket-rows.js';
-import { BUCKET_F64, BUCKET_START, CLOSED_COUNT, CLOSED_COUNT_AT, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD, T2_HEAD, TOTALS_SEQ } from './layout.js';
+import { BUCKET_F64, BUCKET_START, CLOSED_COUNT, CLOSED_COUNT_AT, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_BASE, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD, T2_HEAD, TOTALS_SEQ } from './layout.js';
 import { everRecorded } from './recorded.js';
 import { SamplePath } from './samples.js';
 import { BEAT_MASK } from './writer-state.js';
@@ -128,6 +128,13 @@ export class StoreWriter extends SamplePath {
       const id = this.openIds[this.sweepAt++]!;
       const hb = id * HOT_F64;
       if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) {
+        // A cluster-wide bucket a late member's is still due in stays open, listed again.
+        if (this.heldOpen(id)) {
+          this.openIds[this.openCount++] = id;
+          // Its pending runs stay in the log past the next boundary too (pending-runs.ts).
+          if (this.pendHeld[id] !== 0 && this.f64[id * slot + PEND_BASE]! < this.pendFloor) this.pendFloor = this.f64[id * slot + PEND_BASE]!;
+          continue;
+        }
         if ((++closed & BEAT_MASK) === 0) this.beat();
         this.close(id, id * slot);
       }
@@ -137,6 +144,15 @@ export class StoreWriter extends SamplePath {
     this.openCount -= this.sweepEnd;
     this.sweepAt = this.sweepEnd = 0;
     return true;
+  }
+
+  /**
+   * What a hub's batch says of its members (AppliedBuckets): the lowest closedTo of those it
+   * waits for (Infinity: none), and how long past its end a cluster-wide bucket is held for them.
+   */
+  holdCluster(awaited: number, holdMs: number): void {
+    this.clusterAwaited = awaited === awaited ? awaited : Infinity;
+    this.clusterHoldMs = holdMs > 0 ? holdMs : 0;
   }
 
   /** i32 of the sketch log written so far (closed buckets' runs), and the log's size: how far back it reaches. */
