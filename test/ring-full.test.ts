@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { DOORBELL, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
+import { DOORBELL, SLEEPING, TID, controlViews, createControl } from '../dist/src/engine/control.js';
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../dist/src/errors.js';
 import {
   APPLIED,
@@ -12,6 +12,7 @@ import {
   READ,
   RingReader,
   RingWriter,
+  STARVED_MS,
   STREAK_CHECK,
   TIME_MARK,
   WAITING,
@@ -23,7 +24,8 @@ import {
   ringStats,
 } from '../dist/src/engine/ring.js';
 import { currentOsThread, type OsThread } from '../dist/src/engine/os-thread.js';
-import { countingWaits, once } from './helpers.js';
+import { ownThreadId, runnableMark } from '../dist/src/engine/thread-cpu.js';
+import { countingWaits, once, waitFor } from './helpers.js';
 
 // The producer's full-ring paths on the test's own thread, so that a mutation test's switch
 // (a global of this thread) reaches them: test/ring.test.ts drives most of them from worker
@@ -366,6 +368,86 @@ describe('a producer on its own thread', () => {
       expect(ringStats(ring)).toMatchObject({ fill: 4, dropped: 201 });
     }
   }, 20_000);
+
+  it("waits on past stallMs while the collector's thread waits for a CPU, and gives up once it runs, sleeps or is gone without freeing room", () => {
+    // On a loaded machine a live collector waited 250 ms and more for a CPU: a 'block'
+    // producer took that for a dead one and dropped what it recorded next (83,736 of a piscina
+    // pool's 200,000 samples in CI, test/threads.test.ts). Past stallMs it looks at the
+    // collector's thread (its id from the control block) once a wait slice: runnable and not
+    // run since the last look is a collector held off the CPUs, and the wait goes on. Here the
+    // look is the test's, and the third one plays the collector getting a CPU and draining.
+    const control = createControl();
+    controlViews(control).f64[TID] = 4242;
+    const seen: number[] = [];
+    const ring = createRing(4);
+    const reader = new RingReader(ring);
+    const writer = new RingWriter(ring, control, 'block', 20, (tid) => {
+      seen.push(tid);
+      if (seen.length === 3) {
+        reader.r = Atomics.load(header(ring), WRITE);
+        reader.release();
+      }
+      return '81000 7';
+    });
+    for (let i = 0; i < 6; i++) writer.push(1, i);
+    writer.publish();
+    expect(writer.droppedCount()).toBe(0);
+    expect(seen).toEqual([4242, 4242, 4242]);
+    expect(ringStats(ring)).toMatchObject({ fill: 2, dropped: 0 });
+
+    // A collector that ran since the last look and freed nothing is hung; one not runnable is
+    // asleep or ended; an unknown thread (not Linux, no id yet) is judged on the time alone.
+    for (const [looks, answers] of [
+      [2, ['81000 7', '93000 8']],
+      [1, ['']],
+      [1, [undefined]],
+    ] as const) {
+      let n = 0;
+      const stalled = new RingWriter(createRing(4), control, 'block', 20, () => answers[n++]);
+      for (let i = 0; i < 5; i++) stalled.push(1, i);
+      expect(stalled.droppedCount()).toBe(1);
+      expect(n).toBe(looks);
+    }
+  }, 20_000);
+
+  it("gives up STARVED_MS past stallMs on a collector's thread that never gets a CPU", () => {
+    // Without the bound, this push would wait for good: the test's timeout is the guard. Each
+    // look comes after a wait slice of 10 ms at least, so the looks stay within the bound's.
+    let looks = 0;
+    const stuck = new RingWriter(createRing(4), createControl(), 'block', 20, () => {
+      looks++;
+      return '5 1';
+    });
+    for (let i = 0; i < 5; i++) stuck.push(1, i);
+    expect(stuck.droppedCount()).toBe(1);
+    expect(looks).toBeGreaterThan(0);
+    expect(looks).toBeLessThanOrEqual(STARVED_MS / 10 + 1);
+  }, 20_000);
+
+  it("reads a thread's state from the kernel: runnable with how far it ran, asleep, gone", async () => {
+    const self = ownThreadId();
+    expect(runnableMark(0)).toBeUndefined();
+    if (process.platform !== 'linux') return;
+    // This thread runs: runnable, its time on a CPU and its count of runs.
+    expect(runnableMark(self)).toMatch(/^\d+ \d+$/);
+    // A thread id that is not one of ours: not runnable.
+    expect(runnableMark(2 ** 30)).toBe('');
+    // A thread asleep in Atomics.wait.
+    const cell = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(
+      `const { workerData } = require('node:worker_threads'); const { readlinkSync } = require('node:fs');
+       const l = readlinkSync('/proc/thread-self'); Atomics.store(workerData, 1, Number(l.slice(l.lastIndexOf('/') + 1)));
+       Atomics.wait(workerData, 0, 0);`,
+      { eval: true, workerData: cell },
+    );
+    try {
+      await waitFor(() => Atomics.load(cell, 1) > 0 && runnableMark(Atomics.load(cell, 1)) === '', 15_000, 'the worker asleep');
+    } finally {
+      Atomics.store(cell, 0, 1);
+      Atomics.notify(cell, 0);
+      await w.terminate();
+    }
+  }, 30_000);
 
   it("ends a 'wait' at the thread's waiting budget, long before a stall", () => {
     // The budget is WAIT_BURST_MS (250 ms) of 10 ms waits: at most about 26 of them, however

@@ -97,14 +97,28 @@ export function runnableThreads(): Map<number, string> | undefined {
   }
   const runnable = new Map<number, string>();
   for (const tid of tids) {
-    const stat = read(`/proc/self/task/${tid}/stat`);
-    if (!stat || statFields(stat)[0] !== 'R') continue;
-    const sched = read(`/proc/self/task/${tid}/schedstat`);
-    if (!sched) return undefined;
-    const f = sched.split(' ');
-    runnable.set(Number(tid), `${f[0]} ${(f[2] ?? '').trim()}`);
+    const mark = runnableMark(Number(tid));
+    if (mark === undefined) return undefined;
+    if (mark !== '') runnable.set(Number(tid), mark);
   }
   return runnable;
+}
+
+/**
+ * How far thread `tid` of this process has run while it is runnable (state R: on a CPU or
+ * waiting for one), as runnableThreads() gives it: unchanged between two looks while it waits
+ * for a CPU throughout. '' when it is not runnable (asleep, stopped, ended); undefined when
+ * unknown (not Linux, `tid` 0, no schedstat).
+ */
+export function runnableMark(tid: number): string | undefined {
+  if (process.platform !== 'linux' || !(tid > 0)) return undefined;
+  const stat = read(`/proc/self/task/${tid}/stat`);
+  if (!stat) return '';
+  if (statFields(stat)[0] !== 'R') return '';
+  const sched = read(`/proc/self/task/${tid}/schedstat`);
+  if (!sched) return undefined;
+  const f = sched.split(' ');
+  return `${f[0]} ${(f[2] ?? '').trim()}`;
 }
 
 /** CPU time (ms) of the process's children that have exited and been waited for; NaN off Linux. */
