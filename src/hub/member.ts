@@ -86,7 +86,7 @@ export interface MemberDeps {
   /** Where its collector's closes reached: the end (ms) of its newest closed bucket, on the monitor's clock. */
   closedTo(): number;
   /** The monitor's clock, on which its buckets start (the wall clock past a step back: engine/monitor-clock.ts). */
-  now(): number;
+  clock(): number;
 }
 
 /** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
@@ -215,7 +215,7 @@ export class HubMember {
    */
   private arm(): void {
     const interval = this.d.intervalMs;
-    const now = this.d.now();
+    const now = this.d.clock();
     const boundary = Math.floor(now / interval) * interval + interval;
     this.timer = setTimeout(() => this.readDue(boundary, READ_RETRY_MS), boundary - now + READ_AFTER_MS);
     this.timer.unref();
@@ -229,7 +229,7 @@ export class HubMember {
    * collector's buckets go when they close, as before).
    */
   private readDue(boundary: number, wait: number): void {
-    if (this.d.closedTo() < boundary && this.d.now() + wait < boundary + this.d.intervalMs) {
+    if (this.d.closedTo() < boundary && this.d.clock() + wait < boundary + this.d.intervalMs) {
       this.timer = setTimeout(() => this.readDue(boundary, 2 * wait), wait);
       this.timer.unref();
       return;

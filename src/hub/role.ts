@@ -34,7 +34,7 @@ export interface HubRoleDeps {
   intervalMs: number;
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
-  /** A hub: the monitor's clock, and where its turn read its links through (HubDeps.readTo). */
+  /** The monitor's clock (HubDeps.clock, MemberDeps.clock); a hub: where its turn read its links through (HubDeps.readTo). */
   clock(): number;
   readTo(at: number): void;
   record(name: string, value: number, tags?: Record<string, string>): void;
@@ -44,8 +44,6 @@ export interface HubRoleDeps {
   watchedFrom(): number;
   /** A member: where its collector's closes reached (MemberDeps.closedTo). */
   closedTo(): number;
-  /** The monitor's clock (MemberDeps.now). */
-  now(): number;
   /** The hub's store goes to disk (storage 'sqlite'): the hub drives the flushes and acknowledges after them. */
   disk?: SeqDisk;
   /** The `instance` label this process's exporters push its series under (HubDeps.exportInstance); none without an exporter. */
@@ -107,7 +105,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes, o.retryMaxMs);
-  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o, perProcess: d.perProcess, watchedFrom: d.watchedFrom, closedTo: d.closedTo, now: d.now });
+  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o, perProcess: d.perProcess, watchedFrom: d.watchedFrom, closedTo: d.closedTo, clock: d.clock });
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {
     const s = member.status();

@@ -375,7 +375,6 @@ export class PerformanceMonitor extends EventEmitter {
           // Its first run's start; before the first run accepts records (a hello at start()), now.
           watchedFrom: () => this.runs[0]?.from ?? (this.runFrom === Infinity ? this.now() : this.runFrom),
           closedTo: () => this.ctl.f64[CLOSED_BUCKET_START]! + o.collectionIntervalMs,
-          now: () => this.now(),
           ...(this.exporter.instance !== undefined ? { exportInstance: this.exporter.instance } : {}),
           ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })
