@@ -8869,6 +8869,20 @@ export const BREAKS = [
     mustFail: ["waits on past stallMs while the collector's thread waits for a CPU, and gives up once it runs, sleeps or is gone without freeing room"],
   },
   {
+    name: "a hub's member minute rolled up past what its thread read",
+    what: "a member series' minute rolled up an interval after it ended whatever the hub's main thread had read of its links: held over a minute's end, the member's last buckets of the minute came after the rollup and went into the open bucket of when they were read (its window before held nothing: `rate < 10` fired with 0)",
+    edits: [{ file: 'src/engine/store/rollups.ts', find: 'Math.min(this.bucketStart - interval, readTo - interval / 2)', replace: '(this.bucketStart - interval)' }],
+    tests: ['hub-minute-read.test.ts'],
+    mustFail: ["rolls up once the hub's thread has read its links past the minute"],
+  },
+  {
+    name: "a hub's collector that never looks how far its thread read",
+    what: "the collector rolls up without HUB_READ_TO (the store's bound left at Infinity): a member's last buckets of a minute, unread in the socket while the host held the hub's thread, went into the open bucket of when they were read",
+    edits: [{ file: 'src/engine/engine.ts', find: '    return read > 0 ? read : Infinity;', replace: '    return read > 0 ? Infinity : Infinity;' }],
+    tests: ['hub-minute-read.test.ts'],
+    mustFail: ["rolls up once the hub's thread has read its links past the minute"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -64,7 +64,7 @@ export const CONTROL_LAYOUT = defineLayout({
     PARTIAL_WINDOWS: { offset: 296, type: 'f64', writer: 'alert actor', meaning: "window rules' quantiles judged on part of their window (older sketches gone from the sketch log)" },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
-    HUB_READ_TO: { offset: 336, type: 'f64', writer: 'main thread', meaning: "a hub's: the monitor's clock (ms) up to which it has read its members' links and applied what they held (0: not yet); a silent member's windows move on no further (alerts/member-window.ts)" },
+    HUB_READ_TO: { offset: 336, type: 'f64', writer: 'main thread', meaning: "a hub's: the monitor's clock (ms) up to which it has read its members' links and applied what they held (0: not yet); a silent member's windows move on no further (alerts/member-window.ts), nor its minutes roll up (store/rollups.ts)" },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: "the monitor's clock (ms) at its last round" },
     STORAGE_BEAT_BY: { offset: 392, type: 'f64', writer: 'storage actor', meaning: 'its next beat is due by then (ms)' },
     STORAGE_TID: { offset: 400, type: 'f64', writer: 'storage actor', meaning: 'its Linux thread id (0: unknown)' },

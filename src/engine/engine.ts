@@ -22,6 +22,7 @@ import {
   BUCKET_EPOCH,
   CLOCK,
   CLOSED_BUCKET_START,
+  HUB_READ_TO,
   DRAIN_EPOCH,
   MEMBER_LISTENING,
   DRAIN_LISTENING,
@@ -165,7 +166,7 @@ export class Engine {
   start(t: number): void {
     const series = this.registry.seriesCount();
     this.writer.recover(t, series);
-    this.writer.rollup(series);
+    this.writer.rollup(series, this.hubReadTo());
     this.beat(t);
     this.ctl.f64[STORE_PAGES] = this.writer.slotPagesWritten();
     this.ctl.f64[STARTED_AT] = t;
@@ -397,9 +398,15 @@ export class Engine {
     if ((began || this.writer.sweeping) && this.writer.sweep(slice)) this.onBucketBoundary(t);
   }
 
+  /** How far a hub's main thread has read its members' links (HUB_READ_TO), Infinity before its first turn and on any other monitor. */
+  private hubReadTo(): number {
+    const read = this.ctl.f64[HUB_READ_TO]!;
+    return read > 0 ? read : Infinity;
+  }
+
   private onBucketBoundary(t: number): void {
     const ctl = this.ctl;
-    this.writer.rollup(this.registry.seriesCount());
+    this.writer.rollup(this.registry.seriesCount(), this.hubReadTo());
     ctl.f64[SKETCHES_LOST] = this.writer.counters.sketchesLost;
     ctl.f64[MINUTE_SKETCH_BYTES] = this.writer.minuteSketchBytes();
     // How far back the sketch log reaches at the rate of the interval that just closed.

@@ -22,11 +22,20 @@ export class Rollups extends BucketCloses {
    * fed by closed records, before `bucketStart` an interval ago: fedClosed). Called once the
    * boundary's last sweep slice has closed the buckets that ended (Engine), or after
    * advance(); cheap to call otherwise.
+   *
+   * `readTo`, a hub's: how far its main thread has read its members' links (HUB_READ_TO). The
+   * series fed by closed records roll up no further than half an interval before it (the hub
+   * reads them each half interval): the host can hold that thread (sync work, a long GC) while
+   * this one closes buckets, and a member's last buckets of a minute waited unread in the
+   * socket. Rolled up without them, they went into the open bucket of when they were read, and
+   * the member's window before it held nothing (`rate < 10` fired with 0 on a member doing 100
+   * a second, and resolved with 188.5 an interval later).
    */
-  rollup(seriesCount: number): number {
+  rollup(seriesCount: number, readTo = Infinity): number {
     const R = this.layout.rollupMs;
+    const interval = this.layout.intervalMs;
     const windowEnd = Math.floor(this.bucketStart / R) * R;
-    const lateEnd = Math.floor((this.bucketStart - this.layout.intervalMs) / R) * R;
+    const lateEnd = Math.floor(Math.min(this.bucketStart - interval, readTo - interval / 2) / R) * R;
     const onTime = windowEnd > this.rolledTo;
     const late = lateEnd > this.lateRolledTo;
     if (!onTime && !late) return 0;
@@ -40,7 +49,7 @@ export class Rollups extends BucketCloses {
       } else if (late) written += this.rollupSeries(id, lateEnd);
     }
     this.rolledTo = windowEnd;
-    this.lateRolledTo = lateEnd;
+    if (late) this.lateRolledTo = lateEnd;
     return written;
   }
 
