@@ -8869,6 +8869,13 @@ export const BREAKS = [
     mustFail: ["waits on past stallMs while the collector's thread waits for a CPU, and gives up once it runs, sleeps or is gone without freeing room"],
   },
   {
+    name: "a hub member series judged before its first bucket is in",
+    what: "a member series with no record judged at the hub's lagging window end: the hub defines the series as a batch arrives and applies its buckets after, and a close of the hub's in between fired `rate < 400` with 0 on a member recording 500 a second, resolved 5 ms later (CI)",
+    edits: [{ file: 'src/alerts/member-window.ts', find: '  if (records === 0) return -Infinity;\n', replace: '' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ['judges no window of a member series before its first bucket is in'],
+  },
+  {
     name: "a hub's member minute rolled up past what its thread read",
     what: "a member series' minute rolled up an interval after it ended whatever the hub's main thread had read of its links: held over a minute's end, the member's last buckets of the minute came after the rollup and went into the open bucket of when they were read (its window before held nothing: `rate < 10` fired with 0)",
     edits: [{ file: 'src/engine/store/rollups.ts', find: 'Math.min(this.bucketStart - interval, readTo - interval / 2)', replace: '(this.bucketStart - interval)' }],
@@ -8881,6 +8888,27 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/engine.ts', find: '    return read > 0 ? read : Infinity;', replace: '    return read > 0 ? Infinity : Infinity;' }],
     tests: ['hub-minute-read.test.ts'],
     mustFail: ["rolls up once the hub's thread has read its links past the minute"],
+  },
+  {
+    name: "a hub's member series marked after it is created",
+    what: "the hub creates a member's series, then marks it a member series: the alert actor bound it at the hub's close in between and judged it as one of the hub's own, over the hub's bucket just closed (`rate < 400` fired with 0, resolved 7 ms later)",
+    edits: [{ file: 'src/hub/hub.ts', find: 'def === undefined ? unit : undefined, { member: member.from });', replace: 'def === undefined ? unit : undefined);' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ["marks a member's series, and its cluster-wide one, as it creates them"],
+  },
+  {
+    name: "a hub's cluster-wide series marked after it is created",
+    what: "the hub creates a cluster-wide series, then marks it: the alert actor could judge it meanwhile as one of the hub's own, at the hub's close, over a bucket still held open for a late member",
+    edits: [{ file: 'src/hub/hub.ts', find: 'seriesId(name, tags, kind, false, undefined, { cluster: true });', replace: 'seriesId(name, tags, kind);' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ["marks a member's series, and its cluster-wide one, as it creates them"],
+  },
+  {
+    name: "a hub mark not written with the series' entry",
+    what: "Registry.seriesId takes a hub mark and drops it: the entry is published unmarked and marked after (markMember), the window in which the alert actor judged a member series as the hub's own",
+    edits: [{ file: 'src/engine/registry.ts', find: '    found.mark = mark;\n', replace: '' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ["marks a member's series, and its cluster-wide one, as it creates them"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

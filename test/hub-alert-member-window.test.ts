@@ -9,6 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AlertTransition } from '../dist/src/index.js';
+import { Registry, type PendingSeries } from '../dist/src/engine/registry.js';
+import { T0, harness } from './alert-harness.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, intoNextInterval } from './hub-helpers.js';
 
@@ -64,5 +66,50 @@ describe("a hub's window rules on a member's series", () => {
     expect(fired.value).toBe(0);
     // Not before its bucket of 500 was judged clear: the window after it, judged at the hub's close an interval after its end.
     expect(fired.at).toBeGreaterThanOrEqual(last + 3 * INTERVAL);
+  });
+
+  it('judges no window of a member series before its first bucket is in', () => {
+    // The hub defines a member's series as the batch arrives and applies its buckets after,
+    // behind the member's chain; a close of the hub's own in between judged the window before
+    // the series' first bucket: `rate < 400` fired with 0, then resolved with 500 (CI).
+    const h = harness();
+    h.rule({ name: 'slow 1s rate', metric: 'mw_first', aggregation: 'rate', window: 1, operator: '<', threshold: 400 });
+    const id = h.registry.seriesId('mw_first', { instance: 'm1' });
+    h.registry.markMember(id, T0);
+    for (let k = 1; k <= 3; k++) h.at(T0 + k * INTERVAL + 5);
+    expect(h.transitions).toEqual([]);
+  });
+
+  it("marks a member's series, and its cluster-wide one, as it creates them: no other thread sees them unmarked", async () => {
+    // Marked just after, the alert actor bound a new member series at the hub's close in
+    // between and judged it as one of the hub's own, over the hub's bucket just closed, where
+    // the member's bucket was not yet: `rate < 400` fired with 0 and resolved 7 ms later (CI).
+    const commit = Registry.prototype.commit;
+    const unmarked: string[] = [];
+    const hubs = new Set<Registry>();
+    Registry.prototype.commit = function (this: Registry, pending: readonly PendingSeries[], ...rest: [boolean?, ((i: number) => string)?]) {
+      const ids = commit.call(this, pending, ...rest);
+      // As the alert actor's thread sees them the moment commit() made them visible.
+      ids.forEach((id, i) => {
+        const p = pending[i]!;
+        if (p.name !== 'mw_mark') return;
+        if (p.pairs.some(([k]) => k === 'instance')) {
+          hubs.add(this);
+          if (!this.isMember(id) || this.memberFrom(id) === -Infinity) unmarked.push(`member series ${p.key}`);
+        } else if (hubs.has(this) && !this.isCluster(id)) unmarked.push(`cluster-wide series ${p.key}`);
+      });
+      return ids;
+    };
+    try {
+      const path = nodes.socketPath();
+      const hub = await started({ collectionIntervalMs: INTERVAL, hub: { listen: path } });
+      const member = await started({ collectionIntervalMs: INTERVAL, hub: { connect: path, instance: 'm3' } });
+      member.metric('mw_mark').record(1);
+      await waitFor(() => hub.getMetrics().some((m) => m.name === 'mw_mark' && m.tags.instance === 'm3'), 5 * INTERVAL, "the member's series on the hub");
+      expect(hubs.size).toBe(1);
+      expect(unmarked).toEqual([]);
+    } finally {
+      Registry.prototype.commit = commit;
+    }
   });
 });

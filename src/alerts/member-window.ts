@@ -22,11 +22,15 @@ import type { StoreReader } from '../engine/store/reader.js';
 /**
  * The end (ms) of the window to judge on member series `id`: the end of its newest record,
  * or `lagging` (the hub's newest boundary, or where its main thread read to if earlier, less an
- * interval; -Infinity for none) if later.
+ * interval; -Infinity for none) if later. -Infinity (judge nothing) while the series has no
+ * record yet: the hub defines a member's series as its batch arrives and applies the buckets
+ * behind the member's chain, and a close of the hub's in between judged the window before the
+ * series' first bucket, `rate < 400` fired with 0 and resolved with 500 5 ms later (CI, 2026-12-07).
  */
 export function memberWindowEnd(reader: StoreReader, id: number, lagging: number): number {
   const records = reader.bucketCount(id, 1);
-  const newest = records > 0 ? reader.bucketStartAt(id, records - 1) + reader.layout.intervalMs : Number.NaN;
+  if (records === 0) return -Infinity;
+  const newest = reader.bucketStartAt(id, records - 1) + reader.layout.intervalMs;
   return newest > lagging ? newest : lagging;
 }
 

@@ -67,6 +67,14 @@ const CLUSTER_MARK = 0x636c7573;
 /** A member series' start (markMember) as the two i32 it is kept in. */
 const F64 = new Float64Array(1);
 const I32 = new Int32Array(F64.buffer);
+
+/** A hub mark's extra cells after the name index: a member's start as two i32, or CLUSTER_MARK. */
+function markCells(mark: HubMark | undefined): number[] {
+  if (mark === undefined) return [];
+  if ('cluster' in mark) return [CLUSTER_MARK];
+  F64[0] = mark.member;
+  return [I32[0]!, I32[1]!];
+}
 /**
  * String arena bytes per series key and per name the registry starts with; its arenas grow
  * (shared-table.ts) as longer ones come, up to what the limits allow (keyBytesMost), within
@@ -193,7 +201,19 @@ export interface PendingSeries {
    * and commit() must have them, as a name known at prepare() must (commitLocked).
    */
   readonly given?: { readonly kind?: MetricKind; readonly unit?: MetricUnit };
+  /** A hub's series' mark (HubMark), written with the entry. */
+  mark?: HubMark;
 }
+
+/**
+ * A hub's member series, with when its member started watching (markMember), or its
+ * cluster-wide series (markCluster): marked in the entry as it is created, before other
+ * threads can see it. Marked just after, the alert actor bound a new member series at the
+ * hub's close in between and judged it as a series of the hub's own, over the hub's bucket
+ * just closed, where the member's bucket was not yet: `rate < 400` fired with 0 on a member
+ * doing 500 a second, and resolved 7 ms later (CI, and 3 runs in 14 under CPU burners).
+ */
+export type HubMark = { member: number } | { cluster: true };
 
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
   const total = limits.maxSeries + OWN_SERIES;
@@ -430,9 +450,11 @@ export class Registry {
    * series or not at all; a given kind must match the name's.
    * `hubTagged`: a hub's member series (canonicalTags).
    */
-  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit): number {
+  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false, unit?: MetricUnit, mark?: HubMark): number {
     const found = this.prepare(name, tags, kind, hubTagged, unit);
-    return typeof found === 'number' ? found : this.commit([found])[0]!;
+    if (typeof found === 'number') return found;
+    found.mark = mark;
+    return this.commit([found])[0]!;
   }
 
   /**
@@ -508,7 +530,7 @@ export class Registry {
       checkRecordedAs(this.nameAt(this.names.lookup(p.name)), p.given.kind, p.given.unit);
     }
     this.names.applyLocked(namePlan, newNames.map((n) => declared.get(n)!));
-    return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
+    return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0) | (p.mark && 'member' in p.mark ? MEMBER_BIT : 0), ...markCells(p.mark)]));
   }
 
   /** Metric names the application defined or recorded (the ones nameCapacity limits). */
@@ -547,9 +569,9 @@ export class Registry {
    */
   markMember(id: number, from = -Infinity): void {
     if (this.isMember(id)) return;
-    F64[0] = from;
-    this.series.setExtra(id, 1, I32[0]!);
-    this.series.setExtra(id, 2, I32[1]!);
+    const [lo, hi] = markCells({ member: from });
+    this.series.setExtra(id, 1, lo!);
+    this.series.setExtra(id, 2, hi!);
     this.series.flagExtra(id, 0, MEMBER_BIT, true);
   }
 

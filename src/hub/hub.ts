@@ -798,8 +798,9 @@ export class Hub {
       // A new name comes with the series, its kind and unit, or not at all: defined first, it
       // stayed when the series was refused at maxSeries, and the names filled the name table.
       // The unit only with a new name: a known name keeps the unit it was defined with, whatever a member says.
-      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true, def === undefined ? unit : undefined);
-      const all = this.d.registry.seriesId(name, tags, kind);
+      // Marked as they are created (HubMark); one that was there already, here.
+      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true, def === undefined ? unit : undefined, { member: member.from });
+      const all = this.d.registry.seriesId(name, tags, kind, false, undefined, { cluster: true });
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
       // A member back under its name brings back each series it sends again.
