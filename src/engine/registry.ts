@@ -75,6 +75,7 @@ function markCells(mark: HubMark | undefined): number[] {
   F64[0] = mark.member;
   return [I32[0]!, I32[1]!];
 }
+
 /**
  * String arena bytes per series key and per name the registry starts with; its arenas grow
  * (shared-table.ts) as longer ones come, up to what the limits allow (keyBytesMost), within

@@ -113,8 +113,7 @@ export function runnableThreads(): Map<number, string> | undefined {
 export function runnableMark(tid: number): string | undefined {
   if (process.platform !== 'linux' || !(tid > 0)) return undefined;
   const stat = read(`/proc/self/task/${tid}/stat`);
-  if (!stat) return '';
-  if (statFields(stat)[0] !== 'R') return '';
+  if (!stat || statFields(stat)[0] !== 'R') return '';
   const sched = read(`/proc/self/task/${tid}/schedstat`);
   if (!sched) return undefined;
   const f = sched.split(' ');
