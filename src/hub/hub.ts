@@ -683,9 +683,15 @@ export class Hub {
     return false;
   }
 
-  /** Whether the cluster-wide series waits for member `o`'s buckets: linked, live, not stopping, its closedTo known. */
+  /**
+   * Whether the cluster-wide series waits for member `o`'s buckets: linked, live, not stopping,
+   * its closedTo known and within the grace of now. A member says how far its collector has
+   * closed (member.ts, closedTo), so one whose collector is down while its main thread beats
+   * is not stale: waited for without the bound, it held every other member's batches a grace
+   * each, one after another, for as long as its collector stayed down.
+   */
   private awaited(o: Member): boolean {
-    return o.conn !== undefined && !o.stale && !o.stopped && o.closedTo > 0;
+    return o.conn !== undefined && !o.stale && !o.stopped && o.closedTo > 0 && o.closedTo >= wallNow() - this.graceMs() - this.d.intervalMs;
   }
 
   /** The lowest closedTo of the members awaited, `member`'s taken as `closedTo` (Infinity: none). */
