@@ -118,7 +118,9 @@ async function worker(mode: Mode): Promise<void> {
 
 /** Forks the members in `mode`, measures the primary over the window with `measure`, and collects the workers' CPU. */
 async function phase(mode: Mode, measure: () => Promise<number>): Promise<{ primary: number; workers: number[]; json: unknown[] }> {
-  cluster.setupPrimary({ env: { ...process.env, BENCH_MODE: mode } } as never);
+  // The primary's flags (a profiler's, a trace's: `node --trace-opt dist/bench/cluster.js`)
+  // stay the primary's: inherited, the workers' output mixed into its own.
+  cluster.setupPrimary({ execArgv: [], env: { ...process.env, BENCH_MODE: mode } } as never);
   const workers = Array.from({ length: MEMBERS }, () => cluster.fork({ BENCH_MODE: mode }));
   const cpus: number[] = [];
   const json: unknown[] = [];
