@@ -1,6 +1,6 @@
 /**
- * A member whose collector stays behind while its main thread beats: its closedTo (how far it
- * has sent its buckets: member.ts) stands still, and it is not stale. The hub holds the other
+ * A member that beats while its closedTo (how far it has sent its buckets) stands still, as one
+ * that says how far its collector closed would while that is down: it is not stale. The hub holds the other
  * members' batches for a late member (the cluster-wide bucket it is due in stays open), a grace
  * (staleMs) at most each; waited for without a bound, such a member held every batch of the
  * others a grace each, one after another, for as long as its collector stayed down. A member
@@ -16,7 +16,7 @@ const started = monitorStarter();
 
 const def = (name: string) => [0, name, {}, 'distribution', ''];
 
-describe('a member whose collector stays behind', () => {
+describe('a member whose closedTo stands still while it beats', () => {
   it("holds the other members' batches no longer than a grace from when its closedTo stopped", async () => {
     const path = nodes.socketPath();
     // A grace of 3 s (staleMs; at least two intervals).

@@ -685,10 +685,10 @@ export class Hub {
 
   /**
    * Whether the cluster-wide series waits for member `o`'s buckets: linked, live, not stopping,
-   * its closedTo known and within the grace of now. A member says how far its collector has
-   * closed (member.ts, closedTo), so one whose collector is down while its main thread beats
-   * is not stale: waited for without the bound, it held every other member's batches a grace
-   * each, one after another, for as long as its collector stayed down.
+   * its closedTo known and within the grace of now. A member that beats is not stale whatever
+   * closedTo it says: waited for without the bound, one whose closedTo stood still (a member
+   * of another build, or one that says how far its collector closed while that is down) held
+   * every other member's batches a grace each, one after another.
    */
   private awaited(o: Member): boolean {
     return o.conn !== undefined && !o.stale && !o.stopped && o.closedTo > 0 && o.closedTo >= wallNow() - this.graceMs() - this.d.intervalMs;
