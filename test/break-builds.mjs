@@ -1444,7 +1444,7 @@ export const BREAKS = [
   {
     name: 'hub flush gate lets applies in during a flush',
     what: "an apply entering the hub's flush gate does not wait for the flush reading the store: the flush may hold part of a batch its numbers do not cover",
-    edits: [{ find: '    while (this.flushing) await this.flushing;\n    this.inFlight++;', replace: '    this.inFlight++;' }],
+    edits: [{ find: '    while (this.flushing && this.spanning === 0) await this.flushing;\n    this.inFlight++;', replace: '    this.inFlight++;' }],
     tests: ['hub-flush-gate.test.ts'],
     mustFail: ['applies that come meanwhile wait for the flush'],
   },
@@ -8916,6 +8916,27 @@ export const BREAKS = [
     edits: [{ file: 'src/hub/hub.ts', find: ' && o.closedTo >= wallNow() - this.graceMs() - this.d.intervalMs;', replace: ';' }],
     tests: ['hub-member-behind.test.ts'],
     mustFail: ["holds the other members' batches no longer than a grace"],
+  },
+  {
+    name: "a late member's batch that spans intervals applied whole",
+    what: "intervalsOf() makes every batch one part waited for by its newest bucket: the punctual member's held batches go first (the mutual-wait rule), close the cluster-wide bucket the late batch's oldest is due in, and its buckets land in the interval they arrive in",
+    edits: [{ file: 'src/hub/hub.ts', find: '  if (one) return { starts: [starts[0]!], ends: [n], order: undefined };\n', replace: '  if (n > 0) return { starts: [Math.max(...starts)], ends: [n], order: undefined };\n' }],
+    tests: ['hub-late-span.test.ts'],
+    mustFail: ["goes in an interval at a time between the punctual member's held batches"],
+  },
+  {
+    name: "a batch's later part that counts its rows from the batch's start",
+    what: "applyBuckets() skips the batch's rows applied as if they were this part's own (no offset): a batch applied in two parts loses the first rows of its second part",
+    edits: [{ file: 'src/engine/engine.ts', find: 'const from = Math.max(0, w.beginBatch(batch.key, batch.seq) - offset);', replace: 'const from = w.beginBatch(batch.key, batch.seq);' }],
+    tests: ['hub-apply-kill.test.ts'],
+    mustFail: ["keeps them exact with each batch applied in two parts"],
+  },
+  {
+    name: "a hub flush gate that holds a member's batch behind a flush while a late batch waits for it",
+    what: "FlushGate.enter() waits for a flush waiting at the gate even while an apply in flight waits for other members' applies (span()): the late batch's next part waits a grace for a punctual batch held behind a flush that waits for the late batch",
+    edits: [{ file: 'src/hub/durable.ts', find: '    while (this.flushing && this.spanning === 0) await this.flushing;', replace: '    while (this.flushing) await this.flushing;' }],
+    tests: ['hub-flush-gate.test.ts'],
+    mustFail: ["while an apply in flight waits for other members' applies"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -40,7 +40,7 @@ function covered(outcomes: Outcome[], step: 'inBins' | 'inCluster'): boolean {
   return total(outcomes, 'inRow') >= MIN_IN_ROW && total(outcomes, step) >= MIN_IN_STEP;
 }
 
-async function killedRuns(seed: number, pendingRuns: boolean): Promise<Outcome> {
+async function killedRuns(seed: number, pendingRuns: boolean, parts = false): Promise<Outcome> {
   const hub = hubRecording(seed, { members: 3, series: 400, batches: 8, mib: 32, pendingRuns });
   const { store, batches, order, rand } = hub;
   const meta = new Int32Array(store.meta);
@@ -53,7 +53,7 @@ async function killedRuns(seed: number, pendingRuns: boolean): Promise<Outcome> 
   let inBins = 0;
   let inCluster = 0;
   for (let kill = 0; kill < KILLS && pending.length > 0; kill++) {
-    const worker = new Worker(new URL('./fixtures/hub-apply-killed.mjs', import.meta.url), { workerData: { control: hub.control, registry: hub.registry, store, batches, order: pending, t0, stepMs: STEP_MS, acked, pendingRuns } });
+    const worker = new Worker(new URL('./fixtures/hub-apply-killed.mjs', import.meta.url), { workerData: { control: hub.control, registry: hub.registry, store, batches, order: pending, t0, stepMs: STEP_MS, acked, pendingRuns, parts } });
     let done = false;
     worker.on('message', (m) => {
       if (m === 'done') done = true;
@@ -97,6 +97,14 @@ describe("a hub's collector killed at random points of applying its members' bat
     for (let seed = 1; seed <= SEEDS || (!covered(outcomes, 'inCluster') && seed <= MAX_SEEDS); seed++) outcomes.push(await killedRuns(seed, true));
     expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     // Not vacuous: kills landed inside rows, and in a row's cluster-wide step (its pending run listed, not yet committed, or its bucket's close).
+    expect(total(outcomes, 'inRow')).toBeGreaterThanOrEqual(MIN_IN_ROW);
+    expect(total(outcomes, 'inCluster')).toBeGreaterThanOrEqual(MIN_IN_STEP);
+  }, 180_000);
+
+  it(`keeps them exact with each batch applied in two parts (a late member's batch an interval at a time, Hub.applyBatch), resent whole after the last kill, over ${SEEDS} seeds or more, ${KILLS} kills each`, async () => {
+    const outcomes: Outcome[] = [];
+    for (let seed = 1; seed <= SEEDS || (!covered(outcomes, 'inCluster') && seed <= MAX_SEEDS); seed++) outcomes.push(await killedRuns(seed, true, true));
+    expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     expect(total(outcomes, 'inRow')).toBeGreaterThanOrEqual(MIN_IN_ROW);
     expect(total(outcomes, 'inCluster')).toBeGreaterThanOrEqual(MIN_IN_STEP);
   }, 180_000);

@@ -39,6 +39,42 @@ describe("a hub's flush gate", () => {
     expect(log).toEqual(['apply 1 in', 'apply 1 out', 'flush reads', 'flush done', 'apply 2 in']);
   });
 
+  it("while an apply in flight waits for other members' applies (a batch an interval at a time), those go in past a flush waiting, and the flush still reads only once every apply left", async () => {
+    const gate = new FlushGate();
+    const log: string[] = [];
+    let finishFlush!: () => void;
+    await gate.enter();
+    gate.span();
+    log.push('late part 1 in');
+    const flushed = gate.exclusive(async () => {
+      log.push('flush reads');
+      await new Promise<void>((resolve) => (finishFlush = resolve));
+      log.push('flush done');
+    });
+    // A punctual member's batch, which the late batch's next part waits for: held at the gate, it held the late batch a grace.
+    await gate.enter();
+    log.push('punctual in');
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.leave();
+    log.push('punctual out');
+    await new Promise((resolve) => setImmediate(resolve));
+    // The late batch is still in: the flush waits.
+    expect(log).toEqual(['late part 1 in', 'punctual in', 'punctual out']);
+    log.push('late part 2 out');
+    gate.unspan();
+    // Once no apply waits for others, a newcomer waits for the flush again.
+    const after = gate.enter().then(() => {
+      log.push('after in');
+      gate.leave();
+    });
+    gate.leave();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log).toEqual(['late part 1 in', 'punctual in', 'punctual out', 'late part 2 out', 'flush reads']);
+    finishFlush();
+    await Promise.all([flushed, after]);
+    expect(log.slice(-2)).toEqual(['flush done', 'after in']);
+  });
+
   it('a flush writes only the numbers that moved since the last commit, and those of a flush that failed again', async () => {
     const written: HubSeq[][] = [];
     let ok = true;

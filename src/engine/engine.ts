@@ -108,6 +108,12 @@ export interface AppliedBuckets {
    */
   awaited?: number;
   holdMs?: number;
+  /**
+   * The batch's rows before these, given in earlier calls with the same `key` and `seq`: a hub
+   * applies a batch that spans intervals one interval at a time, in turn with the other
+   * members' batches (Hub.ingest). Row i here is the batch's row `offset + i`. Absent: 0.
+   */
+  offset?: number;
 }
 
 export class Engine {
@@ -248,12 +254,14 @@ export class Engine {
     const { ids, starts, stats, runs, runAt } = batch;
     const w = this.writer;
     w.holdCluster(batch.awaited ?? Infinity, batch.holdMs ?? 0);
-    const from = w.beginBatch(batch.key, batch.seq);
+    const offset = batch.offset ?? 0;
+    // The batch's rows applied before (by this call's earlier part, or a collector killed in it): skipped.
+    const from = Math.max(0, w.beginBatch(batch.key, batch.seq) - offset);
     for (let i = from; i < starts.length; i++) {
       // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
       if ((i & BEAT_EVERY_BUCKETS) === BEAT_EVERY_BUCKETS) this.beat(this.clock());
       const s = 5 * i;
-      w.applyRow(i, ids[2 * i]!, ids[2 * i + 1]!, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
+      w.applyRow(offset + i, ids[2 * i]!, ids[2 * i + 1]!, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
     }
     w.publish();
     // Window rules on a member's series judge its window once the member's bucket is in (the

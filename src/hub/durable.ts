@@ -35,17 +35,30 @@ export interface SeqDisk {
 
 /**
  * Applies and flushes kept apart: any number of applies at once, or one flush, never both.
- * One thread (the hub's); applies entered wait while a flush runs, a flush waits for the
- * applies in flight to leave.
+ * One thread (the hub's); applies entered wait while a flush runs or waits to, a flush waits
+ * for the applies in flight to leave. An apply in flight that waits for other members'
+ * applies before it leaves (span(): a batch applied interval by interval, Hub.applyBatch)
+ * lets new applies in past a waiting flush: held at the gate, they held it a grace.
  */
 export class FlushGate {
   private inFlight = 0;
+  /** Applies in flight between span() and unspan(): while any, the flush cannot start (inFlight > 0). */
+  private spanning = 0;
   private flushing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
 
   async enter(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing && this.spanning === 0) await this.flushing;
     this.inFlight++;
+  }
+
+  /** An apply entered that will wait for others' applies before it leaves; unspan() once it no longer does. */
+  span(): void {
+    this.spanning++;
+  }
+
+  unspan(): void {
+    this.spanning--;
   }
 
   leave(): void {

@@ -628,10 +628,13 @@ export class Hub {
     member.queued--;
     // Batches queued behind a failed one belong to the round it ended.
     if (m.round !== member.round || m.seq <= member.acked) return;
-    await this.awaitPeers(member, m);
-    if (m.round !== member.round || m.seq <= member.acked) return;
+    const spans = intervalsOf(m.starts);
+    if (spans.starts.length > 0) {
+      await this.awaitPeers(member, spans.starts[0]!);
+      if (m.round !== member.round || m.seq <= member.acked) return;
+    }
     try {
-      await this.applyBatch(member, m);
+      await this.applyBatch(member, m, spans, true);
     } catch (error) {
       member.failed++;
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: wallNow() };
@@ -645,17 +648,15 @@ export class Hub {
   }
 
   /**
-   * Waits, before a batch is applied, until every other live member has sent its buckets older
-   * than the batch's newest (its `closedTo`), or `staleMs` passed, or the hub stops. The
+   * Waits, before a batch (or a part of one: applyBatch) is applied, until every other live
+   * member has sent its buckets older than `newest`, the start of its newest buckets (their
+   * `closedTo` past it), or `staleMs` passed, or the hub stops. The
    * cluster-wide series has one open bucket, at a member bucket's start plus an interval
    * (bucket-rows.ts): a punctual member's next bucket would close the one a late member's
    * (a starved or stopped process) is still due in, which then landed in the interval it
    * arrived in, a dip and a spike no member recorded.
    */
-  private async awaitPeers(member: Member, m: Batch): Promise<void> {
-    let newest = -Infinity;
-    for (let i = 0; i < m.starts.length; i++) if (m.starts[i]! > newest) newest = m.starts[i]!;
-    if (newest === -Infinity) return;
+  private async awaitPeers(member: Member, newest: number): Promise<void> {
     const until = wallNow() + this.graceMs();
     member.waiting = newest;
     try {
@@ -704,20 +705,43 @@ export class Hub {
   /**
    * Applies a batch and counts it applied; throws what the apply threw. With a disk it runs
    * inside the flush gate, its number noted before it leaves, and a failure marks it cut.
+   *
+   * A batch whose buckets span intervals (a member late by more than one: stopped, starved,
+   * its collector hung and replaced) goes in an interval at a time, oldest first, each after
+   * the other members' buckets before it (awaitPeers, with `wait`). Applied whole, its newest
+   * buckets closed the cluster-wide bucket its oldest were due in, or, the mutual-wait rule
+   * (behind) letting the punctual members' held batches go first, theirs closed it: either way
+   * a member's bucket landed in the interval it arrived in. The parts are one batch to the
+   * store (its key and seq, each part's rows numbered on from the last: `offset`), so a part
+   * cut by a failure, and the batch resent, goes on after the rows applied; acknowledged once
+   * whole. Once a part is in, the rest follows whatever the member's round: it is applied
+   * whole or resent whole, never left half applied by this hub's choice.
    */
-  private async applyBatch(member: Member, m: Batch): Promise<void> {
-    const batch = this.columns(member, m);
-    batch.awaited = this.awaitedTo(member, m.closedTo);
-    batch.holdMs = this.graceMs();
-    // Read before the apply: it moves the columns to the collector.
-    const buckets = batch.starts.length;
-    await this.durable?.gate.enter();
+  private async applyBatch(member: Member, m: Batch, spans = intervalsOf(m.starts), wait = false): Promise<void> {
+    const last = spans.starts.length - 1;
+    const gate = this.durable?.gate;
+    await gate?.enter();
+    // Parts that wait for other members' applies let those past a flush waiting at the gate.
+    if (last > 0) gate?.span();
     try {
-      if (buckets > 0) await this.d.apply(batch);
+      let offset = 0;
+      for (let j = 0; j <= last; j++) {
+        if (j > 0 && wait) await this.awaitPeers(member, spans.starts[j]!);
+        // The member's buckets before the next part's interval are all sent once this part is in.
+        const closedTo = j < last ? Math.min(m.closedTo, spans.starts[j + 1]!) : m.closedTo;
+        const batch = this.columns(member, m, spans.order, j === 0 ? 0 : spans.ends[j - 1]!, spans.ends[j]!, offset);
+        batch.awaited = this.awaitedTo(member, closedTo);
+        batch.holdMs = this.graceMs();
+        // Read before the apply: it moves the columns to the collector.
+        const buckets = batch.starts.length;
+        if (buckets > 0) await this.d.apply(batch);
+        offset += buckets;
+        if (j < last && closedTo > member.closedTo) member.closedTo = closedTo;
+      }
       if (m.seq > member.acked + 1) member.dropped += m.seq - member.acked - 1;
       member.acked = m.seq;
       member.batches++;
-      member.buckets += buckets;
+      member.buckets += offset;
       member.closedTo = m.closedTo;
       if (this.durable) {
         this.durable.applied(member.instance, member.epoch, m.seq);
@@ -731,24 +755,38 @@ export class Hub {
       }
       throw error;
     } finally {
-      this.durable?.gate.leave();
+      if (last > 0) gate?.unspan();
+      gate?.leave();
     }
   }
 
-  /** The batch as store columns, one row a bucket with its two series (member, cluster-wide); refused rows skipped and named. */
-  private columns(member: Member, m: Batch): AppliedBuckets {
+  /**
+   * Rows `lo` to `hi` (in `order`, else as sent) of the batch as store columns, one row a
+   * bucket with its two series (member, cluster-wide), the batch's rows before them `offset`;
+   * refused rows skipped and named.
+   */
+  private columns(member: Member, m: Batch, order: Int32Array | undefined, lo: number, hi: number, offset: number): AppliedBuckets {
     const { sids, starts, stats, sketches, sketchEnd } = m;
-    const n = sids.length;
+    const n = hi - lo;
     const ids = new Int32Array(2 * n);
     const at = new Float64Array(n);
     const out = new Float64Array(5 * n);
     const runAt = new Int32Array(n);
+    let bytes = sketches.length;
+    if (n < sids.length) {
+      bytes = 0;
+      for (let r = lo; r < hi; r++) {
+        const i = order === undefined ? r : order[r]!;
+        bytes += Math.max(0, sketchEnd[i]! - (i > 0 ? sketchEnd[i - 1]! : 0));
+      }
+    }
     // A sketch of b bytes decodes to at most b i32 (a header byte for its length, a byte or more an integer).
-    const runs = new Int32Array(1 + sketches.length + n);
+    const runs = new Int32Array(1 + bytes + n);
     let pos = 1;
     let k = 0;
-    let from = 0;
-    for (let i = 0; i < n; i++) {
+    for (let r = lo; r < hi; r++) {
+      const i = order === undefined ? r : order[r]!;
+      const from = i > 0 ? sketchEnd[i - 1]! : 0;
       const to = sketchEnd[i]!;
       const sid = sids[i]!;
       if (this.resolve(member, sid)) {
@@ -769,9 +807,8 @@ export class Hub {
           k++;
         }
       }
-      from = to;
     }
-    return { key: member.key, seq: m.seq, ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
+    return { key: member.key, seq: m.seq, offset, ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
   }
 
   private named(member: Member, sid: number): string {
@@ -827,6 +864,40 @@ export class Hub {
     member.lastError = { message: `member "${member.instance}": ${message}`, at: wallNow() };
     member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
+}
+
+/**
+ * A batch's buckets by interval: the distinct starts, oldest first, and where each one's rows
+ * end in `order` (the rows sorted by start, the order sent kept within an interval; undefined:
+ * as sent, already in order). A start that is no finite number leaves the batch one part, as sent.
+ */
+interface Intervals {
+  starts: number[];
+  ends: number[];
+  order: Int32Array | undefined;
+}
+
+function intervalsOf(starts: Float64Array): Intervals {
+  const n = starts.length;
+  if (n === 0) return { starts: [], ends: [], order: undefined };
+  let one = true;
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    const s = starts[i]!;
+    if (!Number.isFinite(s)) return { starts: [starts[0]!], ends: [n], order: undefined };
+    if (s !== starts[0]) one = false;
+    if (i > 0 && s < starts[i - 1]!) sorted = false;
+  }
+  if (one) return { starts: [starts[0]!], ends: [n], order: undefined };
+  const order = sorted ? undefined : Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => starts[a]! - starts[b]! || a - b);
+  const out: Intervals = { starts: [], ends: [], order };
+  for (let r = 0; r < n; r++) {
+    const s = starts[order === undefined ? r : order[r]!]!;
+    if (r > 0 && s !== out.starts[out.starts.length - 1]) out.ends.push(r);
+    if (r === 0 || s !== out.starts[out.starts.length - 1]) out.starts.push(s);
+  }
+  out.ends.push(n);
+  return out;
 }
 
 /**
