@@ -8911,6 +8911,20 @@ export const BREAKS = [
     mustFail: ["marks a member's series, and its cluster-wide one, as it creates them"],
   },
   {
+    name: "a member that says the wall clock's boundary whatever its collector closed",
+    what: "a member's read claims the last boundary passed as sent (closedTo), its collector's closes not looked at: a collector held past a boundary had its buckets promised and not sent, and the hub closed the cluster-wide buckets they were due in",
+    edits: [{ file: 'src/hub/member.ts', find: '    return Math.min(passed, Math.max(this.d.closedTo(), started));', replace: '    return started > Infinity ? this.d.closedTo() : passed;' }],
+    tests: ['hub-member-claim.test.ts'],
+    mustFail: ['says no further than its collector has closed'],
+  },
+  {
+    name: "a member that says its collector's first close before it has one",
+    what: "the member's claim takes the collector's close as it is, before the first one too: CLOSED_BUCKET_START is 0 then, and the hub waited for buckets from 1970",
+    edits: [{ file: 'src/hub/member.ts', find: '    return Math.min(passed, Math.max(this.d.closedTo(), started));', replace: '    return Math.min(passed, started > Infinity ? started : this.d.closedTo());' }],
+    tests: ['hub-member-claim.test.ts'],
+    mustFail: ['says the interval it started in before its collector has closed anything'],
+  },
+  {
     name: "a hub that waits for a member behind without a bound",
     what: "awaited() takes a live member's closedTo however old: a member that beats while its closedTo stands still held every other member's batches a grace each, one after another",
     edits: [{ file: 'src/hub/hub.ts', find: ' && o.closedTo >= wallNow() - this.graceMs() - this.d.intervalMs;', replace: ';' }],

@@ -353,8 +353,24 @@ export class HubMember {
   }
 
   private newPass(): Pass {
-    const now = wallNow();
-    return { next: 0, out: new Columns(), batches: [], first: this.seq + 1, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, any: false };
+    return { next: 0, out: new Columns(), batches: [], first: this.seq + 1, closedTo: this.closedTo(), any: false };
+  }
+
+  /**
+   * How far a read may say this member's buckets are all sent: to the last boundary passed,
+   * and no further than its collector has closed (before its first close, the interval it
+   * started in: nothing of this run is older). A read goes ahead by the next boundary whatever
+   * the collector did (readDue); a collector held past it (starved of CPU, hung until the
+   * watchdog replaced it) closed its buckets later, and a read that said the wall clock's
+   * boundary had told the hub they would not come: it closed the cluster-wide buckets they
+   * were due in, and they went into the interval they arrived in, a dip and a spike no member
+   * recorded.
+   */
+  private closedTo(): number {
+    const interval = this.d.intervalMs;
+    const passed = Math.floor(wallNow() / interval) * interval;
+    const started = Math.floor(this.d.watchedFrom() / interval) * interval;
+    return Math.min(passed, Math.max(this.d.closedTo(), started));
   }
 
   /**
