@@ -8934,7 +8934,7 @@ export const BREAKS = [
   {
     name: "a late member's batch that spans intervals applied whole",
     what: "intervalsOf() makes every batch one part waited for by its newest bucket: the punctual member's held batches go first (the mutual-wait rule), close the cluster-wide bucket the late batch's oldest is due in, and its buckets land in the interval they arrive in",
-    edits: [{ file: 'src/hub/hub.ts', find: '  if (one) return { starts: [starts[0]!], ends: [n], order: undefined };\n', replace: '  if (n > 0) return { starts: [Math.max(...starts)], ends: [n], order: undefined };\n' }],
+    edits: [{ file: 'src/hub/hub.ts', find: '  if (n > 0) out.ends.push(n);\n  return out;\n', replace: '  return n > 0 ? { starts: [Math.max(...starts)], ends: [n], order: undefined } : out;\n' }],
     tests: ['hub-late-span.test.ts'],
     mustFail: ["goes in an interval at a time between the punctual member's held batches"],
   },

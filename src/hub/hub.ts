@@ -879,24 +879,20 @@ interface Intervals {
 
 function intervalsOf(starts: Float64Array): Intervals {
   const n = starts.length;
-  if (n === 0) return { starts: [], ends: [], order: undefined };
-  let one = true;
   let sorted = true;
   for (let i = 0; i < n; i++) {
-    const s = starts[i]!;
-    if (!Number.isFinite(s)) return { starts: [starts[0]!], ends: [n], order: undefined };
-    if (s !== starts[0]) one = false;
-    if (i > 0 && s < starts[i - 1]!) sorted = false;
+    if (!Number.isFinite(starts[i]!)) return { starts: [starts[0]!], ends: [n], order: undefined };
+    if (i > 0 && starts[i]! < starts[i - 1]!) sorted = false;
   }
-  if (one) return { starts: [starts[0]!], ends: [n], order: undefined };
   const order = sorted ? undefined : Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => starts[a]! - starts[b]! || a - b);
   const out: Intervals = { starts: [], ends: [], order };
   for (let r = 0; r < n; r++) {
     const s = starts[order === undefined ? r : order[r]!]!;
-    if (r > 0 && s !== out.starts[out.starts.length - 1]) out.ends.push(r);
-    if (r === 0 || s !== out.starts[out.starts.length - 1]) out.starts.push(s);
+    if (r > 0 && s === out.starts[out.starts.length - 1]) continue;
+    if (r > 0) out.ends.push(r);
+    out.starts.push(s);
   }
-  out.ends.push(n);
+  if (n > 0) out.ends.push(n);
   return out;
 }
 
